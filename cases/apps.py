@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = _("案件")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

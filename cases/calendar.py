@@ -1,0 +1,147 @@
+"""Working days on the Chinese public-holiday calendar, and deadlines from tier policies.
+
+The CalendarDay table is consulted first: it is seeded from the `chinese-calendar`
+package and the administrators keep it (the package stops at the last year the State
+Council had published when it was released). A year with no rows at all is computed on
+plain weekends; callers learn which years fell back so that they can say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import CalendarDay, DayKind, TierPolicy, TimeUnit
+
+logger = logging.getLogger(__name__)
+
+# The package names holidays in English; the office reads Chinese.
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+
+@dataclass
+class WorkingCalendar:
+    """The special days of some years, loaded once for one computation."""
+
+    special: dict[date, str] = field(default_factory=dict)
+    entered_years: set[int] = field(default_factory=set)
+    fallback_years: set[int] = field(default_factory=set)
+
+    @classmethod
+    def for_range(cls, first: date, last: date) -> "WorkingCalendar":
+        years = list(range(first.year, last.year + 1))
+        rows = CalendarDay.objects.filter(date__year__in=years).values_list("date", "kind")
+        calendar = cls()
+        for day, kind in rows:
+            calendar.special[day] = kind
+            calendar.entered_years.add(day.year)
+        return calendar
+
+    def is_working_day(self, day: date) -> bool:
+        if day.year not in self.entered_years:
+            self.fallback_years.add(day.year)
+        kind = self.special.get(day)
+        if kind == DayKind.HOLIDAY:
+            return False
+        if kind == DayKind.WORKDAY:
+            return True
+        return day.weekday() < 5
+
+
+def add_working_days(start: date, count: int) -> tuple[date, set[int]]:
+    """The count-th working day after `start` (start itself is not counted).
+
+    Answers the day and the years computed on plain weekends for want of entries.
+    """
+    # Long holidays are at most 8 days; three calendar days a working day is ample.
+    calendar = WorkingCalendar.for_range(start, start + timedelta(days=count * 3 + 14))
+    day = start
+    remaining = count
+    while remaining > 0:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            remaining -= 1
+    return day, calendar.fallback_years
+
+
+def is_working_day(day: date) -> bool:
+    return WorkingCalendar.for_range(day, day).is_working_day(day)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due_at: datetime
+    fallback_years: frozenset[int]
+
+
+def compute_due_at(policy: TierPolicy, start: datetime) -> Deadline:
+    """When the answer falls due for a case of this tier whose clock starts at `start`.
+
+    Working days keep the clock time: accepted at 10:00, due at 10:00 on the n-th working
+    day after the day of acceptance (the day of acceptance itself does not count).
+    """
+    if policy.unit == TimeUnit.HOURS:
+        return Deadline(start + timedelta(hours=policy.duration), frozenset())
+    if policy.unit == TimeUnit.CALENDAR_DAYS:
+        return Deadline(start + timedelta(days=policy.duration), frozenset())
+    local = timezone.localtime(start)
+    day, fallback = add_working_days(local.date(), policy.duration)
+    due = timezone.make_aware(datetime.combine(day, local.time().replace(tzinfo=None)))
+    if fallback:
+        logger.warning(
+            "Holiday calendar missing for %s: deadline computed on plain weekends",
+            ", ".join(map(str, sorted(fallback))),
+        )
+    return Deadline(due, frozenset(fallback))
+
+
+def missing_calendar_years(today: date | None = None) -> list[int]:
+    """Years a deadline set today could reach for which nobody entered the holidays."""
+    today = today or timezone.localdate()
+    last = today + timedelta(days=settings.CALENDAR_LOOKAHEAD_DAYS)
+    wanted = set(range(today.year, last.year + 1))
+    entered = {
+        day.year for day in CalendarDay.objects.filter(date__year__in=wanted).dates("date", "year")
+    }
+    return sorted(wanted - entered)
+
+
+def import_package_years(calendar_day_model=CalendarDay) -> list[int]:
+    """Copy the years `chinese-calendar` knows and the table lacks; answers those years.
+
+    A year already in the table is left alone: the administrators' entries win. Takes the
+    model so that the data migration can pass its historical one.
+    """
+    import chinese_calendar
+
+    known: dict[int, list] = {}
+    for day, name in chinese_calendar.holidays.items():
+        known.setdefault(day.year, []).append((day, DayKind.HOLIDAY.value, name))
+    for day, name in chinese_calendar.workdays.items():
+        if day.weekday() >= 5:  # only the weekends worked are special
+            known.setdefault(day.year, []).append((day, DayKind.WORKDAY.value, name))
+    entered = {day.year for day in calendar_day_model.objects.dates("date", "year")}
+    added = []
+    for year in sorted(set(known) - entered):
+        calendar_day_model.objects.bulk_create(
+            [
+                calendar_day_model(date=day, kind=kind, name=HOLIDAY_NAMES.get(name, name))
+                for day, kind, name in known[year]
+            ],
+            ignore_conflicts=True,
+        )
+        added.append(year)
+    return added

@@ -1,0 +1,17 @@
+from .calendar import missing_calendar_years
+from .roles import Role, has_role, primary_role, roles_of
+
+
+def navigation(request) -> dict:
+    """The roles of the signed-in person, for the navigation bar and banners."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    is_administrator = has_role(user, Role.ADMINISTRATOR)
+    return {
+        "nav_roles": [Role(role).label for role in sorted(roles_of(user))],
+        "nav_primary_role": primary_role(user),
+        "nav_is_administrator": is_administrator,
+        # Administrators are told, on every page, of years with no holiday calendar.
+        "calendar_gap_years": missing_calendar_years() if is_administrator else [],
+    }

@@ -1,0 +1,698 @@
+"""The ground floor: the Case and its state machine, and what every case refers to."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from .roles import OFFICE_ROLES, Role, department_ids_of, has_role, headed_department_ids_of
+from .validators import validate_id_number, validate_phone
+
+
+# ---------------------------------------------------------------- reference data
+class Department(models.Model):
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    code = models.CharField(_("代码"), max_length=20, unique=True)
+    is_office = models.BooleanField(
+        _("信访办本身"),
+        default=False,
+        help_text=_("直办案件由信访办自己办理；只能有一个部门勾选此项。"),
+    )
+    phone = models.CharField(_("联系电话"), max_length=40, blank=True)
+    heads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="headed_departments", blank=True,
+        verbose_name=_("负责人"),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="departments", blank=True,
+        verbose_name=_("承办人员"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_office"], condition=Q(is_office=True), name="one_office_department"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tier(models.TextChoices):
+    T1 = "T1", _("一级（紧急）")
+    T2 = "T2", _("二级（民生）")
+    T3 = "T3", _("三级（一般）")
+    T4 = "T4", _("四级（复杂疑难）")
+
+
+class TimeUnit(models.TextChoices):
+    HOURS = "hours", _("小时")
+    CALENDAR_DAYS = "calendar_days", _("自然日")
+    WORKING_DAYS = "working_days", _("工作日")
+
+
+class TierPolicy(models.Model):
+    """The promise for one response tier: how long, and what happens when it runs out."""
+
+    code = models.CharField(_("级别"), max_length=2, choices=Tier.choices, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    description = models.CharField(_("适用范围"), max_length=200, blank=True)
+    duration = models.PositiveIntegerField(_("办理时限"), validators=[MinValueValidator(1)])
+    unit = models.CharField(_("时限单位"), max_length=20, choices=TimeUnit.choices)
+    warning_percent = models.PositiveSmallIntegerField(
+        _("预警点（%）"), default=75, validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text=_("时限用去这个比例时提醒承办人和部门负责人。"),
+    )
+    return_window_minutes = models.PositiveIntegerField(
+        _("退单时限（分钟）"), default=24 * 60,
+        help_text=_("交办后多长时间内，部门可以以不属本部门职责为由退单。"),
+    )
+    level2_after_working_days = models.PositiveSmallIntegerField(
+        _("二级督办（工作日）"), default=5,
+        help_text=_("超期后仍未答复，再过这些工作日升级为二级督办并通报。"),
+    )
+    return_visit_working_days = models.PositiveSmallIntegerField(
+        _("回访时限（工作日）"), default=1,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("响应级别")
+        verbose_name_plural = _("响应级别")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}（{self.duration}{self.get_unit_display()}）"
+
+
+class Category(models.Model):
+    """A two-level tree: a category and its subcategories."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="children", verbose_name=_("上级分类"),
+    )
+    default_tier = models.ForeignKey(
+        TierPolicy, on_delete=models.PROTECT, null=True, blank=True,
+        verbose_name=_("默认响应级别"),
+    )
+    default_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True,
+        verbose_name=_("默认承办部门"),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("问题分类")
+        verbose_name_plural = _("问题分类")
+        ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_name_per_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="top_category_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
+
+    def clean(self) -> None:
+        if self.parent_id and self.parent.parent_id:
+            raise ValidationError({"parent": _("分类只有两级：上级分类必须是一级分类。")})
+        if self.parent_id and self.pk and self.children.exists():
+            raise ValidationError({"parent": _("有子分类的一级分类不能再挂到别的分类下。")})
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("节假日（休息）")
+    WORKDAY = "workday", _("调休上班日")
+
+
+class CalendarDay(models.Model):
+    """A day that differs from the plain week: a public holiday, or a weekend worked (调休).
+
+    A year counts as entered as soon as it has one row; a year without rows is computed
+    on plain weekends, and the system check names it.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=DayKind.choices)
+    name = models.CharField(_("名称"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日与调休")
+        verbose_name_plural = _("节假日与调休")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+
+
+# ---------------------------------------------------------------- petitioners
+class Gender(models.TextChoices):
+    MALE = "male", _("男")
+    FEMALE = "female", _("女")
+    UNKNOWN = "unknown", _("未说明")
+
+
+class Petitioner(models.Model):
+    name = models.CharField(_("姓名"), max_length=50)
+    gender = models.CharField(
+        _("性别"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN
+    )
+    age = models.PositiveSmallIntegerField(
+        _("年龄"), null=True, blank=True, validators=[MaxValueValidator(130)]
+    )
+    occupation = models.CharField(_("职业"), max_length=50, blank=True)
+    id_number = models.CharField(
+        _("身份证号码"), max_length=18, blank=True, validators=[validate_id_number]
+    )
+    phone = models.CharField(_("联系电话"), max_length=30, validators=[validate_phone])
+    phone_alt = models.CharField(
+        _("备用电话"), max_length=30, blank=True, validators=[validate_phone]
+    )
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    address = models.CharField(_("住址"), max_length=200, blank=True)
+    wants_confidentiality = models.BooleanField(
+        _("要求保密"), default=False,
+        help_text=_("保密信访人的身份只对信访办工作人员显示。"),
+    )
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("信访人")
+        verbose_name_plural = _("信访人")
+        indexes = [
+            models.Index(fields=["phone"], name="petitioner_phone_idx"),
+            models.Index(fields=["id_number"], name="petitioner_id_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# ---------------------------------------------------------------- the case
+class State(models.TextChoices):
+    RECEIVED = "received", _("已登记")
+    ACCEPTED = "accepted", _("已受理")
+    DISPATCHED = "dispatched", _("已交办")
+    RETURNED = "returned", _("已退单")
+    IN_HANDLING = "in_handling", _("办理中")
+    RESULT_SUBMITTED = "result_submitted", _("结果待审核")
+    REPLIED = "replied", _("已答复")
+    VISITED = "visited", _("已回访")
+    ARCHIVED = "archived", _("已归档")
+    ANSWERED = "answered", _("已即办答复")
+    REFUSED = "refused", _("不予受理")
+    MERGED = "merged", _("已合并")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+# Waiting for the office's answer: the deadline runs.
+OPEN_STATES = (
+    State.RECEIVED, State.ACCEPTED, State.DISPATCHED, State.RETURNED,
+    State.IN_HANDLING, State.RESULT_SUBMITTED,
+)
+# Ended without the handling chain; may be archived directly.
+ENDED_AT_INTAKE = (State.ANSWERED, State.REFUSED, State.MERGED, State.WITHDRAWN)
+
+
+class Channel(models.TextChoices):
+    VISIT = "visit", _("来访")
+    PHONE = "phone", _("来电")
+    LETTER = "letter", _("来信")
+    EMAIL = "email", _("电子邮件")
+    WEB = "web", _("网上信访")
+    HOTLINE_12345 = "hotline_12345", _("12345平台转办")
+
+
+class HandlingMode(models.TextChoices):
+    ASSIGNED = "assigned", _("交办")
+    DIRECT = "direct", _("直办")
+    ESCALATED = "escalated", _("呈办")
+
+
+class ReviewStage(models.TextChoices):
+    HEAD = "head", _("待部门负责人审核")
+    OFFICE = "office", _("待信访办审核")
+    SUPERVISOR = "supervisor", _("待督办领导审核")
+    APPROVED = "approved", _("审核通过")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASICALLY = "basically", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+
+
+class InvalidReason(models.TextChoices):
+    CONSULTATION = "consultation", _("仅为咨询")
+    UNLAWFUL_DEMAND = "unlawful_demand", _("诉求不合法")
+    INTERNAL_STAFF = "internal_staff", _("内部人员事项")
+    MISROUTED = "misrouted", _("错派误派")
+
+
+class ReplyChannel(models.TextChoices):
+    PHONE = "phone", _("电话")
+    LETTER = "letter", _("书面信函")
+    SMS = "sms", _("短信")
+    WEB = "web", _("网上答复")
+    EMAIL = "email", _("电子邮件")
+
+
+# --- conditions: small pure predicates; their message says what is missing.
+def condition(message):
+    def decorate(predicate):
+        predicate.message = message
+        return predicate
+
+    return decorate
+
+
+@condition(_("尚未确定响应级别"))
+def has_tier(case: "Case") -> bool:
+    return case.tier_id is not None
+
+
+@condition(_("尚未选择问题分类"))
+def has_category(case: "Case") -> bool:
+    return case.category_id is not None
+
+
+@condition(_("尚未选择主办部门"))
+def has_lead_department(case: "Case") -> bool:
+    return case.lead_department_id is not None
+
+
+@condition(_("呈办案件须先有领导批示，才能交办"))
+def instructed_if_escalated(case: "Case") -> bool:
+    return case.handling_mode != HandlingMode.ESCALATED or bool(case.instruction.strip())
+
+
+@condition(_("案件已呈办，等待领导批示"))
+def not_escalated(case: "Case") -> bool:
+    return case.handling_mode != HandlingMode.ESCALATED
+
+
+@condition(_("只有呈办案件需要批示"))
+def is_escalated(case: "Case") -> bool:
+    return case.handling_mode == HandlingMode.ESCALATED
+
+
+@condition(_("已超过退单时限，不能退单"))
+def within_return_window(case: "Case") -> bool:
+    if case.dispatched_at is None or case.tier is None:
+        return False
+    window = timedelta(minutes=case.tier.return_window_minutes)
+    return timezone.now() <= case.dispatched_at + window
+
+
+@condition(_("办理结果尚未审核通过，不能答复"))
+def result_is_approved(case: "Case") -> bool:
+    return case.review_stage == ReviewStage.APPROVED
+
+
+@condition(_("办理结果已审核通过，无需再审"))
+def result_is_under_review(case: "Case") -> bool:
+    return case.review_stage in (ReviewStage.HEAD, ReviewStage.OFFICE, ReviewStage.SUPERVISOR)
+
+
+@condition(_("只有回访不满意的案件才能重办"))
+def petitioner_unsatisfied(case: "Case") -> bool:
+    return case.satisfaction == Satisfaction.UNSATISFIED
+
+
+@condition(_("合并目标案件不正确"))
+def has_merge_target(case: "Case") -> bool:
+    return case.merged_into_id is not None and case.merged_into_id != case.pk
+
+
+# --- permissions: may this person make this move on this case?
+def office_staff(case: "Case", user) -> bool:
+    return has_role(user, *OFFICE_ROLES)
+
+
+def dispatcher(case: "Case", user) -> bool:
+    return has_role(user, Role.DISPATCHER)
+
+
+def supervisor(case: "Case", user) -> bool:
+    return has_role(user, Role.SUPERVISOR)
+
+
+def lead_department_staff(case: "Case", user) -> bool:
+    return (
+        has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD)
+        and case.lead_department_id in department_ids_of(user)
+    )
+
+
+def current_reviewer(case: "Case", user) -> bool:
+    if case.review_stage == ReviewStage.HEAD:
+        return (
+            has_role(user, Role.DEPARTMENT_HEAD)
+            and case.lead_department_id in headed_department_ids_of(user)
+        )
+    if case.review_stage == ReviewStage.OFFICE:
+        return has_role(user, Role.DISPATCHER)
+    if case.review_stage == ReviewStage.SUPERVISOR:
+        return has_role(user, Role.SUPERVISOR)
+    return False
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    number = models.CharField(_("案件编号"), max_length=24, unique=True, editable=False)
+    state = FSMField(
+        _("状态"), max_length=20, choices=State.choices, default=State.RECEIVED, protected=True
+    )
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices)
+    petitioner = models.ForeignKey(
+        Petitioner, on_delete=models.PROTECT, related_name="cases", verbose_name=_("信访人")
+    )
+    summary = models.CharField(_("诉求摘要"), max_length=200)
+    content = models.TextField(_("反映内容"))
+    demands = models.TextField(_("诉求"), blank=True)
+    place = models.CharField(_("问题发生地"), max_length=200, blank=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("问题分类")
+    )
+    tier = models.ForeignKey(
+        TierPolicy, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("响应级别")
+    )
+    handling_mode = models.CharField(
+        _("办理方式"), max_length=20, choices=HandlingMode.choices, blank=True
+    )
+    lead_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="led_cases", verbose_name=_("主办部门"),
+    )
+    assisting_departments = models.ManyToManyField(
+        Department, blank=True, related_name="assisted_cases", verbose_name=_("协办部门")
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="handled_cases", verbose_name=_("承办人"),
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="registered_cases", verbose_name=_("登记人"),
+    )
+
+    is_confidential = models.BooleanField(_("保密"), default=False)
+    is_sensitive = models.BooleanField(_("舆情风险"), default=False)
+    is_collective = models.BooleanField(_("集体访"), default=False)
+    head_count = models.PositiveIntegerField(_("来访人数"), null=True, blank=True)
+    is_repeat = models.BooleanField(_("重复访"), default=False)
+    is_abnormal = models.BooleanField(_("异常访"), default=False)
+    earlier_case = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="repeats", verbose_name=_("关联的前案"),
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="merged_cases", verbose_name=_("并入案件"),
+    )
+    external_reference = models.CharField(_("12345平台工单号"), max_length=64, blank=True)
+    platform_due_at = models.DateTimeField(_("平台办结时限"), null=True, blank=True)
+
+    received_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    due_at = models.DateTimeField(_("答复期限"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("交办时间"), null=True, blank=True)
+    handling_started_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    result_submitted_at = models.DateTimeField(_("结果提交时间"), null=True, blank=True)
+    replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    visited_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    answer = models.TextField(_("即办答复内容"), blank=True)
+    refusal_reason = models.TextField(_("不予受理理由"), blank=True)
+    refusal_guidance = models.TextField(_("告知的途径"), blank=True)
+    instruction = models.TextField(_("领导批示"), blank=True)
+    result = models.TextField(_("办理结果"), blank=True)
+    is_solved = models.BooleanField(_("问题是否解决"), null=True, blank=True)
+    review_stage = models.CharField(
+        _("审核环节"), max_length=20, choices=ReviewStage.choices, blank=True
+    )
+    reply = models.TextField(_("答复意见"), blank=True)
+    reply_channel = models.CharField(
+        _("答复方式"), max_length=20, choices=ReplyChannel.choices, blank=True
+    )
+    satisfaction = models.CharField(
+        _("满意度"), max_length=20, choices=Satisfaction.choices, blank=True
+    )
+    invalid_reason = models.CharField(
+        _("无效件原因"), max_length=30, choices=InvalidReason.choices, blank=True
+    )
+
+    return_count = models.PositiveIntegerField(_("退单次数"), default=0)
+    extension_count = models.PositiveIntegerField(_("延期次数"), default=0)
+    reopen_count = models.PositiveIntegerField(_("重办次数"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="case_open_due_idx",
+                condition=Q(state__in=OPEN_STATES),
+            ),
+            models.Index(
+                fields=["lead_department", "due_at"], name="case_open_department_due_idx",
+                condition=Q(state__in=OPEN_STATES),
+            ),
+            models.Index(fields=["state", "received_at"], name="case_state_received_idx"),
+            models.Index(fields=["registered_by", "received_at"], name="case_registrar_idx"),
+            models.Index(fields=["external_reference"], name="case_external_ref_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_collective=False) | Q(head_count__gte=2),
+                name="collective_visit_has_head_count",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.summary}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def is_overdue(self) -> bool:
+        """Past due and not yet answered; a derived fact, never a state."""
+        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+
+    def next_review_stage(self) -> str:
+        """Head, then office; a sensitive case also needs a supervisor."""
+        if self.review_stage == ReviewStage.HEAD:
+            return ReviewStage.OFFICE
+        if self.review_stage == ReviewStage.OFFICE and self.is_sensitive:
+            return ReviewStage.SUPERVISOR
+        return ReviewStage.APPROVED
+
+    # ------------------------------------------------------------ intake outcomes
+    @transition(field=state, source=State.RECEIVED, target=State.ACCEPTED,
+                conditions=[has_tier], permission=office_staff, custom={"label": _("受理")})
+    def accept(self, *, at, due_at) -> None:
+        self.accepted_at = at
+        self.due_at = due_at
+
+    @transition(field=state, source=State.RECEIVED, target=State.ANSWERED,
+                permission=office_staff, custom={"label": _("即办答复")})
+    def answer_on_the_spot(self, *, at, answer: str) -> None:
+        self.answer = answer
+        self.closed_at = at
+
+    @transition(field=state, source=State.RECEIVED, target=State.REFUSED,
+                permission=office_staff, custom={"label": _("不予受理")})
+    def refuse(self, *, at, reason: str, guidance: str) -> None:
+        self.refusal_reason = reason
+        self.refusal_guidance = guidance
+        self.closed_at = at
+
+    @transition(field=state, source=[State.RECEIVED, State.ACCEPTED], target=State.MERGED,
+                conditions=[has_merge_target], permission=office_staff,
+                custom={"label": _("合并")})
+    def merge(self, *, at) -> None:
+        self.closed_at = at
+
+    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN,
+                permission=office_staff, custom={"label": _("撤回")})
+    def withdraw(self, *, at) -> None:
+        self.closed_at = at
+
+    # ------------------------------------------------------------ dispatch
+    @transition(field=state, source=[State.ACCEPTED, State.RETURNED], target=State.DISPATCHED,
+                conditions=[has_category, has_lead_department, instructed_if_escalated],
+                permission=dispatcher, custom={"label": _("交办")})
+    def dispatch(self, *, at) -> None:
+        if self.handling_mode != HandlingMode.ESCALATED:
+            self.handling_mode = HandlingMode.ASSIGNED
+        self.dispatched_at = at
+        self.handler = None
+
+    @transition(field=state, source=State.ACCEPTED, target=State.IN_HANDLING,
+                conditions=[has_category, has_lead_department, not_escalated],
+                permission=dispatcher, custom={"label": _("直办")})
+    def handle_directly(self, *, at) -> None:
+        self.handling_mode = HandlingMode.DIRECT
+        self.handling_started_at = at
+
+    @transition(field=state, source=State.ACCEPTED, target=State.ACCEPTED,
+                conditions=[not_escalated], permission=dispatcher, custom={"label": _("呈办")})
+    def escalate(self) -> None:
+        self.handling_mode = HandlingMode.ESCALATED
+
+    @transition(field=state, source=State.ACCEPTED, target=State.ACCEPTED,
+                conditions=[is_escalated], permission=supervisor, custom={"label": _("批示")})
+    def instruct(self, *, instruction: str) -> None:
+        self.instruction = instruction
+
+    @transition(field=state, source=State.DISPATCHED, target=State.RETURNED,
+                conditions=[within_return_window], permission=lead_department_staff,
+                custom={"label": _("退单")})
+    def return_to_dispatcher(self) -> None:
+        self.return_count += 1
+
+    @transition(field=state, source=State.RETURNED, target=State.DISPATCHED,
+                permission=dispatcher, custom={"label": _("驳回退单")})
+    def refuse_return(self) -> None:
+        pass
+
+    # ------------------------------------------------------------ handling
+    @transition(field=state, source=State.DISPATCHED, target=State.IN_HANDLING,
+                permission=lead_department_staff, custom={"label": _("签收")})
+    def department_accept(self, *, at, handler) -> None:
+        self.handling_started_at = at
+        if handler is not None:
+            self.handler = handler
+
+    @transition(field=state, source=State.IN_HANDLING, target=State.RESULT_SUBMITTED,
+                permission=lead_department_staff, custom={"label": _("提交办理结果")})
+    def submit_result(self, *, at, result: str, is_solved: bool) -> None:
+        self.result = result
+        self.is_solved = is_solved
+        self.result_submitted_at = at
+        # A case the office handles itself skips the department head.
+        self.review_stage = (
+            ReviewStage.OFFICE if self.handling_mode == HandlingMode.DIRECT else ReviewStage.HEAD
+        )
+
+    @transition(field=state, source=State.RESULT_SUBMITTED, target=State.RESULT_SUBMITTED,
+                conditions=[result_is_under_review], permission=current_reviewer,
+                custom={"label": _("审核通过")})
+    def approve_result(self) -> None:
+        self.review_stage = self.next_review_stage()
+
+    @transition(field=state, source=State.RESULT_SUBMITTED, target=State.IN_HANDLING,
+                conditions=[result_is_under_review], permission=current_reviewer,
+                custom={"label": _("审核退回")})
+    def send_back(self) -> None:
+        self.review_stage = ""
+
+    # ------------------------------------------------------------ closing the loop
+    @transition(field=state, source=State.RESULT_SUBMITTED, target=State.REPLIED,
+                conditions=[result_is_approved], permission=office_staff,
+                custom={"label": _("答复信访人")})
+    def reply_to_petitioner(self, *, at, reply: str, channel: str) -> None:
+        self.reply = reply
+        self.reply_channel = channel
+        self.replied_at = at
+
+    @transition(field=state, source=State.REPLIED, target=State.VISITED,
+                permission=office_staff, custom={"label": _("回访")})
+    def record_return_visit(self, *, at, is_solved: bool, satisfaction: str) -> None:
+        self.is_solved = is_solved
+        self.satisfaction = satisfaction
+        self.visited_at = at
+
+    @transition(field=state, source=State.VISITED, target=State.IN_HANDLING,
+                conditions=[petitioner_unsatisfied], permission=office_staff,
+                custom={"label": _("重办")})
+    def reopen(self) -> None:
+        self.reopen_count += 1
+        self.review_stage = ""
+        self.satisfaction = ""
+        self.replied_at = None
+        self.visited_at = None
+
+    @transition(field=state, source=[State.VISITED, *ENDED_AT_INTAKE], target=State.ARCHIVED,
+                permission=office_staff, custom={"label": _("归档")})
+    def archive(self, *, at, invalid_reason: str) -> None:
+        self.invalid_reason = invalid_reason
+        self.archived_at = at
+        self.closed_at = self.closed_at or at
+
+
+class CaseEvent(models.Model):
+    """One act on a case: who, when, from which state to which, and why."""
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("案件")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("操作人"),
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    action = models.CharField(_("操作"), max_length=40)
+    from_state = models.CharField(_("原状态"), max_length=20, choices=State.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=20, choices=State.choices, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("案件记录")
+        verbose_name_plural = _("案件记录")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="case_event_case_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, case: Case, *, actor, action: str, from_state: str, note: str = "",
+               data: dict | None = None) -> "CaseEvent":
+        return cls.objects.create(
+            case=case, actor=actor, action=action, from_state=from_state,
+            to_state=case.state, note=note, data=data or {},
+        )
+
+
+class CaseNumberSequence(models.Model):
+    """The last number given out per prefix and year. Its row lock serialises numbering."""
+
+    prefix = models.CharField(_("前缀"), max_length=10)
+    year = models.PositiveSmallIntegerField(_("年份"))
+    last_value = models.PositiveIntegerField(_("已用到"), default=0)
+
+    class Meta:
+        verbose_name = _("案件编号序列")
+        verbose_name_plural = _("案件编号序列")
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="one_sequence_per_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last_value}"
