@@ -332,11 +332,6 @@ def result_is_under_review(case: "Case") -> bool:
     return case.review_stage in (ReviewStage.HEAD, ReviewStage.OFFICE, ReviewStage.SUPERVISOR)
 
 
-@condition(_("只有回访不满意的案件才能重办"))
-def petitioner_unsatisfied(case: "Case") -> bool:
-    return case.satisfaction == Satisfaction.UNSATISFIED
-
-
 @condition(_("合并目标案件不正确"))
 def has_merge_target(case: "Case") -> bool:
     return case.merged_into_id is not None and case.merged_into_id != case.pk
@@ -353,6 +348,10 @@ def dispatcher(case: "Case", user) -> bool:
 
 def supervisor(case: "Case", user) -> bool:
     return has_role(user, Role.SUPERVISOR)
+
+
+def office_staff_or_supervisor(case: "Case", user) -> bool:
+    return has_role(user, *OFFICE_ROLES, Role.SUPERVISOR)
 
 
 def lead_department_staff(case: "Case", user) -> bool:
@@ -628,8 +627,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.visited_at = at
 
     @transition(field=state, source=State.VISITED, target=State.IN_HANDLING,
-                conditions=[petitioner_unsatisfied], permission=office_staff,
-                custom={"label": _("重办")})
+                permission=office_staff_or_supervisor, custom={"label": _("重办")})
     def reopen(self) -> None:
         self.reopen_count += 1
         self.review_stage = ""

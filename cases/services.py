@@ -94,8 +94,13 @@ def _move(case: Case, name: str, *, actor, note: str = "", data: dict | None = N
 
 
 def lock_case(case_id: int) -> Case:
-    """The case, its row locked until the transaction ends."""
-    return Case.objects.select_for_update(of=("self",)).select_related("tier").get(pk=case_id)
+    """The case, its row locked until the transaction ends.
+
+    No select_related here: when PostgreSQL re-reads a row it waited for, it refreshes the
+    locked row but not the rows joined to it, so a joined tier could be stale. Related rows
+    are read after the lock instead.
+    """
+    return Case.objects.select_for_update().get(pk=case_id)
 
 
 def _required(field: str, value: str, message: str) -> str:
@@ -427,7 +432,11 @@ def record_return_visit(*, actor, case_id: int, is_solved: bool, satisfaction: s
 
 @transaction.atomic
 def reopen_case(*, actor, case_id: int, reason: str) -> Case:
-    """重办: an unsatisfied verdict sends the case back to its lead department."""
+    """重办: back to the lead department after its return visit.
+
+    An unsatisfied visit does this by itself; the office or a supervisor may also decide
+    it, with a reason, when the result does not hold up.
+    """
     case = lock_case(case_id)
     reason = _required("reason", reason, _("请说明重办原因。"))
     _move(case, "reopen", actor=actor, note=reason)

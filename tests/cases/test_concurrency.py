@@ -1,0 +1,74 @@
+"""Two people acting on the same case at the same moment: exactly one move happens."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+from django_fsm import ConcurrentTransition
+
+from cases import services
+from cases.exceptions import CaseTransitionError
+from cases.models import Case, State
+from tests.factories import build_world, drive_to
+
+
+def run_together(*acts):
+    """Start the acts at the same moment, each in its own thread and connection."""
+    start = threading.Barrier(len(acts))
+    outcomes = [None] * len(acts)
+
+    def run(index, act):
+        try:
+            start.wait()
+            act()
+            outcomes[index] = "ok"
+        except Exception as error:  # noqa: BLE001 - the outcome is the assertion
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, act)) for i, act in enumerate(acts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_two_clerks_accepting_the_same_case_make_one_move(committed_db, postgres_only):
+    world = build_world()
+    case = drive_to(world, State.RECEIVED)
+    outcomes = run_together(
+        lambda: services.accept_case(actor=world.clerk, case_id=case.pk),
+        lambda: services.accept_case(actor=world.dispatcher, case_id=case.pk),
+    )
+    assert outcomes.count("ok") == 1
+    (loser,) = [o for o in outcomes if o != "ok"]
+    assert isinstance(loser, CaseTransitionError)
+    assert "已受理" in str(loser)  # it says what state the winner left
+    assert case.events.filter(action="accept").count() == 1
+
+
+def test_a_return_and_an_acceptance_at_once_make_one_move(committed_db, postgres_only):
+    world = build_world()
+    case = drive_to(world, State.DISPATCHED)
+    outcomes = run_together(
+        lambda: services.return_case(actor=world.handler, case_id=case.pk, reason="不属本部门"),
+        lambda: services.department_accept_case(actor=world.head, case_id=case.pk),
+    )
+    assert outcomes.count("ok") == 1
+    assert isinstance([o for o in outcomes if o != "ok"][0], CaseTransitionError)
+    case.refresh_from_db()
+    moves = case.events.filter(action__in=["return_to_dispatcher", "department_accept"])
+    assert moves.count() == 1
+    assert case.state == moves.get().to_state
+
+
+def test_a_stale_copy_can_never_overwrite_a_newer_state(world):
+    case = drive_to(world, State.RECEIVED)
+    stale = Case.objects.get(pk=case.pk)
+    services.accept_case(actor=world.clerk, case_id=case.pk)
+    stale.answer_on_the_spot(at=stale.received_at, answer="已解答")
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        stale.save()
+    assert Case.objects.get(pk=case.pk).state == State.ACCEPTED

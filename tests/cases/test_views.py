@@ -1,0 +1,139 @@
+"""Signing in, the landing page of each role, and the admin."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import State
+from cases.roles import Role
+from tests.factories import PASSWORD, UserFactory, drive_to
+
+
+def sign_in(client, user):
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return response
+
+
+def test_a_visitor_is_sent_to_the_login_page(client, db):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    page = client.get(reverse("login")).content.decode()
+    assert "工作人员登录" in page and 'lang="zh-hans"' in page
+
+
+@pytest.mark.parametrize(
+    ("username", "title", "figure"),
+    [
+        ("clerk", "接待登记工作台", "我今天登记的"),
+        ("dispatcher", "派单工作台", "待交办"),
+        ("handler", "承办工作台", "待签收"),
+        ("head", "部门负责人工作台", "结果审核中"),
+        ("supervisor", "督办工作台", "在办案件"),
+        ("admin", "系统管理", "节假日与调休"),
+    ],
+)
+def test_each_role_lands_on_its_own_page(client, world, username, title, figure):
+    sign_in(client, getattr(world, username))
+    page = client.get(reverse("home")).content.decode()
+    assert f"<h1>{title}</h1>" in page
+    assert figure in page
+
+
+def test_the_handler_landing_counts_only_the_department_cases(client, world):
+    drive_to(world, State.DISPATCHED)  # to department A
+    client.force_login(world.handler_b)
+    response = client.get(reverse("home"))
+    assert response.context["figures"]["dispatched"] == 0
+    client.force_login(world.handler)
+    response = client.get(reverse("home"))
+    assert response.context["figures"]["dispatched"] == 1
+    assert "小区门口夜市占道经营" in response.content.decode()
+
+
+def test_the_landing_page_reads_in_a_fixed_number_of_queries(client, world,
+                                                            django_assert_max_num_queries):
+    for _ in range(5):
+        drive_to(world, State.IN_HANDLING)
+    client.force_login(world.supervisor)
+    with django_assert_max_num_queries(8):
+        client.get(reverse("home"))
+
+
+def test_a_person_without_a_role_is_told_to_ask_for_one(client, db):
+    user = UserFactory(username="newcomer")
+    sign_in(client, user)
+    assert "尚未分配角色" in client.get(reverse("home")).content.decode()
+
+
+def test_failed_logins_are_throttled(client, world):
+    for _ in range(4):
+        response = client.post(reverse("login"), {"username": "clerk", "password": "wrong"})
+        assert response.status_code == 200
+        assert "请输入一个正确的" in response.content.decode()
+    response = client.post(reverse("login"), {"username": "clerk", "password": "wrong"})
+    assert response.status_code == 429  # the fifth failure locks
+    response = client.post(reverse("login"), {"username": "clerk", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "登录已暂时锁定" in response.content.decode()
+
+
+def test_administrators_see_the_missing_calendar_year_on_every_page(client, world, travel):
+    travel.to(timezone.make_aware(timezone.datetime(2026, 12, 1, 9, 0)))
+    client.force_login(world.admin)
+    assert "2027 年的法定节假日尚未录入" in client.get(reverse("home")).content.decode()
+    assert "2027 年的法定节假日尚未录入" in client.get(reverse("admin:index")).content.decode()
+    client.force_login(world.clerk)
+    assert "尚未录入" not in client.get(reverse("home")).content.decode()
+
+
+def test_logout_is_a_post(client, world):
+    client.force_login(world.clerk)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+ADMIN_PAGES = ["department", "tierpolicy", "category", "calendarday", "petitioner", "case",
+               "caseevent", "casenumbersequence"]
+
+
+@pytest.mark.parametrize("model", ADMIN_PAGES)
+def test_every_model_has_a_working_admin_list(client, world, model):
+    drive_to(world, State.DISPATCHED)
+    client.force_login(world.admin)
+    response = client.get(reverse(f"admin:cases_{model}_changelist"), {"q": "占道"})
+    assert response.status_code == 200
+
+
+def test_the_admin_shows_the_case_with_its_events_and_history(client, world):
+    case = drive_to(world, State.IN_HANDLING)
+    client.force_login(world.admin)
+    page = client.get(reverse("admin:cases_case_change", args=[case.pk])).content.decode()
+    assert case.number in page and "department_accept" in page
+    history = client.get(reverse("admin:cases_case_history", args=[case.pk]))
+    assert history.status_code == 200
+
+
+def test_the_admin_cannot_change_the_state_of_a_case(client, world):
+    case = drive_to(world, State.ACCEPTED)
+    client.force_login(world.admin)
+    response = client.get(reverse("admin:cases_case_change", args=[case.pk]))
+    form = response.context["adminform"].form
+    assert "state" not in form.fields and "due_at" not in form.fields
+    assert "summary" in form.fields
+
+
+def test_an_archived_case_is_read_only_in_the_admin(client, world):
+    case = drive_to(world, State.ARCHIVED)
+    client.force_login(world.admin)
+    response = client.get(reverse("admin:cases_case_change", args=[case.pk]))
+    assert "summary" not in response.context["adminform"].form.fields
+
+
+def test_the_roles_are_groups_with_permissions(db):
+    from django.contrib.auth.models import Group
+
+    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+    clerk = Group.objects.get(name=Role.CLERK)
+    assert clerk.permissions.filter(codename="add_case").exists()
+    assert Group.objects.get(name=Role.ADMINISTRATOR).permissions.count() > 30

@@ -1,0 +1,65 @@
+import pytest
+from django.db import connection
+
+from .factories import build_world
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    # A deliberately slow password hash is for attackers, not for the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The manifest storage needs collectstatic; tests serve static files from the source.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def travel():
+    """Move the clock: `travel.to(datetime)`, then `travel.shift(hours=3)`."""
+    import time_machine
+
+    class Clock:
+        traveller = None
+
+        def to(self, moment):
+            self.stop()
+            self.traveller = time_machine.travel(moment, tick=False)
+            self.traveller.start()
+
+        def shift(self, **delta):
+            from datetime import timedelta
+
+            from django.utils import timezone
+
+            self.to(timezone.now() + timedelta(**delta))
+
+        def stop(self):
+            if self.traveller is not None:
+                self.traveller.stop()
+                self.traveller = None
+
+    clock = Clock()
+    yield clock
+    clock.stop()
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (run scripts/test)")
+
+
+@pytest.fixture
+def committed_db(django_db_serialized_rollback, transactional_db):
+    """Real commits, seen by other threads, workers and the browser.
+
+    The tables are emptied afterwards; serialized rollback then restores the rows the
+    migrations seeded (roles, tiers, the holiday calendar) for the tests that follow.
+    """
