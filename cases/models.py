@@ -251,7 +251,7 @@ class ReviewStage(models.TextChoices):
     HEAD = "head", _("待部门负责人审核")
     OFFICE = "office", _("待信访办审核")
     SUPERVISOR = "supervisor", _("待督办领导审核")
-    APPROVED = "approved", _("审核通过")
+    APPROVED = "approved", _("已审核通过")
 
 
 class Satisfaction(models.TextChoices):

@@ -137,3 +137,16 @@ def test_the_roles_are_groups_with_permissions(db):
     clerk = Group.objects.get(name=Role.CLERK)
     assert clerk.permissions.filter(codename="add_case").exists()
     assert Group.objects.get(name=Role.ADMINISTRATOR).permissions.count() > 30
+
+
+def test_the_interface_is_chinese_even_for_an_english_browser(client, db):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "工作人员登录" in page.content.decode()
+
+
+def test_english_is_there_when_chosen_from_the_menu(client, world):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Staff sign-in" in client.get(reverse("login")).content.decode()
+    client.force_login(world.dispatcher)
+    page = client.get(reverse("home")).content.decode()
+    assert "Dispatch desk" in page and "To dispatch" in page
