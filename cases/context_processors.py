@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .calendar import missing_calendar_years
 from .roles import Role, has_role, primary_role, roles_of
 
@@ -6,9 +8,10 @@ def navigation(request) -> dict:
     """The roles of the signed-in person, for the navigation bar and banners."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
+        return {"office_name": settings.OFFICE_NAME}
     is_administrator = has_role(user, Role.ADMINISTRATOR)
     return {
+        "office_name": settings.OFFICE_NAME,
         "nav_roles": [Role(role).label for role in sorted(roles_of(user))],
         "nav_primary_role": primary_role(user),
         "nav_is_administrator": is_administrator,

@@ -22,3 +22,29 @@ class ChineseFirstLocaleMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
+
+
+class CaseErrorMiddleware:
+    """A refused move reaches the person as a readable page (409), never as a 500.
+
+    Views catch the errors they expect and re-render their form; this is the net under
+    them all, so that no door shows a stack trace for a rule of the office.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from .exceptions import CaseConflictError, CaseError
+
+        if isinstance(exception, CaseError):
+            return render(request, "cases/refused.html", {
+                "message": exception.message,
+                "conflict": isinstance(exception, CaseConflictError),
+            }, status=409)
+        return None

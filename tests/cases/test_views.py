@@ -150,3 +150,8 @@ def test_english_is_there_when_chosen_from_the_menu(client, world):
     client.force_login(world.dispatcher)
     page = client.get(reverse("home")).content.decode()
     assert "Dispatch desk" in page and "To dispatch" in page
+
+
+def test_the_office_name_is_shown_on_every_page(client, world, settings):
+    settings.OFFICE_NAME = "朝阳区信访办"
+    assert "朝阳区信访办" in client.get(reverse("login")).content.decode()

@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,5 +32,8 @@ def page(committed_db, live_server):
             yield context.new_page()
             context.close()
             browser.close()
+            # The test's own queries ran under Playwright's loop, on a connection of that
+            # context: close it, or it outlives the test database.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
