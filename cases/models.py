@@ -479,6 +479,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 fields=["lead_department", "due_at"], name="case_open_department_due_idx",
                 condition=Q(state__in=OPEN_STATES),
             ),
+            models.Index(fields=["received_at"], name="case_received_idx"),
             models.Index(fields=["state", "received_at"], name="case_state_received_idx"),
             models.Index(fields=["registered_by", "received_at"], name="case_registrar_idx"),
             models.Index(fields=["external_reference"], name="case_external_ref_idx"),

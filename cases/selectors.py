@@ -37,11 +37,16 @@ def shows_identity(user, case: Case) -> bool:
 
 
 def landing_figures(user) -> dict[str, int]:
-    """The counts on a person's landing page, in one query."""
+    """The counts on a person's desk, in one query over the cases that can count.
+
+    Closed and archived cases never count here, so they are filtered out before the
+    aggregate: the cost follows the open cases, not the years of history.
+    """
     now = timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     open_cases = Q(state__in=OPEN_STATES)
-    return Case.objects.filter(pk__in=visible_cases(user).values("pk")).aggregate(
+    candidates = open_cases | Q(state=State.REPLIED) | Q(received_at__gte=today)
+    return visible_cases(user).filter(candidates).aggregate(
         registered_today=Count("pk", filter=Q(received_at__gte=today, registered_by=user)),
         received=Count("pk", filter=Q(state=State.RECEIVED)),
         accepted=Count("pk", filter=Q(state=State.ACCEPTED)),

@@ -1,20 +1,72 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
+# Each role's desk: its title, what it is for, and the counts that wait there
+# (figure key of selectors.landing_figures, label, shown as an alert when non-zero).
+DESKS = {
+    Role.CLERK: (
+        _("接待登记工作台"),
+        _("今天前来反映和来电、来信的事项，在这里登记并给出受理结论。"),
+        [("registered_today", _("我今天登记的"), False),
+         ("received", _("待处理（已登记未受理）"), False)],
+    ),
+    Role.DISPATCHER: (
+        _("派单工作台"),
+        _("把已受理的案件分类、定级并交办到责任部门；处理退单，答复和回访。"),
+        [("accepted", _("待交办"), False), ("returned", _("退单待处理"), False),
+         ("to_reply", _("待答复"), False), ("to_visit", _("待回访"), False),
+         ("overdue", _("已超期"), True)],
+    ),
+    Role.HANDLER: (
+        _("承办工作台"),
+        _("本部门交办来的案件：签收、调查、联系信访人、提交办理结果。"),
+        [("dispatched", _("待签收"), False), ("in_handling", _("办理中"), False),
+         ("under_review", _("结果审核中"), False), ("overdue", _("已超期"), True)],
+    ),
+    Role.DEPARTMENT_HEAD: (
+        _("部门负责人工作台"),
+        _("本部门的案件：分派承办人，审核办理结果。"),
+        [("dispatched", _("待签收"), False), ("in_handling", _("办理中"), False),
+         ("under_review", _("结果审核中"), False), ("overdue", _("已超期"), True)],
+    ),
+    Role.SUPERVISOR: (
+        _("督办工作台"),
+        _("全部案件的办理情况：超期案件、呈办批示和敏感案件审核。"),
+        [("open", _("在办案件"), False), ("overdue", _("已超期"), True),
+         ("accepted", _("待交办"), False), ("under_review", _("结果审核中"), False)],
+    ),
+    Role.ADMINISTRATOR: (
+        _("系统管理"),
+        _("用户与角色、部门、问题分类、响应级别、节假日都在管理后台维护。"),
+        [("open", _("在办案件"), False), ("overdue", _("已超期"), True)],
+    ),
+}
+
 
 @login_required
 def home(request):
-    """Each role lands on its own page: what waits for this person now."""
+    """Each role lands on its own desk: what waits for this person now."""
     role = primary_role(request.user)
-    context = {"role": role, "role_label": Role(role).label if role else ""}
-    if role is not None:
-        context["figures"] = selectors.landing_figures(request.user)
-        context["recent_cases"] = selectors.recent_cases(request.user)
+    if role is None:
+        return render(request, "cases/landing/no_role.html")
+    title, intro, figures = DESKS[role]
+    counts = selectors.landing_figures(request.user)
+    context = {
+        "desk": {
+            "title": title,
+            "intro": intro,
+            "figures": [{"value": counts[key], "label": label, "alert": alert}
+                        for key, label, alert in figures],
+        },
+        "recent_cases": selectors.recent_cases(request.user),
+    }
+    template = "cases/landing/desk.html"
     if role == Role.ADMINISTRATOR:
         context["missing_calendar_years"] = missing_calendar_years()
-    template = f"cases/landing/{role}.html" if role else "cases/landing/no_role.html"
+        template = "cases/landing/administrator.html"
     return render(request, template, context)
