@@ -3,12 +3,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
+    Attachment,
     CalendarDay,
     Case,
     CaseEvent,
     CaseNumberSequence,
     Category,
     Department,
+    Notification,
     Petitioner,
     State,
     TierPolicy,
@@ -73,6 +75,17 @@ class PetitionerAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
 
 
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    fields = ["original_name", "kind", "content_type", "size", "uploaded_by", "uploaded_at", "file"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class CaseEventInline(admin.TabularInline):
     model = CaseEvent
     fields = ["at", "action", "from_state", "to_state", "actor", "note"]
@@ -104,7 +117,7 @@ class CaseAdmin(SimpleHistoryAdmin):
     list_select_related = ["tier", "lead_department"]
     date_hierarchy = "received_at"
     show_full_result_count = False
-    inlines = [CaseEventInline]
+    inlines = [AttachmentInline, CaseEventInline]
     editable_fields = ["summary", "content", "demands", "place", "is_sensitive"]
     autocomplete_fields = ["petitioner"]
 
@@ -137,6 +150,32 @@ class CaseEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "case", "kind", "content_type", "size", "uploaded_at"]
+    list_filter = ["kind", "content_type"]
+    search_fields = ["original_name", "case__number"]
+    list_select_related = ["case"]
+    readonly_fields = ["case", "kind", "file", "original_name", "content_type", "size",
+                       "uploaded_by", "uploaded_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "recipient", "kind", "case", "created_at", "read_at", "emailed_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "recipient__username", "case__number"]
+    list_select_related = ["recipient", "case"]
+    readonly_fields = ["recipient", "case", "kind", "title", "body", "created_at", "read_at",
+                       "emailed_at"]
+
+    def has_add_permission(self, request):
         return False
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from .calendar import missing_calendar_years
-from .roles import Role, has_role, primary_role, roles_of
+from .roles import OFFICE_ROLES, Role, has_role, primary_role, roles_of
 
 
 def navigation(request) -> dict:
@@ -15,6 +15,7 @@ def navigation(request) -> dict:
         "nav_roles": [Role(role).label for role in sorted(roles_of(user))],
         "nav_primary_role": primary_role(user),
         "nav_is_administrator": is_administrator,
+        "nav_is_office": has_role(user, *OFFICE_ROLES),
         # Administrators are told, on every page, of years with no holiday calendar.
         "calendar_gap_years": missing_calendar_years() if is_administrator else [],
     }

@@ -12,7 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from .roles import OFFICE_ROLES, Role, department_ids_of, has_role, headed_department_ids_of
+from .roles import (
+    OFFICE_ROLES,
+    Role,
+    department_ids_of,
+    has_role,
+    headed_department_ids_of,
+    is_petitioner_of,
+)
 from .validators import validate_id_number, validate_phone
 
 
@@ -350,8 +357,14 @@ def supervisor(case: "Case", user) -> bool:
     return has_role(user, Role.SUPERVISOR)
 
 
-def office_staff_or_supervisor(case: "Case", user) -> bool:
-    return has_role(user, *OFFICE_ROLES, Role.SUPERVISOR)
+def office_staff_or_the_petitioner(case: "Case", user) -> bool:
+    """The return visit is recorded by the office, or given by the petitioner online."""
+    return has_role(user, *OFFICE_ROLES) or is_petitioner_of(user, case)
+
+
+def reopener(case: "Case", user) -> bool:
+    """The office or a supervisor decides; an unsatisfied rating by the petitioner too."""
+    return has_role(user, *OFFICE_ROLES, Role.SUPERVISOR) or is_petitioner_of(user, case)
 
 
 def lead_department_staff(case: "Case", user) -> bool:
@@ -621,14 +634,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.replied_at = at
 
     @transition(field=state, source=State.REPLIED, target=State.VISITED,
-                permission=office_staff, custom={"label": _("回访")})
+                permission=office_staff_or_the_petitioner, custom={"label": _("回访")})
     def record_return_visit(self, *, at, is_solved: bool, satisfaction: str) -> None:
         self.is_solved = is_solved
         self.satisfaction = satisfaction
         self.visited_at = at
 
     @transition(field=state, source=State.VISITED, target=State.IN_HANDLING,
-                permission=office_staff_or_supervisor, custom={"label": _("重办")})
+                permission=reopener, custom={"label": _("重办")})
     def reopen(self) -> None:
         self.reopen_count += 1
         self.review_stage = ""
@@ -670,6 +683,10 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
+    @property
+    def action_label(self) -> str:
+        return str(action_labels().get(self.action, self.action))
+
     @classmethod
     def record(cls, case: Case, *, actor, action: str, from_state: str, note: str = "",
                data: dict | None = None) -> "CaseEvent":
@@ -677,6 +694,14 @@ class CaseEvent(models.Model):
             case=case, actor=actor, action=action, from_state=from_state,
             to_state=case.state, note=note, data=data or {},
         )
+
+
+def action_labels() -> dict:
+    """The office's word for each act recorded in events: the transitions' labels."""
+    labels = {"register": _("登记"), "merged_in": _("并入他案")}
+    for transition in Case._meta.get_field("state").get_all_transitions(Case):
+        labels.setdefault(transition.name, transition.custom.get("label", transition.name))
+    return labels
 
 
 class CaseNumberSequence(models.Model):
@@ -695,3 +720,90 @@ class CaseNumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}-{self.year}: {self.last_value}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # Stored under a random name: the petitioner's file name is kept in the row only.
+    import uuid
+
+    suffix = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
+        instance.content_type, "bin"
+    )
+    return f"attachments/{timezone.localdate():%Y/%m}/{uuid.uuid4().hex}.{suffix}"
+
+
+class AttachmentKind(models.TextChoices):
+    INTAKE = "intake", _("来信来访材料")
+    HANDLING = "handling", _("办理材料")
+
+
+class Attachment(models.Model):
+    """A scanned letter, a photo, a document. Its type was read from its content."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments",
+                             verbose_name=_("案件"))
+    kind = models.CharField(_("类别"), max_length=20, choices=AttachmentKind.choices,
+                            default=AttachmentKind.INTAKE)
+    file = models.FileField(_("文件"), upload_to=attachment_path)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=50)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("上传人"))
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Notification(models.Model):
+    """A message to one person, written in the transaction of the act that caused it.
+
+    The e-mail copy is sent by a task after commit; `emailed_at` makes sending idempotent.
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="notifications", verbose_name=_("接收人"))
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="notifications", verbose_name=_("案件"))
+    kind = models.CharField(_("类别"), max_length=40)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Representative(models.Model):
+    """One of the (at most five) representatives chosen by a collective visit."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="representatives",
+                             verbose_name=_("案件"))
+    name = models.CharField(_("姓名"), max_length=50)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    id_number = models.CharField(_("身份证号码"), max_length=18, blank=True)
+
+    class Meta:
+        verbose_name = _("集体访代表")
+        verbose_name_plural = _("集体访代表")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name

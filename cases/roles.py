@@ -32,6 +32,27 @@ ROLE_PRIORITY = [
 OFFICE_ROLES = frozenset({Role.CLERK, Role.DISPATCHER})
 
 
+class VerifiedPetitioner:
+    """The member of the public who proved a case is theirs (its number plus their phone).
+
+    Acts only on that case, and only where a transition allows it (rating the reply).
+    """
+
+    is_authenticated = False
+    is_active = False
+    pk = None
+
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+
+    def __repr__(self) -> str:
+        return f"VerifiedPetitioner(case_id={self.case_id})"
+
+
+def is_petitioner_of(user, case) -> bool:
+    return isinstance(user, VerifiedPetitioner) and user.case_id == case.pk
+
+
 def roles_of(user) -> frozenset[str]:
     """The user's roles, read once per user object."""
     if user is None or not user.is_authenticated or not user.is_active:

@@ -89,8 +89,14 @@ def _move(case: Case, name: str, *, actor, note: str = "", data: dict | None = N
             _("案件 %(number)s 已被他人处理，请刷新后重试。") % {"number": case.number}
         ) from error
     return CaseEvent.record(
-        case, actor=actor, action=name, from_state=from_state, note=note, data=data
+        case, actor=staff_or_none(actor), action=name, from_state=from_state, note=note,
+        data=data,
     )
+
+
+def staff_or_none(actor):
+    """The user to store as an event's actor: the public (None, a petitioner) is none."""
+    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def lock_case(case_id: int) -> Case:
@@ -452,3 +458,48 @@ def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "
     _move(case, "archive", actor=actor, note=note, data={"invalid_reason": invalid_reason},
           at=timezone.now(), invalid_reason=invalid_reason)
     return case
+
+
+# ---------------------------------------------------------------- attachments
+@transaction.atomic
+def add_attachment(*, actor, case: Case, upload, kind: str = "intake") -> "Attachment":
+    """Keep an uploaded file with the case; its type is read from its content."""
+    from .attachments import check_upload
+    from .models import Attachment
+
+    content_type = check_upload(upload)
+    return Attachment.objects.create(
+        case=case, kind=kind, file=upload, original_name=upload.name[:200],
+        content_type=content_type, size=upload.size, uploaded_by=staff_or_none(actor),
+    )
+
+
+# ---------------------------------------------------------------- e-mail of notifications
+def email_notifications(*, notification_ids: list[int]) -> int:
+    """Send the e-mail copy of each notification not yet e-mailed; answers how many.
+
+    Each row is claimed under its lock and stamped in the same transaction as the send,
+    so two workers never mail the same notification.
+    """
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from .models import Notification
+
+    sent = 0
+    for notification_id in notification_ids:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(pk=notification_id, emailed_at__isnull=True)
+                .select_related("recipient")
+                .first()
+            )
+            if notification is None or not notification.recipient.email:
+                continue
+            send_mail(notification.title, notification.body or notification.title,
+                      settings.DEFAULT_FROM_EMAIL, [notification.recipient.email])
+            notification.emailed_at = timezone.now()
+            notification.save(update_fields=["emailed_at"])
+            sent += 1
+    return sent

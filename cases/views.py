@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
@@ -70,3 +71,30 @@ def home(request):
         context["missing_calendar_years"] = missing_calendar_years()
         template = "cases/landing/administrator.html"
     return render(request, template, context)
+
+
+@login_required
+def case_detail(request, number: str):
+    """The case file as this person may see it: facts, people, files, history."""
+    case = get_object_or_404(
+        selectors.visible_cases(request.user).select_related(
+            "petitioner", "category", "category__parent", "tier", "lead_department",
+            "handler", "registered_by", "earlier_case", "merged_into"),
+        number=number,
+    )
+    return render(request, "cases/detail.html", {
+        "case": case,
+        "show_identity": selectors.shows_identity(request.user, case),
+        "events": case.events.select_related("actor"),
+        "attachments": case.attachments.all(),
+        "representatives": case.representatives.all(),
+    })
+
+
+@login_required
+def attachment(request, number: str, attachment_id: int):
+    """An attachment, only through its case's visibility."""
+    case = get_object_or_404(selectors.visible_cases(request.user), number=number)
+    item = get_object_or_404(case.attachments, pk=attachment_id)
+    return FileResponse(item.file.open("rb"), content_type=item.content_type,
+                        filename=item.original_name)

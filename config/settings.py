@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django_fsm",
     "simple_history",
     "axes",
+    "rest_framework",
+    "rest_framework.authtoken",
     "cases",
     "intake",
     "dispatch",
@@ -199,6 +201,41 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.sync_holiday_calendar",
         "schedule": 6 * 3600,
     },
+}
+
+# The longest content a registration may hold (characters).
+CASE_CONTENT_MAX_CHARS = env.int("CASE_CONTENT_MAX_CHARS", default=5000)
+
+# Uploads: scanned letters and photos, PDF/JPEG/PNG only (checked by content).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Repeat detection at the counter: how far back, how many recent cases are compared,
+# and the least similarity (0-100) worth showing.
+REPEAT_WINDOW_DAYS = env.int("REPEAT_WINDOW_DAYS", default=90)
+REPEAT_CANDIDATES = env.int("REPEAT_CANDIDATES", default=20000)
+REPEAT_MIN_SIMILARITY = env.int("REPEAT_MIN_SIMILARITY", default=30)
+
+# The public portal: how often one address may submit and look up cases
+# (django-ratelimit; with several web processes, CACHE_URL must be a shared Redis).
+PUBLIC_SUBMIT_RATE = env.str("PUBLIC_SUBMIT_RATE", default="10/h")
+PUBLIC_TRACK_RATE = env.str("PUBLIC_TRACK_RATE", default="30/10m")
+RATELIMIT_VIEW = "intake.public.ratelimited"
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+
+# The JSON API: token authentication (tokens are issued in the admin), JSON only.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "cases.api.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
 }
 
 # The office.

@@ -16,6 +16,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", case_views.home, name="home"),
+    path("cases/", include("cases.urls")),
+    path("", include("intake.urls")),
+    path("api/v1/", include("config.api_urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -15,6 +15,20 @@ def _test_settings(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _eager_tasks_and_clean_cache():
+    """Tasks run in the test's own thread (a real worker is tested in test_tasks), and
+    rate-limit counters start from zero in every test."""
+    from django.core.cache import cache
+
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    cache.clear()
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def world(db):
     return build_world()

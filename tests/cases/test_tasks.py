@@ -23,6 +23,7 @@ def celery_worker(committed_db):
     def close_worker_connection(**kwargs):  # runs in the worker's thread
         connection.close()
 
+    app.conf.task_always_eager = False  # this test wants the real broker
     task_postrun.connect(close_worker_connection, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False,

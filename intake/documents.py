@@ -1,0 +1,54 @@
+"""Intake documents as PDF (WeasyPrint, Noto CJK): registration form, notices."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, State
+from cases.selectors import shows_identity
+
+# kind: (title, template, is it there for this case?)
+DOCUMENTS = {
+    "registration_form": (_("信访登记表"), "intake/documents/registration_form.html",
+                          lambda case: True),
+    "acceptance_notice": (_("受理告知书"), "intake/documents/acceptance_notice.html",
+                          lambda case: case.accepted_at is not None),
+    "refusal_notice": (_("不予受理告知书"), "intake/documents/refusal_notice.html",
+                       lambda case: case.state == State.REFUSED or bool(case.refusal_reason)),
+}
+
+
+def available_documents(case: Case) -> list[tuple[str, str]]:
+    return [(kind, str(title)) for kind, (title, _, present) in DOCUMENTS.items()
+            if present(case)]
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string(template, context)
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def document_pdf(kind: str, case: Case, user) -> tuple[str, bytes]:
+    """The document's file name and bytes. A notice goes to the petitioner, so it always
+    names them; the registration form hides a confidential identity from those who may
+    not see it."""
+    if kind not in DOCUMENTS or not DOCUMENTS[kind][2](case):
+        raise Http404
+    title, template, _ = DOCUMENTS[kind]
+    context = {
+        "case": case,
+        "title": title,
+        "office_name": settings.OFFICE_NAME,
+        "show_identity": kind != "registration_form" or shows_identity(user, case),
+        "printed_at": timezone.localtime(),
+        "attachments": list(case.attachments.all()),
+        "representatives": list(case.representatives.all()),
+        "events": list(case.events.select_related("actor")),
+    }
+    return f"{case.number}-{title}.pdf", render_pdf(template, context)

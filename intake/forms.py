@@ -1,0 +1,245 @@
+"""Is this input well-formed? Each error is attached to the field it is about."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Category, Channel, Gender, Tier
+from cases.validators import normalize_phone, validate_id_number, validate_phone
+
+from .services import Outcome
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class PhoneField(forms.CharField):
+    default_validators = [validate_phone]
+
+    def to_python(self, value):
+        return normalize_phone(super().to_python(value))
+
+
+def subcategory_choices():
+    """Subcategories grouped under their category, for a <select> with optgroups."""
+    groups: dict[str, list] = {}
+    for category in Category.objects.filter(parent__isnull=False, is_active=True).select_related(
+        "parent", "default_tier", "default_department"
+    ).order_by("parent__sort_order", "parent__name", "sort_order", "name"):
+        groups.setdefault(category.parent.name, []).append((category.pk, category.name))
+    return [("", "—")] + [(group, options) for group, options in groups.items()]
+
+
+class CategoryField(forms.TypedChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, empty_value=None, choices=subcategory_choices, **kwargs)
+
+    def clean(self, value):
+        pk = super().clean(value)
+        if pk is None:
+            return None
+        category = Category.objects.filter(pk=pk, is_active=True).first()
+        if category is None:
+            raise ValidationError(_("问题分类不存在。"), code="invalid_choice")
+        return category
+
+
+class PetitionerFieldsMixin(forms.Form):
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    phone = PhoneField(label=_("联系电话"), max_length=30)
+
+
+class RegistrationForm(PetitionerFieldsMixin):
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    channel = forms.ChoiceField(label=_("来源渠道"), choices=Channel.choices,
+                                initial=Channel.VISIT)
+    petitioner_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    gender = forms.ChoiceField(label=_("性别"), choices=Gender.choices, initial=Gender.UNKNOWN)
+    age = forms.IntegerField(label=_("年龄"), required=False, min_value=0, max_value=130)
+    occupation = forms.CharField(label=_("职业"), max_length=50, required=False)
+    id_number = forms.CharField(label=_("身份证号码"), max_length=18, required=False,
+                                validators=[validate_id_number])
+    phone_alt = PhoneField(label=_("备用电话"), max_length=30, required=False)
+    email = forms.EmailField(label=_("电子邮箱"), required=False)
+    address = forms.CharField(label=_("住址"), max_length=200, required=False)
+    wants_confidentiality = forms.BooleanField(label=_("要求保密"), required=False)
+
+    summary = forms.CharField(label=_("诉求摘要"), max_length=200)
+    content = forms.CharField(label=_("反映内容"), widget=forms.Textarea(attrs={"rows": 6}),
+                              max_length=settings.CASE_CONTENT_MAX_CHARS)
+    demands = forms.CharField(label=_("诉求"), widget=forms.Textarea(attrs={"rows": 2}),
+                              required=False, max_length=2000)
+    place = forms.CharField(label=_("问题发生地"), max_length=200, required=False)
+    category = CategoryField(label=_("问题分类"), required=False)
+    is_sensitive = forms.BooleanField(label=_("舆情风险"), required=False)
+    is_collective = forms.BooleanField(label=_("集体访"), required=False)
+    head_count = forms.IntegerField(label=_("来访人数"), required=False, min_value=2)
+    representatives = forms.CharField(
+        label=_("集体访代表"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("每行一人：姓名 电话 身份证号（最多5人）"),
+    )
+    is_abnormal = forms.BooleanField(label=_("异常访"), required=False)
+    earlier_case = forms.CharField(label=_("关联的前案编号"), max_length=24, required=False,
+                                   help_text=_("填写后本案标记为重复访"))
+    external_reference = forms.CharField(label=_("12345平台工单号"), max_length=64,
+                                         required=False)
+    platform_due_at = forms.DateTimeField(label=_("平台办结时限"), required=False,
+                                          widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    attachments = MultipleFileField(label=_("扫描件与材料"), required=False,
+                                    help_text=_("PDF、JPEG 或 PNG，每个不超过 %(mb)s MB") % {
+                                        "mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)})
+
+    outcome = forms.ChoiceField(
+        label=_("登记结论"), widget=forms.RadioSelect, initial=Outcome.ACCEPT,
+        choices=[(Outcome.ACCEPT, _("受理")), (Outcome.ANSWER, _("即办答复")),
+                 (Outcome.REFUSE, _("不予受理")), (Outcome.MERGE, _("合并到前案")),
+                 (Outcome.LEAVE, _("暂存，交派单员处理"))],
+    )
+    tier = forms.ChoiceField(label=_("响应级别"), required=False,
+                             choices=[("", _("按分类默认"))] + list(Tier.choices))
+    answer = forms.CharField(label=_("答复内容"), required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    refusal_reason = forms.CharField(label=_("不予受理理由"), required=False,
+                                     widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    refusal_guidance = forms.CharField(label=_("告知的途径"), required=False,
+                                       widget=forms.Textarea(attrs={"rows": 2}),
+                                       max_length=2000)
+    merge_into = forms.CharField(label=_("并入案件编号"), max_length=24, required=False)
+
+    def clean_earlier_case(self):
+        from cases.models import Case
+
+        number = self.cleaned_data["earlier_case"].strip().upper()
+        if not number:
+            return None
+        case = Case.objects.filter(number=number).first()
+        if case is None:
+            raise ValidationError(_("没有编号为 %(number)s 的案件。") % {"number": number})
+        return case
+
+    def clean_representatives(self):
+        people = []
+        for line in self.cleaned_data["representatives"].splitlines():
+            parts = line.split()
+            if not parts:
+                continue
+            person = {"name": parts[0][:50], "phone": "", "id_number": ""}
+            for part in parts[1:]:
+                if len(part) == 18 and part[:17].isdigit():
+                    validate_id_number(part)
+                    person["id_number"] = part.upper()
+                else:
+                    validate_phone(part)
+                    person["phone"] = normalize_phone(part)
+            people.append(person)
+        if len(people) > 5:
+            raise ValidationError(_("集体访代表最多5人。"))
+        return people
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_collective") and not data.get("head_count"):
+            self.add_error("head_count", _("集体访须填写来访人数（至少2人）。"))
+        outcome = data.get("outcome")
+        required_by_outcome = {
+            Outcome.ANSWER: [("answer", _("即办答复须填写答复内容。"))],
+            Outcome.REFUSE: [("refusal_reason", _("请填写不予受理的理由。")),
+                             ("refusal_guidance", _("请告知信访人应当向哪里反映。"))],
+            Outcome.MERGE: [("merge_into", _("请填写要并入的案件编号。"))],
+        }
+        for field, message in required_by_outcome.get(outcome, []):
+            if not (data.get(field) or "").strip():
+                self.add_error(field, message)
+        if outcome == Outcome.ACCEPT and not data.get("category") and not data.get("tier"):
+            self.add_error("category", _("受理前请选择问题分类，或直接选择响应级别。"))
+        return data
+
+    def petitioner_details(self) -> dict:
+        keys = ("name", "gender", "age", "occupation", "id_number", "phone", "phone_alt",
+                "email", "address", "wants_confidentiality")
+        return {key: self.cleaned_data.get(key) for key in keys}
+
+    def matter(self) -> dict:
+        data = self.cleaned_data
+        category = data.get("category")
+        return {
+            "channel": data["channel"], "summary": data["summary"], "content": data["content"],
+            "demands": data.get("demands", ""), "place": data.get("place", ""),
+            "category": category, "is_confidential": data.get("wants_confidentiality", False),
+            "is_sensitive": data.get("is_sensitive", False),
+            "is_collective": data.get("is_collective", False),
+            "head_count": data.get("head_count"), "is_abnormal": data.get("is_abnormal", False),
+            "earlier_case": data.get("earlier_case"),
+            "external_reference": data.get("external_reference", ""),
+            "platform_due_at": data.get("platform_due_at"),
+        }
+
+
+class PublicSubmissionForm(PetitionerFieldsMixin):
+    """The public's web form. `website` is a honeypot: people never see or fill it."""
+
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    email = forms.EmailField(label=_("电子邮箱（选填，用于接收答复）"), required=False)
+    summary = forms.CharField(label=_("一句话说明您反映的问题"), max_length=200)
+    content = forms.CharField(label=_("详细情况"), widget=forms.Textarea(attrs={"rows": 8}),
+                              max_length=settings.CASE_CONTENT_MAX_CHARS)
+    demands = forms.CharField(label=_("您的诉求"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    place = forms.CharField(label=_("问题发生地点"), max_length=200, required=False)
+    category = CategoryField(label=_("问题类别（选填）"), required=False)
+    attachments = MultipleFileField(label=_("相关材料（选填）"), required=False,
+                                    help_text=_("PDF、JPEG 或 PNG"))
+    website = forms.CharField(required=False, label=_("请勿填写"),
+                              widget=forms.TextInput(attrs={"autocomplete": "off",
+                                                            "tabindex": "-1"}))
+
+    def is_spam(self) -> bool:
+        return bool(self.data.get("website"))
+
+    def petitioner_details(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["name"], "phone": data["phone"], "email": data.get("email", "")}
+
+    def matter(self) -> dict:
+        data = self.cleaned_data
+        return {"summary": data["summary"], "content": data["content"],
+                "demands": data.get("demands", ""), "place": data.get("place", ""),
+                "category": data.get("category")}
+
+
+class TrackingForm(forms.Form):
+    number = forms.CharField(label=_("案件编号"), max_length=24)
+    phone = PhoneField(label=_("登记时留的电话"), max_length=30)
+
+
+class RatingForm(TrackingForm):
+    satisfaction = forms.ChoiceField(
+        label=_("您对办理结果"), widget=forms.RadioSelect,
+        choices=[("satisfied", _("满意")), ("basically", _("基本满意")),
+                 ("unsatisfied", _("不满意"))],
+    )
+    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), widget=forms.RadioSelect,
+                                       choices=[("yes", _("已解决")), ("no", _("未解决"))],
+                                       coerce=lambda value: value == "yes")
+    comments = forms.CharField(label=_("意见和建议"), required=False, max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class QueueSearchForm(forms.Form):
+    q = forms.CharField(label=_("按编号、电话或内容查找"), required=False, max_length=100)

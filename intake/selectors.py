@@ -1,0 +1,145 @@
+"""What the counter and the public may look up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from rapidfuzz import fuzz, process
+
+from cases.models import Case, Petitioner, State
+from cases.selectors import visible_cases
+from cases.validators import normalize_phone
+from django.utils.translation import gettext_lazy as _
+
+
+def find_petitioners(*, phone: str = "", id_number: str = "") -> QuerySet[Petitioner]:
+    """Existing petitioners with this phone (either number) or ID number."""
+    phone = normalize_phone(phone)
+    id_number = (id_number or "").strip().upper()
+    condition = Q(pk__in=[])
+    if phone:
+        condition |= Q(phone=phone) | Q(phone_alt=phone)
+    if id_number:
+        condition |= Q(id_number=id_number)
+    return Petitioner.objects.filter(condition).order_by("-created_at")[:10]
+
+
+@dataclass
+class SimilarCase:
+    case: Case
+    score: int  # 0-100
+    same_petitioner: bool
+
+
+def similar_cases(*, phone: str = "", id_number: str = "", text: str = "",
+                  exclude_id: int | None = None, limit: int = 10) -> list[SimilarCase]:
+    """Earlier cases the clerk should see before saving: the same petitioner's, and cases
+    with similar wording in the last REPEAT_WINDOW_DAYS, most similar first.
+
+    Text similarity is character-based (rapidfuzz), which suits Chinese without word
+    splitting; only recent cases are compared, and only their summary and first lines.
+    """
+    text = (text or "").strip()
+    petitioners = list(find_petitioners(phone=phone, id_number=id_number).values_list(
+        "pk", flat=True))
+    since = timezone.now() - timedelta(days=settings.REPEAT_WINDOW_DAYS)
+    own = Case.objects.filter(petitioner__in=petitioners) if petitioners else Case.objects.none()
+    recent = Case.objects.filter(received_at__gte=since).exclude(state=State.MERGED)
+    if exclude_id:
+        own, recent = own.exclude(pk=exclude_id), recent.exclude(pk=exclude_id)
+    found: dict[int, SimilarCase] = {}
+    for case in own.select_related("petitioner", "category").order_by("-received_at")[:limit]:
+        score = _score(text, case) if text else 0
+        found[case.pk] = SimilarCase(case=case, score=score, same_petitioner=True)
+    if text:
+        candidates = dict(
+            recent.order_by("-received_at").values_list("pk", "summary")[
+                : settings.REPEAT_CANDIDATES
+            ]
+        )
+        contents = dict(
+            Case.objects.filter(pk__in=list(candidates)).values_list("pk", "content")
+        )
+        choices = {pk: f"{summary} {contents.get(pk, '')[:200]}"
+                   for pk, summary in candidates.items()}
+        matches = process.extract(text, choices, scorer=fuzz.ratio,
+                                  score_cutoff=settings.REPEAT_MIN_SIMILARITY, limit=limit)
+        cases = Case.objects.select_related("petitioner", "category").in_bulk(
+            [pk for _, _, pk in matches]
+        )
+        for _, score, pk in matches:
+            if pk in found:
+                found[pk].score = max(found[pk].score, round(score))
+            elif pk in cases:
+                found[pk] = SimilarCase(case=cases[pk], score=round(score),
+                                        same_petitioner=False)
+    ranked = sorted(found.values(), key=lambda s: (s.same_petitioner, s.score), reverse=True)
+    return ranked[:limit]
+
+
+def _score(text: str, case: Case) -> int:
+    return round(fuzz.ratio(text, f"{case.summary} {case.content[:200]}"))
+
+
+def intake_queue(user, *, search: str = "") -> dict[str, QuerySet[Case]]:
+    """The clerk's page: today's registrations (their own) and the received queue."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
+    search = (search or "").strip()
+    if search:
+        phone = normalize_phone(search)
+        condition = Q(number__iexact=search) | Q(summary__icontains=search)
+        if phone.replace("-", "").isdigit():
+            condition |= Q(petitioner__phone=phone) | Q(petitioner__phone_alt=phone)
+        return {"results": cases.filter(condition).order_by("-received_at")[:50]}
+    return {
+        "today": cases.filter(registered_by=user, received_at__gte=today).order_by(
+            "-received_at"),
+        "received": cases.filter(state=State.RECEIVED).order_by("received_at")[:100],
+    }
+
+
+def track_case(*, number: str, phone: str) -> Case | None:
+    """The case with this number whose petitioner gave this phone; else nothing at all."""
+    phone = normalize_phone(phone)
+    if not phone or not number:
+        return None
+    return (
+        Case.objects.select_related("petitioner")
+        .filter(number=number.strip().upper())
+        .filter(Q(petitioner__phone=phone) | Q(petitioner__phone_alt=phone))
+        .first()
+    )
+
+
+# What the public reads of each event: plain words, no internal notes or names.
+PUBLIC_EVENT_TEXT = {
+    "register": _("您的诉求已登记"),
+    "accept": _("已受理，正在安排办理"),
+    "answer_on_the_spot": _("已当场答复"),
+    "refuse": _("不予受理，并已告知您可以反映的途径"),
+    "merge": _("与您此前反映的同一事项合并办理"),
+    "withdraw": _("已按您的意愿撤回"),
+    "dispatch": _("已转交承办单位办理"),
+    "handle_directly": _("由信访办直接调查办理"),
+    "department_accept": _("承办单位已接收，正在办理"),
+    "submit_result": _("办理完毕，正在审核办理结果"),
+    "reply_to_petitioner": _("已答复"),
+    "record_return_visit": _("已回访"),
+    "reopen": _("根据您的意见重新办理"),
+    "archive": _("已办结归档"),
+}
+
+
+def public_timeline(case: Case) -> list[dict]:
+    """The case's history as the petitioner may read it."""
+    seen = []
+    for event in case.events.order_by("at", "pk").only("at", "action"):
+        text = PUBLIC_EVENT_TEXT.get(event.action)
+        if text and not (seen and seen[-1]["text"] == str(text)):
+            seen.append({"at": event.at, "text": str(text)})
+    return seen

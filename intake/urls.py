@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import public, views
+
+app_name = "intake"
+
+urlpatterns = [
+    path("intake/register/", views.register, name="register"),
+    path("intake/queue/", views.queue, name="queue"),
+    path("intake/lookup/", views.lookup, name="lookup"),
+    path("intake/cases/<str:number>/<str:kind>.pdf", views.document, name="document"),
+    path("public/submit/", public.submit, name="public_submit"),
+    path("public/track/", public.track, name="public_track"),
+    path("public/rate/", public.rate, name="public_rate"),
+]

@@ -1,0 +1,119 @@
+"""The reception counter: register, the intake queue, lookups and documents."""
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from cases.exceptions import CaseError
+from cases.roles import OFFICE_ROLES, role_required
+from cases.selectors import visible_cases
+
+from . import selectors, services
+from .documents import document_pdf
+from .forms import QueueSearchForm, RegistrationForm
+
+
+def attach_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form fields it names."""
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+@role_required(*OFFICE_ROLES)
+def register(request):
+    """One form for every channel; "检查重复" shows earlier and similar cases first."""
+    similar = None
+    if request.method == "POST":
+        form = RegistrationForm(request.POST, request.FILES)
+        checking = "check" in request.POST
+        if form.is_valid() and not checking:
+            data = form.cleaned_data
+            try:
+                case = services.register_intake(
+                    actor=request.user,
+                    submission_token=data["submission_token"],
+                    petitioner_id=data.get("petitioner_id"),
+                    petitioner=form.petitioner_details(),
+                    matter=form.matter(),
+                    representatives=data["representatives"],
+                    attachments=data["attachments"],
+                    outcome=data["outcome"],
+                    tier_code=data.get("tier", ""),
+                    answer=data.get("answer", ""),
+                    refusal_reason=data.get("refusal_reason", ""),
+                    refusal_guidance=data.get("refusal_guidance", ""),
+                    merge_into=data.get("merge_into", ""),
+                )
+            except ValidationError as error:
+                attach_errors(form, error)
+            except CaseError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("已登记：%(number)s（%(state)s）") % {
+                    "number": case.number, "state": case.get_state_display()})
+                return redirect("cases:detail", number=case.number)
+        similar = selectors.similar_cases(
+            phone=request.POST.get("phone", ""), id_number=request.POST.get("id_number", ""),
+            text=f"{request.POST.get('summary', '')} {request.POST.get('content', '')}",
+        )
+        status = 200 if checking and not form.errors else 400 if form.errors else 200
+        if checking:
+            form.errors.clear()
+        return render(request, "intake/register.html",
+                      {"form": form, "similar": similar, "checked": checking}, status=status)
+    return render(request, "intake/register.html", {"form": RegistrationForm()})
+
+
+@require_GET
+@role_required(*OFFICE_ROLES)
+def lookup(request):
+    """Petitioners known by this phone or ID number, and their earlier cases (JSON)."""
+    phone = request.GET.get("phone", "")
+    id_number = request.GET.get("id_number", "")
+    people = selectors.find_petitioners(phone=phone, id_number=id_number)
+    similar = selectors.similar_cases(phone=phone, id_number=id_number,
+                                      text=request.GET.get("text", ""))
+    return JsonResponse({
+        "petitioners": [
+            {"id": p.pk, "name": p.name, "phone": p.phone, "phone_alt": p.phone_alt,
+             "id_number": p.id_number, "gender": p.gender, "age": p.age,
+             "occupation": p.occupation, "address": p.address, "email": p.email,
+             "wants_confidentiality": p.wants_confidentiality}
+            for p in people
+        ],
+        "similar": [
+            {"number": s.case.number, "summary": s.case.summary, "state": s.case.get_state_display(),
+             "received_at": s.case.received_at.isoformat(), "score": s.score,
+             "same_petitioner": s.same_petitioner}
+            for s in similar
+        ],
+    })
+
+
+@role_required(*OFFICE_ROLES)
+def queue(request):
+    form = QueueSearchForm(request.GET or None)
+    search = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {"form": form, "search": search,
+               **selectors.intake_queue(request.user, search=search)}
+    return render(request, "intake/queue.html", context)
+
+
+def document(request, number: str, kind: str):
+    """A PDF of the case, for anyone who may see the case."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    case = get_object_or_404(visible_cases(request.user).select_related(
+        "petitioner", "category", "category__parent", "tier", "registered_by"), number=number)
+    filename, pdf = document_pdf(kind, case, request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return response
