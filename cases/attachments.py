@@ -3,6 +3,7 @@
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 ALLOWED_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
@@ -12,8 +13,8 @@ def check_upload(upload, *, field: str = "attachments") -> str:
     """The file's real type, or a ValidationError naming the field and the file."""
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size > limit:
-        raise ValidationError({field: _("文件「%(name)s」超过 %(limit)s MB 的大小限制。") % {
-            "name": upload.name, "limit": limit // (1024 * 1024)}})
+        raise ValidationError({field: _("文件「%(name)s」超过 %(limit)s 的大小限制。") % {
+            "name": upload.name, "limit": filesizeformat(limit)}})
     if upload.size == 0:
         raise ValidationError({field: _("文件「%(name)s」是空文件。") % {"name": upload.name}})
     upload.seek(0)

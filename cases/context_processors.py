@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from .calendar import missing_calendar_years
+from .selectors import unread_notification_count
 from .roles import OFFICE_ROLES, Role, has_role, primary_role, roles_of
 
 
@@ -16,6 +17,7 @@ def navigation(request) -> dict:
         "nav_primary_role": primary_role(user),
         "nav_is_administrator": is_administrator,
         "nav_is_office": has_role(user, *OFFICE_ROLES),
+        "nav_unread": unread_notification_count(user),
         # Administrators are told, on every page, of years with no holiday calendar.
         "calendar_gap_years": missing_calendar_years() if is_administrator else [],
     }

@@ -19,7 +19,12 @@ class ChineseFirstLocaleMiddleware:
         language = chosen if chosen and check_for_language(chosen) else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # The thread goes back to the default: work done after this request (a task,
+            # a command, the next request) must not inherit this person's language.
+            translation.deactivate()
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
 

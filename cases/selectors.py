@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from .models import OPEN_STATES, Case, State
+from .models import OPEN_STATES, Case, Notification, State
 from .roles import Role, department_ids_of, has_role, roles_of
 
 
@@ -67,3 +67,11 @@ def recent_cases(user, limit: int = 10) -> QuerySet[Case]:
         .select_related("category", "category__parent", "lead_department", "tier")
         .order_by("-received_at")[:limit]
     )
+
+
+def notifications_of(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).select_related("case")
+
+
+def unread_notification_count(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -474,6 +474,15 @@ def add_attachment(*, actor, case: Case, upload, kind: str = "intake") -> "Attac
     )
 
 
+# ---------------------------------------------------------------- notifications
+def mark_notifications_read(*, user) -> int:
+    from .models import Notification
+
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 # ---------------------------------------------------------------- e-mail of notifications
 def email_notifications(*, notification_ids: list[int]) -> int:
     """Send the e-mail copy of each notification not yet e-mailed; answers how many.

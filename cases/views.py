@@ -1,9 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors
+from . import selectors, services
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
@@ -88,6 +88,7 @@ def case_detail(request, number: str):
         "events": case.events.select_related("actor"),
         "attachments": case.attachments.all(),
         "representatives": case.representatives.all(),
+        "petitioner_case_count": case.petitioner.cases.count(),
     })
 
 
@@ -98,3 +99,14 @@ def attachment(request, number: str, attachment_id: int):
     item = get_object_or_404(case.attachments, pk=attachment_id)
     return FileResponse(item.file.open("rb"), content_type=item.content_type,
                         filename=item.original_name)
+
+
+@login_required
+def notifications(request):
+    """The person's notifications, newest first; POST marks them all read."""
+    if request.method == "POST":
+        services.mark_notifications_read(user=request.user)
+        return redirect("cases:notifications")
+    return render(request, "cases/notifications.html", {
+        "notifications": selectors.notifications_of(request.user)[:100],
+    })

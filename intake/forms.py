@@ -66,6 +66,8 @@ class PetitionerFieldsMixin(forms.Form):
 
 
 class RegistrationForm(PetitionerFieldsMixin):
+    """The counter's form. The cursor starts at the phone: it brings up a known person."""
+
     submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     channel = forms.ChoiceField(label=_("来源渠道"), choices=Channel.choices,
                                 initial=Channel.VISIT)
@@ -121,6 +123,10 @@ class RegistrationForm(PetitionerFieldsMixin):
                                        widget=forms.Textarea(attrs={"rows": 2}),
                                        max_length=2000)
     merge_into = forms.CharField(label=_("并入案件编号"), max_length=24, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].widget.attrs["autofocus"] = True
 
     def clean_earlier_case(self):
         from cases.models import Case

@@ -117,3 +117,9 @@ def test_the_submission_rate_limit(client, world, settings):
     response = client.post(reverse("intake:public_submit"), submission())
     assert response.status_code == 429
     assert Case.objects.count() == 2
+
+
+def test_the_public_pages_speak_english_when_chosen(client, world):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("intake:public_submit")).content.decode()
+    assert "Your matter in one sentence" in page and "Submit" in page

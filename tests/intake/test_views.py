@@ -228,3 +228,24 @@ def test_another_department_cannot_reach_the_case_by_any_door(client, world):
     assert client.get(reverse("cases:detail", args=[case.number])).status_code == 404
     assert client.get(reverse("intake:document",
                               args=[case.number, "registration_form"])).status_code == 404
+
+
+def test_supervisors_read_the_alert_in_the_app(client, world):
+    client.force_login(world.clerk)
+    post(client, form_data(world, is_abnormal="on"))
+    client.force_login(world.supervisor)
+    home = client.get(reverse("home")).content.decode()
+    assert 'id="unread-count">1<' in home
+    page = client.get(reverse("cases:notifications")).content.decode()
+    assert "异常访" in page and Case.objects.get().number in page
+    client.post(reverse("cases:notifications"))
+    assert 'id="unread-count"' not in client.get(reverse("home")).content.decode()
+
+
+def test_the_case_page_counts_the_petitioner_s_cases(clerk_client, world):
+    register(world)
+    post(clerk_client, form_data(world, phone=world.petitioner.phone, name="刘建国",
+                                 petitioner_id=str(world.petitioner.pk)))
+    case = Case.objects.latest("pk")
+    page = clerk_client.get(reverse("cases:detail", args=[case.number])).content.decode()
+    assert "该信访人共反映 2 件" in page
