@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -66,9 +67,14 @@ class CaseRegistrationSerializer(serializers.Serializer):
                                        help_text="the caller's idempotency key")
 
 
+def local(moment):
+    """Times in the office's zone (Asia/Shanghai, +08:00), as the platform reads them."""
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
 def case_summary(case) -> dict:
     return {"number": case.number, "state": case.state, "state_display": case.get_state_display(),
-            "due_at": case.due_at}
+            "due_at": local(case.due_at)}
 
 
 @api_view(["POST"])
@@ -85,12 +91,7 @@ def register_case(request):
             "channel", "summary", "content", "demands", "place", "category",
             "external_reference", "platform_due_at", "is_sensitive", "is_collective",
             "head_count", "is_abnormal", "earlier_case") if key in data},
-        outcome=data["outcome"],
-        tier_code=data.get("tier", ""),
-        answer=data.get("answer", ""),
-        refusal_reason=data.get("refusal_reason", ""),
-        refusal_guidance=data.get("refusal_guidance", ""),
-        merge_into=data.get("merge_into", ""),
+        **services.outcome_arguments(data),
     )
     return Response(case_summary(case), status=status.HTTP_201_CREATED)
 
@@ -110,14 +111,14 @@ def case_detail(request, number: str):
         "tier": case.tier.code if case.tier else None,
         "lead_department": case.lead_department.name if case.lead_department else None,
         "external_reference": case.external_reference,
-        "received_at": case.received_at,
-        "accepted_at": case.accepted_at,
-        "replied_at": case.replied_at,
+        "received_at": local(case.received_at),
+        "accepted_at": local(case.accepted_at),
+        "replied_at": local(case.replied_at),
         "reply": case.reply or None,
         "petitioner": {"name": case.petitioner.name} if shows_identity(request.user, case)
         else None,
         "events": [
-            {"at": e.at, "action": e.action, "from": e.from_state, "to": e.to_state,
+            {"at": local(e.at), "action": e.action, "from": e.from_state, "to": e.to_state,
              "note": e.note}
             for e in case.events.all()
         ],

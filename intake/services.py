@@ -30,6 +30,18 @@ class Outcome:
     ALL = (LEAVE, ACCEPT, ANSWER, REFUSE, MERGE)
 
 
+def outcome_arguments(data: dict) -> dict:
+    """The outcome and its details, from a form's or the API's cleaned data."""
+    return {
+        "outcome": data.get("outcome") or Outcome.LEAVE,
+        "tier_code": data.get("tier") or "",
+        "answer": data.get("answer") or "",
+        "refusal_reason": data.get("refusal_reason") or "",
+        "refusal_guidance": data.get("refusal_guidance") or "",
+        "merge_into": data.get("merge_into") or "",
+    }
+
+
 PETITIONER_FIELDS = ("name", "gender", "age", "occupation", "id_number", "phone", "phone_alt",
                      "email", "address", "wants_confidentiality")
 

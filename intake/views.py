@@ -45,12 +45,7 @@ def register(request):
                     matter=form.matter(),
                     representatives=data["representatives"],
                     attachments=data["attachments"],
-                    outcome=data["outcome"],
-                    tier_code=data.get("tier", ""),
-                    answer=data.get("answer", ""),
-                    refusal_reason=data.get("refusal_reason", ""),
-                    refusal_guidance=data.get("refusal_guidance", ""),
-                    merge_into=data.get("merge_into", ""),
+                    **services.outcome_arguments(data),
                 )
             except ValidationError as error:
                 attach_errors(form, error)

@@ -57,3 +57,48 @@ compile_translations() {
 free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# Throwaway servers on loopback, in a temporary folder: start_postgres DIR and
+# start_redis DIR export DATABASE_URL / REDIS_URL; stop_services stops what was started.
+PG_DATA="" REDIS_PORT=""
+
+run_as_pg() {  # initdb refuses root: as root, run the cluster as the postgres user
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  local dir="$1/pg" port
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  port="$(free_port)"
+  mkdir -p "$dir"
+  chmod 755 "$1"
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+  say "Starting a throwaway PostgreSQL on 127.0.0.1:$port"
+  run_as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    --no-sync >/dev/null
+  PG_DATA="$dir/data"
+  run_as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/log" -w start -o \
+    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${PG_EXTRA_OPTIONS:-}" \
+    >/dev/null
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+start_redis() {
+  REDIS_PORT="$(free_port)"
+  say "Starting a throwaway Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize yes --dir "$1" --logfile "$1/redis.log" --pidfile "$1/redis.pid"
+  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+}
+
+stop_services() {
+  if [ -n "$PG_DATA" ]; then
+    run_as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
+    PG_DATA=""
+  fi
+  if [ -n "$REDIS_PORT" ]; then
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    REDIS_PORT=""
+  fi
+}

@@ -1,10 +1,14 @@
-"""Factories shared by every app's tests, and a helper that drives a case to a state."""
+"""Factories shared by every app's tests, a helper that drives a case to a state, and
+one that starts acts at the same moment."""
+
+import threading
 
 from types import SimpleNamespace
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 from factory.django import DjangoModelFactory
 
 from cases import services
@@ -141,3 +145,28 @@ def drive_to(world, state: str, *, sensitive: bool = False):
     if state == State.ARCHIVED:
         return services.archive_case(actor=w.dispatcher, case_id=case.pk)
     raise AssertionError(f"no route to {state}")
+
+
+def run_together(*acts):
+    """Start the acts at the same moment, each in its own thread and connection.
+
+    Answers, in order, each act's result or the exception it raised.
+    """
+    start = threading.Barrier(len(acts))
+    outcomes = [None] * len(acts)
+
+    def run(index, act):
+        try:
+            start.wait()
+            outcomes[index] = act()
+        except Exception as error:  # noqa: BLE001 - the outcome is the assertion
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, act)) for i, act in enumerate(acts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

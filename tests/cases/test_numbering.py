@@ -1,15 +1,14 @@
 """Case numbers: <prefix>-<year>-<6 digits>, in order and gapless per year."""
 
-import threading
 from datetime import datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case
 from cases.numbering import format_case_number
-from tests.factories import build_world, register
+from tests.factories import build_world, register, run_together
 
 
 def test_the_number_has_prefix_year_and_six_digits(world):
@@ -37,24 +36,8 @@ def test_fifty_concurrent_registrations_get_fifty_consecutive_numbers(
     committed_db, postgres_only
 ):
     world = build_world()
-    start = threading.Barrier(50)
-    numbers, errors = [], []
-
-    def clerk_registers():
-        try:
-            start.wait()
-            numbers.append(register(world).number)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=clerk_registers) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    outcomes = run_together(*[lambda: register(world).number] * 50)
+    assert not [o for o in outcomes if isinstance(o, Exception)]
     year = timezone.localdate().year
-    assert sorted(numbers) == [format_case_number("XF", year, n) for n in range(1, 51)]
+    assert sorted(outcomes) == [format_case_number("XF", year, n) for n in range(1, 51)]
     assert Case.objects.count() == 50

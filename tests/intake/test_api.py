@@ -135,3 +135,8 @@ def test_a_role_without_intake_rights_is_refused_readably(world):
     response = api.post(reverse("api-cases"), body(world), format="json")
     assert response.status_code == 403 and "登记" in response.json()["detail"]
     assert not Case.objects.exists()
+
+
+def test_times_are_given_in_the_office_s_zone(platform, world):
+    due = platform.post(reverse("api-cases"), body(world), format="json").json()["due_at"]
+    assert due.endswith("+08:00")

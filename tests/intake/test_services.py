@@ -1,8 +1,5 @@
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import override_settings
 
 from cases.exceptions import CaseTransitionError
@@ -10,7 +7,7 @@ from cases.models import Attachment, Case, Notification, Petitioner, State
 from intake import selectors, services
 from intake.models import IntakeSubmission
 from intake.services import Outcome
-from tests.factories import build_world, drive_to, register
+from tests.factories import build_world, drive_to, register, run_together
 
 from .helpers import fake_pdf, matter, pdf, petitioner_details, token
 
@@ -63,22 +60,8 @@ def test_the_same_token_twice_makes_one_case(world):
 def test_two_simultaneous_submissions_of_one_form_make_one_case(committed_db, postgres_only):
     world = build_world()
     same = token()
-    start = threading.Barrier(2)
-    numbers = []
-
-    def submit():
-        try:
-            start.wait()
-            numbers.append(intake(world, submission_token=same).number)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(numbers) == 2 and numbers[0] == numbers[1]
+    numbers = run_together(*[lambda: intake(world, submission_token=same).number] * 2)
+    assert numbers[0] == numbers[1] and str(numbers[0]).startswith("XF-")
     assert Case.objects.count() == 1 and IntakeSubmission.objects.count() == 1
 
 
