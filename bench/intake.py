@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200_000)
     parser.add_argument("--recent", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--plans", action="store_true", help="print the searches' plans")
     options = parser.parse_args()
     rng = random.Random(2026)
     generate(options.cases, options.recent, rng)
@@ -124,6 +125,12 @@ def main() -> None:
           options.runs)
     timed("queue page (today + received)",
           lambda: [list(q) for q in selectors.intake_queue(clerk).values()], options.runs)
+    if options.plans:
+        for label, term in (("number", sample.number), ("phone", sample.petitioner.phone),
+                            ("text", "阳光花园3号院")):
+            plan = selectors.search_cases(clerk, term)[:50].explain()
+            scans = [line.strip() for line in plan.splitlines() if "Scan" in line]
+            print(f"plan of the search by {label}: " + " | ".join(scans))
     category = Category.objects.get(name="基准子类")
     timed("register_intake with acceptance",
           lambda: services.register_intake(

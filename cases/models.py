@@ -206,6 +206,7 @@ class Petitioner(models.Model):
         verbose_name_plural = _("信访人")
         indexes = [
             models.Index(fields=["phone"], name="petitioner_phone_idx"),
+            models.Index(fields=["phone_alt"], name="petitioner_phone_alt_idx"),
             models.Index(fields=["id_number"], name="petitioner_id_number_idx"),
         ]
 

@@ -218,6 +218,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REPEAT_WINDOW_DAYS = env.int("REPEAT_WINDOW_DAYS", default=90)
 REPEAT_CANDIDATES = env.int("REPEAT_CANDIDATES", default=20000)
 REPEAT_MIN_SIMILARITY = env.int("REPEAT_MIN_SIMILARITY", default=30)
+# Searching cases by words looks this far back (numbers and phones search everything).
+SEARCH_TEXT_DAYS = env.int("SEARCH_TEXT_DAYS", default=365)
 
 # The public portal: how often one address may submit and look up cases
 # (django-ratelimit; with several web processes, CACHE_URL must be a shared Redis).

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
@@ -16,8 +19,8 @@ from cases.validators import normalize_phone
 from django.utils.translation import gettext_lazy as _
 
 
-def find_petitioners(*, phone: str = "", id_number: str = "") -> QuerySet[Petitioner]:
-    """Existing petitioners with this phone (either number) or ID number."""
+def petitioners_with(*, phone: str = "", id_number: str = "") -> QuerySet[Petitioner]:
+    """Petitioners with this phone (either number) or ID number."""
     phone = normalize_phone(phone)
     id_number = (id_number or "").strip().upper()
     condition = Q(pk__in=[])
@@ -25,7 +28,12 @@ def find_petitioners(*, phone: str = "", id_number: str = "") -> QuerySet[Petiti
         condition |= Q(phone=phone) | Q(phone_alt=phone)
     if id_number:
         condition |= Q(id_number=id_number)
-    return Petitioner.objects.filter(condition).order_by("-created_at")[:10]
+    return Petitioner.objects.filter(condition)
+
+
+def find_petitioners(*, phone: str = "", id_number: str = "") -> QuerySet[Petitioner]:
+    """The most recent of them, for the counter to pick from."""
+    return petitioners_with(phone=phone, id_number=id_number).order_by("-created_at")[:10]
 
 
 @dataclass
@@ -56,16 +64,9 @@ def similar_cases(*, phone: str = "", id_number: str = "", text: str = "",
         score = _score(text, case) if text else 0
         found[case.pk] = SimilarCase(case=case, score=score, same_petitioner=True)
     if text:
-        candidates = dict(
-            recent.order_by("-received_at").values_list("pk", "summary")[
-                : settings.REPEAT_CANDIDATES
-            ]
-        )
-        contents = dict(
-            Case.objects.filter(pk__in=list(candidates)).values_list("pk", "content")
-        )
-        choices = {pk: f"{summary} {contents.get(pk, '')[:200]}"
-                   for pk, summary in candidates.items()}
+        rows = recent.order_by("-received_at").values_list(
+            "pk", "summary", Substr("content", 1, 200))[: settings.REPEAT_CANDIDATES]
+        choices = {pk: f"{summary} {head}" for pk, summary, head in rows}
         matches = process.extract(text, choices, scorer=fuzz.ratio,
                                   score_cutoff=settings.REPEAT_MIN_SIMILARITY, limit=limit)
         cases = Case.objects.select_related("petitioner", "category").in_bulk(
@@ -85,17 +86,34 @@ def _score(text: str, case: Case) -> int:
     return round(fuzz.ratio(text, f"{case.summary} {case.content[:200]}"))
 
 
+CASE_NUMBER_RE = re.compile(r"^[A-Z]{1,10}-\d{4}-\d{6}$")
+
+
+def search_cases(user, term: str) -> QuerySet[Case]:
+    """Find cases as the counter types: a case number, a phone, or words.
+
+    Each kind of term has its own indexed path; words are looked for in the summary and
+    place of the last SEARCH_TEXT_DAYS, newest first.
+    """
+    term = term.strip()
+    cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
+    if CASE_NUMBER_RE.match(term.upper()):
+        return cases.filter(number=term.upper())
+    phone = normalize_phone(term)
+    if phone.replace("-", "").isdigit() and len(phone) >= 7:
+        people = petitioners_with(phone=phone).values("pk")
+        return cases.filter(petitioner__in=people).order_by("-received_at")
+    since = timezone.now() - timedelta(days=settings.SEARCH_TEXT_DAYS)
+    return cases.filter(Q(summary__icontains=term) | Q(place__icontains=term),
+                        received_at__gte=since).order_by("-received_at")
+
+
 def intake_queue(user, *, search: str = "") -> dict[str, QuerySet[Case]]:
     """The clerk's page: today's registrations (their own) and the received queue."""
+    if (search or "").strip():
+        return {"results": search_cases(user, search)[:50]}
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
-    search = (search or "").strip()
-    if search:
-        phone = normalize_phone(search)
-        condition = Q(number__iexact=search) | Q(summary__icontains=search)
-        if phone.replace("-", "").isdigit():
-            condition |= Q(petitioner__phone=phone) | Q(petitioner__phone_alt=phone)
-        return {"results": cases.filter(condition).order_by("-received_at")[:50]}
     return {
         "today": cases.filter(registered_by=user, received_at__gte=today).order_by(
             "-received_at"),
