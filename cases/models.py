@@ -448,6 +448,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     due_at = models.DateTimeField(_("答复期限"), null=True, blank=True)
     dispatched_at = models.DateTimeField(_("交办时间"), null=True, blank=True)
     handling_started_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    responded_at = models.DateTimeField(
+        _("首次联系信访人"), null=True, blank=True,
+        help_text=_("承办人第一次联系上信访人的时间，计入响应率。"),
+    )
     result_submitted_at = models.DateTimeField(_("结果提交时间"), null=True, blank=True)
     replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     visited_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
@@ -699,7 +703,10 @@ class CaseEvent(models.Model):
 
 def action_labels() -> dict:
     """The office's word for each act recorded in events: the transitions' labels."""
-    labels = {"register": _("登记"), "merged_in": _("并入他案")}
+    labels = {"register": _("登记"), "merged_in": _("并入他案"), "change_tier": _("调整响应级别"),
+              "assign_handler": _("分派承办人"), "extend": _("延期"), "note": _("办理记录"),
+              "contact": _("联系信访人"), "request_extension": _("申请延期"),
+              "refuse_extension": _("不同意延期")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):
         labels.setdefault(transition.name, transition.custom.get("label", transition.name))
     return labels

@@ -331,9 +331,11 @@ def handle_directly(*, actor, case_id: int, category_id: int | None = None,
 
 
 @transaction.atomic
-def escalate_case(*, actor, case_id: int, note: str = "") -> Case:
+def escalate_case(*, actor, case_id: int, category_id: int | None = None,
+                  note: str = "") -> Case:
     """呈办: sent to a supervisor for instruction before it is dispatched."""
     case = lock_case(case_id)
+    _set_category(case, category_id)
     _move(case, "escalate", actor=actor, note=note)
     return case
 
@@ -458,6 +460,93 @@ def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "
     _move(case, "archive", actor=actor, note=note, data={"invalid_reason": invalid_reason},
           at=timezone.now(), invalid_reason=invalid_reason)
     return case
+
+
+# ---------------------------------------------------------------- acts that change no state
+def record_event(case: Case, *, actor, action: str, note: str = "", data: dict | None = None):
+    """The event of an act that keeps the case in its state (call with the row locked)."""
+    return CaseEvent.record(case, actor=staff_or_none(actor), action=action,
+                            from_state=case.state, note=note, data=data)
+
+
+@transaction.atomic
+def change_tier(*, actor, case_id: int, tier_code: str, reason: str) -> Case:
+    """改级: the dispatcher changes the suggested tier, with a reason; the deadline is
+    recomputed from the acceptance under the new tier."""
+    case = lock_case(case_id)
+    if not has_role(actor, Role.DISPATCHER):
+        raise PermissionDenied(_("只有派单员可以调整响应级别。"))
+    reason = _required("tier_change_reason", reason, _("调整响应级别须说明理由。"))
+    if case.state not in (State.ACCEPTED, State.RETURNED) or case.accepted_at is None:
+        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能调整响应级别。")
+                                  % {"number": case.number, "state": case.get_state_display()})
+    old = case.tier.code if case.tier_id else ""
+    case.tier = _tier_by_code(tier_code)
+    if case.tier.code == old:
+        return case
+    due_at = compute_due_at(case.tier, case.accepted_at).due_at
+    if case.platform_due_at and case.platform_due_at < due_at:
+        due_at = case.platform_due_at
+    case.due_at = due_at
+    case.save(update_fields=["tier", "due_at"])
+    record_event(case, actor=actor, action="change_tier", note=reason,
+            data={"from": old, "to": case.tier.code, "due_at": due_at.isoformat()})
+    return case
+
+
+@transaction.atomic
+def assign_handler(*, actor, case_id: int, handler_id: int) -> Case:
+    """分派: the department head names the handler of a case of the department."""
+    from django.contrib.auth import get_user_model
+
+    from .roles import headed_department_ids_of
+
+    case = lock_case(case_id)
+    if case.lead_department_id not in headed_department_ids_of(actor):
+        raise PermissionDenied(_("只有主办部门负责人可以分派承办人。"))
+    if case.state not in (State.DISPATCHED, State.IN_HANDLING):
+        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能分派承办人。")
+                                  % {"number": case.number, "state": case.get_state_display()})
+    handler = get_user_model().objects.filter(
+        pk=handler_id, is_active=True, departments=case.lead_department_id).first()
+    if handler is None:
+        raise ValidationError({"handler": _("承办人须是主办部门的在岗人员。")})
+    case.handler = handler
+    case.save(update_fields=["handler"])
+    record_event(case, actor=actor, action="assign_handler",
+            note=handler.get_full_name() or handler.username, data={"handler": handler.pk})
+    return case
+
+
+def extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
+    """延期: move the deadline of a locked open case (the history keeps the old one).
+
+    Called by the extension decision inside its transaction; the caller checks that the
+    request came before the deadline.
+    """
+    if not has_role(actor, Role.SUPERVISOR):
+        raise PermissionDenied(_("只有督办人员可以批准延期。"))
+    if not case.is_open:
+        raise CaseTransitionError(_("案件 %(number)s 已不在办理中，不能延期。")
+                                  % {"number": case.number})
+    if case.due_at and new_due_at <= case.due_at:
+        raise ValidationError({"new_due_at": _("延期后的期限须晚于原期限。")})
+    old = case.due_at
+    case.due_at = new_due_at
+    case.extension_count += 1
+    case.save(update_fields=["due_at", "extension_count"])
+    record_event(case, actor=actor, action="extend", note=reason,
+            data={"from": old.isoformat() if old else None, "to": new_due_at.isoformat()})
+    return case
+
+
+def record_first_contact(*, case: Case, at) -> bool:
+    """The first contact with the petitioner marks the case as responded to (locked row)."""
+    if case.responded_at is not None:
+        return False
+    case.responded_at = at
+    case.save(update_fields=["responded_at"])
+    return True
 
 
 # ---------------------------------------------------------------- attachments
