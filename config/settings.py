@@ -241,6 +241,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# The department inbox marks cases due within this many hours as due soon.
+INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
+
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")
 CASE_NUMBER_PREFIX = env.str("CASE_NUMBER_PREFIX", default="XF")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", case_views.home, name="home"),
     path("cases/", include("cases.urls")),
     path("", include("intake.urls")),
+    path("dispatch/", include("dispatch.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
 if settings.DEBUG:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
-from django.db.models import Count
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from cases.models import ENDED_AT_INTAKE, Case, Department, State
 
@@ -42,3 +46,97 @@ def routing_suggestions(case: Case, *, limit: int = 3) -> list[Suggestion]:
         if default and default.is_active and not default.is_office:
             suggestions.setdefault(default.pk, Suggestion(default, "分类默认承办部门"))
     return list(suggestions.values())[:limit + 1]
+
+
+# ---------------------------------------------------------------- the department inbox
+INBOX_STATES = (State.DISPATCHED, State.IN_HANDLING, State.RESULT_SUBMITTED)
+PAGE_SIZE = 50
+
+
+@dataclass
+class InboxFilters:
+    state: str = ""
+    tier: str = ""
+    category: int | None = None
+    handler: int | None = None
+    overdue: bool = False
+    due_soon: bool = False
+    mine: bool = False
+
+
+@dataclass
+class InboxPage:
+    rows: list
+    next_cursor: str | None
+    counts: dict
+    is_last: bool
+
+
+def inbox_departments(user) -> QuerySet[Department]:
+    from cases.roles import department_ids_of
+
+    return Department.objects.filter(pk__in=department_ids_of(user), is_active=True).order_by("code")
+
+
+def _cursor(case) -> str:
+    return f"{case.due_at.timestamp():.6f}_{case.pk}"
+
+
+def _parse_cursor(cursor: str):
+    try:
+        stamp, pk = cursor.split("_")
+        return datetime.fromtimestamp(float(stamp), tz=dt_timezone.utc), int(pk)
+    except (ValueError, AttributeError):
+        return None
+
+
+def department_inbox(user, department: Department, filters: InboxFilters, *,
+                     after: str = "", last: bool = False) -> InboxPage:
+    """One page of the department's open cases, earliest due first, with the count of
+    every filter. Pages by key (due time, id), so every page costs the same."""
+    now = timezone.now()
+    soon = now + timedelta(hours=settings.INBOX_DUE_SOON_HOURS)
+    base = Case.objects.filter(lead_department=department, state__in=INBOX_STATES)
+    counts = base.aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+        due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=soon)),
+        mine=Count("pk", filter=Q(handler=user)),
+        **{f"state_{s}": Count("pk", filter=Q(state=s)) for s in INBOX_STATES},
+        **{f"tier_{t}": Count("pk", filter=Q(tier__code=t)) for t in ("T1", "T2", "T3", "T4")},
+    )
+    cases = base
+    if filters.state in INBOX_STATES:
+        cases = cases.filter(state=filters.state)
+    if filters.tier:
+        cases = cases.filter(tier__code=filters.tier)
+    if filters.category:
+        cases = cases.filter(category_id=filters.category)
+    if filters.handler:
+        cases = cases.filter(handler_id=filters.handler)
+    if filters.mine:
+        cases = cases.filter(handler=user)
+    if filters.overdue:
+        cases = cases.filter(due_at__lt=now)
+    if filters.due_soon:
+        cases = cases.filter(due_at__gte=now, due_at__lt=soon)
+    cases = cases.select_related("category", "category__parent", "tier", "handler", "petitioner")
+    if last:
+        rows = list(cases.order_by("-due_at", "-pk")[:PAGE_SIZE])[::-1]
+        return InboxPage(_with_urgency(rows, now, soon), None, counts, True)
+    position = _parse_cursor(after) if after else None
+    if position:
+        due, pk = position
+        cases = cases.filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=pk))
+    rows = list(cases.order_by("due_at", "pk")[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return InboxPage(_with_urgency(rows, now, soon),
+                     _cursor(rows[-1]) if more and rows else None, counts, not more)
+
+
+def _with_urgency(rows, now, soon):
+    for case in rows:
+        case.urgency = ("overdue" if case.due_at and case.due_at < now
+                        else "due_soon" if case.due_at and case.due_at < soon else "on_time")
+    return rows

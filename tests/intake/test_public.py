@@ -123,3 +123,17 @@ def test_the_public_pages_speak_english_when_chosen(client, world):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("intake:public_submit")).content.decode()
     assert "Your matter in one sentence" in page and "Submit" in page
+
+
+def test_the_case_page_shows_public_acts_without_an_actor(client, world):
+    case = services_rate(world)
+    client.force_login(world.dispatcher)
+    page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
+    assert "回访" in page
+
+
+def services_rate(world):
+    from intake import services
+
+    return services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=True,
+                               satisfaction="satisfied")

@@ -249,3 +249,13 @@ def test_the_case_page_counts_the_petitioner_s_cases(clerk_client, world):
     case = Case.objects.latest("pk")
     page = clerk_client.get(reverse("cases:detail", args=[case.number])).content.decode()
     assert "该信访人共反映 2 件" in page
+
+
+def test_the_registration_form_of_a_web_submission(clerk_client, world):
+    from intake import services
+
+    case = services.submit_online(submission_token=token(),
+                                  petitioner={"name": "周明", "phone": "13622223333"},
+                                  matter={"summary": "路灯不亮", "content": "小区路灯坏了"})
+    response = clerk_client.get(reverse("intake:document", args=[case.number, "registration_form"]))
+    assert "网上信访（公众提交）" in pdf_text(response.content)

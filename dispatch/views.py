@@ -1,0 +1,78 @@
+"""The department inbox: the department's open cases, earliest due first."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import services as case_services
+from cases.exceptions import CaseError
+from cases.roles import Role, headed_department_ids_of, role_required
+from cases.selectors import visible_cases
+
+from . import selectors
+from .forms import AssignForm, InboxFilterForm
+
+DEPARTMENT_ROLES = (Role.HANDLER, Role.DEPARTMENT_HEAD)
+
+
+@role_required(*DEPARTMENT_ROLES)
+def inbox(request):
+    departments = list(selectors.inbox_departments(request.user))
+    if not departments:
+        return render(request, "dispatch/inbox.html", {"departments": []})
+    chosen = request.GET.get("department")
+    department = next((d for d in departments if str(d.pk) == chosen), departments[0])
+    form = InboxFilterForm(request.GET)
+    page = selectors.department_inbox(request.user, department, form.filters(),
+                                      after=request.GET.get("after", ""),
+                                      last=request.GET.get("last") == "1")
+    query = {key: value for key, value in request.GET.items()
+             if key not in ("after", "last") and value}
+    query["department"] = department.pk
+    is_head = department.pk in headed_department_ids_of(request.user)
+    return render(request, "dispatch/inbox.html", {
+        "departments": departments, "department": department, "form": form, "page": page,
+        "query": urlencode(query), "is_head": is_head,
+        "staff": department.members.filter(is_active=True).order_by("username") if is_head else [],
+    })
+
+
+def _act(request, number, act, success):
+    case = get_object_or_404(visible_cases(request.user), number=number)
+    try:
+        act(case)
+    except (CaseError, PermissionDenied, ValidationError) as error:
+        text = getattr(error, "message", None) or "；".join(getattr(error, "messages", [])) \
+            or str(error)
+        messages.error(request, text)
+    else:
+        messages.success(request, success % {"number": case.number})
+    return redirect(request.POST.get("next") or "dispatch:inbox")
+
+
+@require_POST
+@role_required(*DEPARTMENT_ROLES)
+def take(request, number):
+    """签收: the department takes the case on."""
+    return _act(request, number,
+                lambda case: case_services.department_accept_case(actor=request.user,
+                                                                  case_id=case.pk),
+                _("已签收 %(number)s"))
+
+
+@require_POST
+@role_required(Role.DEPARTMENT_HEAD)
+def assign(request, number):
+    """分派: the head names the handler."""
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    return _act(request, number,
+                lambda case: case_services.assign_handler(
+                    actor=request.user, case_id=case.pk, handler_id=form.cleaned_data["handler"]),
+                _("已分派 %(number)s"))

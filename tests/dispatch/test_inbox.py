@@ -1,0 +1,103 @@
+"""The department inbox: its cases only, earliest due first, filters, counts, pages."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from cases.models import Case, State
+from dispatch import selectors
+from dispatch.selectors import InboxFilters
+from tests.factories import drive_to
+
+
+def dispatched(world, n):
+    return [drive_to(world, State.DISPATCHED) for _ in range(n)]
+
+
+def test_the_inbox_holds_only_the_department_s_cases_earliest_due_first(world):
+    cases = dispatched(world, 3)
+    Case.objects.filter(pk=cases[2].pk).update(due_at=cases[0].due_at - timedelta(hours=5))
+    page = selectors.department_inbox(world.handler, world.a, InboxFilters())
+    assert [c.pk for c in page.rows] == [cases[2].pk, cases[0].pk, cases[1].pk]
+    assert selectors.department_inbox(world.handler_b, world.b, InboxFilters()).rows == []
+
+
+def test_filters_and_their_counts(world, travel):
+    first, second, third = dispatched(world, 3)
+    Case.objects.filter(pk=first.pk).update(due_at=first.due_at - timedelta(days=30))  # overdue
+    Case.objects.filter(pk=second.pk).update(due_at=travel_now() + timedelta(hours=3))  # soon
+    from cases import services as case_services
+
+    case_services.department_accept_case(actor=world.handler, case_id=third.pk)
+    page = selectors.department_inbox(world.handler, world.a, InboxFilters())
+    assert (page.counts["total"], page.counts["overdue"], page.counts["due_soon"]) == (3, 1, 1)
+    assert (page.counts["state_dispatched"], page.counts["state_in_handling"]) == (2, 1)
+    assert page.counts["mine"] == 1 and page.counts["tier_T3"] == 3
+    assert [c.urgency for c in page.rows] == ["overdue", "due_soon", "on_time"]
+    only = lambda **f: [c.pk for c in selectors.department_inbox(  # noqa: E731
+        world.handler, world.a, InboxFilters(**f)).rows]
+    assert only(overdue=True) == [first.pk]
+    assert only(due_soon=True) == [second.pk]
+    assert only(state="in_handling") == only(mine=True) == [third.pk]
+    assert only(tier="T1") == []
+
+
+def travel_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def test_pages_by_key_reach_every_case_once(world, settings):
+    import dispatch.selectors as module
+
+    cases = dispatched(world, 7)
+    original, module.PAGE_SIZE = module.PAGE_SIZE, 3
+    try:
+        seen, cursor = [], ""
+        while True:
+            page = selectors.department_inbox(world.handler, world.a, InboxFilters(), after=cursor)
+            seen += [c.pk for c in page.rows]
+            if page.is_last:
+                break
+            cursor = page.next_cursor
+        last = selectors.department_inbox(world.handler, world.a, InboxFilters(), last=True)
+    finally:
+        module.PAGE_SIZE = original
+    assert sorted(seen) == sorted(c.pk for c in cases) and len(seen) == 7
+    assert [c.pk for c in last.rows] == seen[-3:]
+
+
+def test_the_inbox_page_reads_in_a_fixed_number_of_queries(client, world,
+                                                          django_assert_max_num_queries):
+    dispatched(world, 8)
+    client.force_login(world.head)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("dispatch:inbox"))
+    assert response.status_code == 200 and response.content.decode().count("urgency-") == 8
+
+
+def test_handlers_take_cases_and_heads_assign_them(client, world):
+    case = drive_to(world, State.DISPATCHED)
+    client.force_login(world.handler)
+    client.post(reverse("dispatch:take", args=[case.number]))
+    assert Case.objects.get(pk=case.pk).state == State.IN_HANDLING
+    client.force_login(world.head)
+    world.a.members.add(world.head)
+    response = client.post(reverse("dispatch:assign", args=[case.number]),
+                           {"handler": world.head.pk}, follow=True)
+    assert Case.objects.get(pk=case.pk).handler == world.head
+    assert "已分派" in response.content.decode()
+
+
+def test_another_department_cannot_take_the_case(client, world):
+    case = drive_to(world, State.DISPATCHED)
+    client.force_login(world.handler_b)
+    assert client.post(reverse("dispatch:take", args=[case.number])).status_code == 404
+    assert Case.objects.get(pk=case.pk).state == State.DISPATCHED
+
+
+def test_a_clerk_has_no_inbox(client, world):
+    client.force_login(world.clerk)
+    assert client.get(reverse("dispatch:inbox")).status_code == 403
