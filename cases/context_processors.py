@@ -17,6 +17,7 @@ def navigation(request) -> dict:
         "nav_primary_role": primary_role(user),
         "nav_is_administrator": is_administrator,
         "nav_is_office": has_role(user, *OFFICE_ROLES),
+        "nav_is_dispatcher": has_role(user, Role.DISPATCHER),
         "nav_is_department": has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD),
         "nav_unread": unread_notification_count(user),
         # Administrators are told, on every page, of years with no holiday calendar.

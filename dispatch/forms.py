@@ -31,3 +31,36 @@ class InboxFilterForm(forms.Form):
 
 class AssignForm(forms.Form):
     handler = forms.IntegerField()
+
+
+class DispatchForm(forms.Form):
+    category = forms.TypedChoiceField(label=_("问题分类"), coerce=int, empty_value=None,
+                                      required=False)
+    tier = forms.ChoiceField(label=_("响应级别"), choices=Tier.choices)
+    tier_change_reason = forms.CharField(label=_("调整级别的理由"), required=False,
+                                         max_length=500)
+    mode = forms.ChoiceField(label=_("办理方式"), widget=forms.RadioSelect)
+    lead_department = forms.TypedChoiceField(label=_("主办部门"), coerce=int, empty_value=None,
+                                             required=False)
+    assisting_departments = forms.TypedMultipleChoiceField(
+        label=_("协办部门"), coerce=int, required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}))
+    note = forms.CharField(label=_("交办意见"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from cases.models import Department, HandlingMode
+        from intake.forms import subcategory_choices
+
+        self.fields["category"].choices = subcategory_choices()
+        self.fields["mode"].choices = HandlingMode.choices
+        departments = [(d.pk, d.name) for d in Department.objects.filter(
+            is_active=True, is_office=False).order_by("code")]
+        self.fields["lead_department"].choices = [("", "—")] + departments
+        self.fields["assisting_departments"].choices = departments
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))

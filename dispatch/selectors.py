@@ -140,3 +140,22 @@ def _with_urgency(rows, now, soon):
         case.urgency = ("overdue" if case.due_at and case.due_at < now
                         else "due_soon" if case.due_at and case.due_at < soon else "on_time")
     return rows
+
+
+def dispatcher_queues(user) -> dict:
+    """The dispatcher's desk: to dispatch, returns to rule on, escalated cases."""
+    from cases.selectors import visible_cases
+
+    cases = visible_cases(user).select_related("category", "category__parent", "tier",
+                                               "lead_department")
+    return {
+        "to_dispatch": cases.filter(state=State.ACCEPTED).exclude(
+            handling_mode="escalated").order_by("due_at")[:100],
+        "returned": cases.filter(state=State.RETURNED).order_by("due_at")[:100],
+        "escalated": cases.filter(state=State.ACCEPTED, handling_mode="escalated").order_by(
+            "due_at")[:100],
+    }
+
+
+def last_return(case: Case):
+    return case.events.filter(action="return_to_dispatcher").order_by("-at").first()

@@ -1,0 +1,85 @@
+"""The dispatcher's desk: classify and dispatch, rule on returns."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import services as case_services
+from cases.exceptions import CaseError
+from cases.models import State
+from cases.roles import Role, role_required
+from cases.selectors import visible_cases
+from intake.views import attach_errors
+
+from . import selectors, services
+from .forms import DispatchForm, ReasonForm
+
+
+@role_required(Role.DISPATCHER)
+def desk(request):
+    return render(request, "dispatch/desk.html", selectors.dispatcher_queues(request.user))
+
+
+def _initial(case) -> dict:
+    suggestions = selectors.routing_suggestions(case)
+    return {
+        "category": case.category_id, "tier": case.tier.code if case.tier_id else "T3",
+        "mode": "assigned",
+        "lead_department": case.lead_department_id if case.lead_department_id and
+        not case.lead_department.is_office else (suggestions[0].department.pk
+                                                 if suggestions else None),
+    }
+
+
+@role_required(Role.DISPATCHER)
+def dispatch_case(request, number):
+    """Classify and dispatch one case (also re-dispatch a returned one)."""
+    case = get_object_or_404(visible_cases(request.user).select_related(
+        "category", "tier", "lead_department", "petitioner"), number=number)
+    if request.method == "POST":
+        form = DispatchForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                case = services.dispatch(
+                    actor=request.user, case_id=case.pk, mode=data["mode"],
+                    category_id=data["category"], tier_code=data["tier"],
+                    tier_change_reason=data["tier_change_reason"],
+                    lead_department_id=data["lead_department"],
+                    assisting_department_ids=data["assisting_departments"], note=data["note"])
+            except ValidationError as error:
+                attach_errors(form, error)
+            except (CaseError, PermissionDenied) as error:
+                form.add_error(None, getattr(error, "message", None) or str(error))
+            else:
+                messages.success(request, _("%(number)s：%(state)s") % {
+                    "number": case.number, "state": case.get_state_display()})
+                return redirect("dispatch:desk")
+        status = 400
+    else:
+        form, status = DispatchForm(initial=_initial(case)), 200
+    return render(request, "dispatch/dispatch.html", {
+        "case": case, "form": form, "suggestions": selectors.routing_suggestions(case),
+        "returned": selectors.last_return(case) if case.state == State.RETURNED else None,
+        "reason_form": ReasonForm(),
+    }, status=status)
+
+
+@require_POST
+@role_required(Role.DISPATCHER)
+def refuse_return(request, number):
+    """驳回退单: the department keeps the case."""
+    case = get_object_or_404(visible_cases(request.user), number=number)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError({"reason": _("请说明驳回退单的理由。")})
+        case_services.refuse_return(actor=request.user, case_id=case.pk,
+                                    reason=form.cleaned_data["reason"])
+    except (CaseError, ValidationError) as error:
+        messages.error(request, getattr(error, "message", None) or "；".join(error.messages))
+        return redirect("dispatch:dispatch", number=number)
+    messages.success(request, _("已驳回退单，%(number)s 仍由原部门办理") % {"number": case.number})
+    return redirect("dispatch:desk")

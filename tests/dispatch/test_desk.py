@@ -1,0 +1,60 @@
+import pytest
+from django.urls import reverse
+
+from cases.models import Case, State
+from dispatch.models import RoutingRule
+from tests.factories import drive_to
+
+
+@pytest.fixture
+def dispatcher_client(client, world):
+    client.force_login(world.dispatcher)
+    return client
+
+
+def test_the_desk_lists_what_waits(dispatcher_client, world):
+    accepted = drive_to(world, State.ACCEPTED)
+    returned = drive_to(world, State.RETURNED)
+    page = dispatcher_client.get(reverse("dispatch:desk")).content.decode()
+    assert accepted.number in page and returned.number in page
+
+
+def test_the_dispatch_page_suggests_and_dispatches(dispatcher_client, world):
+    case = drive_to(world, State.ACCEPTED)
+    RoutingRule.objects.create(category=world.category, department=world.b, priority=1)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[case.number]))
+    assert page.context["form"].initial["lead_department"] == world.b.pk
+    assert "住房和城乡建设局" in page.content.decode()
+    response = dispatcher_client.post(reverse("dispatch:dispatch", args=[case.number]), {
+        "category": world.category.pk, "tier": "T3", "mode": "assigned",
+        "lead_department": world.a.pk, "assisting_departments": [world.b.pk], "note": "请尽快办理"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == State.DISPATCHED and case.lead_department == world.a
+
+
+def test_a_changed_tier_without_a_reason_is_named(dispatcher_client, world):
+    case = drive_to(world, State.ACCEPTED)
+    response = dispatcher_client.post(reverse("dispatch:dispatch", args=[case.number]), {
+        "category": world.category.pk, "tier": "T1", "mode": "assigned",
+        "lead_department": world.a.pk})
+    assert response.status_code == 400
+    assert "tier_change_reason" in response.context["form"].errors
+    assert Case.objects.get(pk=case.pk).state == State.ACCEPTED
+
+
+def test_a_return_is_re_dispatched_or_refused(dispatcher_client, world):
+    case = drive_to(world, State.RETURNED)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[case.number])).content.decode()
+    assert "不属本部门职责" in page  # the department's reason
+    dispatcher_client.post(reverse("dispatch:refuse_return", args=[case.number]),
+                           {"reason": "属城管执法职责"})
+    case.refresh_from_db()
+    assert (case.state, case.lead_department, case.return_count) == (State.DISPATCHED,
+                                                                    world.a, 1)
+
+
+def test_only_dispatchers_dispatch(client, world):
+    case = drive_to(world, State.ACCEPTED)
+    client.force_login(world.clerk)
+    assert client.get(reverse("dispatch:dispatch", args=[case.number])).status_code == 403
