@@ -23,13 +23,14 @@ def desk(request):
 
 
 def _initial(case) -> dict:
-    suggestions = selectors.routing_suggestions(case)
+    """The form's starting values: the first suggestion, never the department that has
+    just returned the case."""
+    returned_by = case.lead_department_id if case.state == State.RETURNED else None
+    suggested = [s.department.pk for s in selectors.routing_suggestions(case)
+                 if s.department.pk != returned_by]
     return {
         "category": case.category_id, "tier": case.tier.code if case.tier_id else "T3",
-        "mode": "assigned",
-        "lead_department": case.lead_department_id if case.lead_department_id and
-        not case.lead_department.is_office else (suggestions[0].department.pk
-                                                 if suggestions else None),
+        "mode": "assigned", "lead_department": suggested[0] if suggested else None,
     }
 
 

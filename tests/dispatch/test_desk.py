@@ -58,3 +58,11 @@ def test_only_dispatchers_dispatch(client, world):
     case = drive_to(world, State.ACCEPTED)
     client.force_login(world.clerk)
     assert client.get(reverse("dispatch:dispatch", args=[case.number])).status_code == 403
+
+
+def test_a_returned_case_does_not_suggest_the_department_that_returned_it(dispatcher_client,
+                                                                          world):
+    case = drive_to(world, State.RETURNED)  # returned by A, whose category default is A
+    RoutingRule.objects.create(category=world.category, department=world.b, priority=5)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[case.number]))
+    assert page.context["form"].initial["lead_department"] == world.b.pk
