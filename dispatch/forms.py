@@ -64,3 +64,48 @@ class DispatchForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(forms.Form):
+    kind = forms.ChoiceField(label=_("类别"))
+    text = forms.CharField(label=_("内容"), max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    contact_method = forms.ChoiceField(label=_("联系方式"), required=False)
+    reached = forms.TypedChoiceField(label=_("是否联系上"), required=False, empty_value=None,
+                                     coerce=lambda v: v == "yes",
+                                     choices=[("", "—"), ("yes", _("联系上")), ("no", _("未联系上"))])
+    happened_at = forms.DateTimeField(label=_("时间"), required=False,
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import ContactMethod, NoteKind
+
+        self.fields["kind"].choices = NoteKind.choices
+        self.fields["contact_method"].choices = [("", "—")] + list(ContactMethod.choices)
+
+
+class ExtensionForm(forms.Form):
+    reason = forms.CharField(label=_("延期理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    requested_due_at = forms.DateTimeField(
+        label=_("申请延至"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
+class ResultForm(forms.Form):
+    findings = forms.CharField(label=_("调查核实情况"), max_length=5000,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+    opinion = forms.CharField(label=_("处理意见"), max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    result = forms.CharField(label=_("办理结果"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), widget=forms.RadioSelect,
+                                       coerce=lambda v: v == "yes",
+                                       choices=[("yes", _("已解决")), ("no", _("未解决"))])
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(label=_("审核意见"), widget=forms.RadioSelect,
+                                 choices=[("approve", _("审核通过")), ("send_back", _("退回重办"))])
+    note = forms.CharField(label=_("意见"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))

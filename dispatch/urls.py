@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import desk, views
+from . import desk, handling, views
 
 app_name = "dispatch"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("cases/<str:number>/", desk.dispatch_case, name="dispatch"),
     path("cases/<str:number>/refuse-return/", desk.refuse_return, name="refuse_return"),
     path("inbox/", views.inbox, name="inbox"),
+    path("reviews/", views.reviews, name="reviews"),
+    path("cases/<str:number>/handle/", handling.handle, name="handle"),
+    path("cases/<str:number>/note/", handling.add_note, name="note"),
+    path("cases/<str:number>/extension/", handling.request_extension, name="extension"),
+    path("cases/<str:number>/result/", handling.submit_result, name="result"),
+    path("cases/<str:number>/review/", handling.review, name="review"),
     path("cases/<str:number>/take/", views.take, name="take"),
     path("cases/<str:number>/assign/", views.assign, name="assign"),
 ]

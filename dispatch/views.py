@@ -76,3 +76,10 @@ def assign(request, number):
                 lambda case: case_services.assign_handler(
                     actor=request.user, case_id=case.pk, handler_id=form.cleaned_data["handler"]),
                 _("已分派 %(number)s"))
+
+
+@role_required(Role.DEPARTMENT_HEAD, Role.DISPATCHER, Role.SUPERVISOR)
+def reviews(request):
+    """审核: results waiting for this person's approval."""
+    return render(request, "dispatch/reviews.html",
+                  {"cases": selectors.review_queue(request.user)[:200]})

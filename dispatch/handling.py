@@ -1,0 +1,90 @@
+"""The 办理 page of a case: notes and contacts, extension, the result, its review."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import services as case_services
+from cases.exceptions import CaseError
+from cases.models import current_reviewer
+from cases.selectors import visible_cases
+from intake.views import attach_errors
+
+from . import selectors, services
+from .forms import ExtensionForm, NoteForm, ResultForm, ReviewForm
+
+
+def _case(request, number):
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    return get_object_or_404(visible_cases(request.user).select_related(
+        "tier", "category", "lead_department", "handler"), number=number)
+
+
+def handle(request, number, *, forms=None, status=200):
+    case = _case(request, number)
+    forms = forms or {}
+    return render(request, "dispatch/handle.html", {
+        "case": case,
+        "notes": case.handling_notes.select_related("author", "department"),
+        "extensions": case.extension_requests.select_related("requested_by", "decided_by"),
+        "results": case.handling_results.select_related("submitted_by"),
+        "note_form": forms.get("note") or NoteForm(),
+        "extension_form": forms.get("extension") or ExtensionForm(),
+        "result_form": forms.get("result") or ResultForm(),
+        "review_form": forms.get("review") or ReviewForm(),
+        "can_review": current_reviewer(case, request.user),
+        "can_handle": selectors.works_on(request.user, case),
+    }, status=status)
+
+
+def _run(request, number, key, form, act, success):
+    """Validate, run the act, and come back to the page: marked fields on failure."""
+    case = _case(request, number)
+    if form.is_valid():
+        try:
+            act(case, form.cleaned_data)
+        except ValidationError as error:
+            attach_errors(form, error)
+        except (CaseError, PermissionDenied) as error:
+            form.add_error(None, getattr(error, "message", None) or str(error))
+        else:
+            messages.success(request, success)
+            return redirect("dispatch:handle", number=number)
+    return handle(request, number, forms={key: form}, status=400)
+
+
+@require_POST
+def add_note(request, number):
+    return _run(request, number, "note", NoteForm(request.POST),
+                lambda case, data: services.add_note(actor=request.user, case_id=case.pk, **data),
+                _("已记录"))
+
+
+@require_POST
+def request_extension(request, number):
+    return _run(request, number, "extension", ExtensionForm(request.POST),
+                lambda case, data: services.request_extension(actor=request.user,
+                                                              case_id=case.pk, **data),
+                _("延期申请已提交，等待督办人员审批"))
+
+
+@require_POST
+def submit_result(request, number):
+    return _run(request, number, "result", ResultForm(request.POST),
+                lambda case, data: services.submit_result(actor=request.user, case_id=case.pk,
+                                                          **data),
+                _("办理结果已提交审核"))
+
+
+@require_POST
+def review(request, number):
+    def act(case, data):
+        if data["decision"] == "approve":
+            case_services.approve_result(actor=request.user, case_id=case.pk, note=data["note"])
+        else:
+            case_services.send_back_result(actor=request.user, case_id=case.pk, note=data["note"])
+
+    return _run(request, number, "review", ReviewForm(request.POST), act, _("已审核"))
