@@ -88,3 +88,18 @@ def review(request, number):
             case_services.send_back_result(actor=request.user, case_id=case.pk, note=data["note"])
 
     return _run(request, number, "review", ReviewForm(request.POST), act, _("已审核"))
+
+
+def slip(request, number):
+    """交办单 PDF."""
+    from urllib.parse import quote
+
+    from django.http import HttpResponse
+
+    from .documents import dispatch_slip
+
+    case = _case(request, number)
+    filename, pdf = dispatch_slip(case, request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return response

@@ -127,7 +127,8 @@ def department_inbox(user, department: Department, filters: InboxFilters, *,
     position = _parse_cursor(after) if after else None
     if position:
         due, pk = position
-        cases = cases.filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=pk))
+        # due_at >= due gives the planner an index range; the OR then settles the ties.
+        cases = cases.filter(Q(due_at__gt=due) | Q(pk__gt=pk), due_at__gte=due)
     rows = list(cases.order_by("due_at", "pk")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

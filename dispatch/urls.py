@@ -11,6 +11,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("reviews/", views.reviews, name="reviews"),
     path("cases/<str:number>/handle/", handling.handle, name="handle"),
+    path("cases/<str:number>/slip.pdf", handling.slip, name="slip"),
     path("cases/<str:number>/note/", handling.add_note, name="note"),
     path("cases/<str:number>/extension/", handling.request_extension, name="extension"),
     path("cases/<str:number>/result/", handling.submit_result, name="result"),

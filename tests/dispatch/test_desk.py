@@ -66,3 +66,34 @@ def test_a_returned_case_does_not_suggest_the_department_that_returned_it(dispat
     RoutingRule.objects.create(category=world.category, department=world.b, priority=5)
     page = dispatcher_client.get(reverse("dispatch:dispatch", args=[case.number]))
     assert page.context["form"].initial["lead_department"] == world.b.pk
+
+
+def test_the_dispatch_slip_names_the_department_and_the_deadline(client, world):
+    import subprocess
+
+    case = drive_to(world, State.DISPATCHED)
+    client.force_login(world.handler)
+    response = client.get(reverse("dispatch:slip", args=[case.number]))
+    assert response["Content-Type"] == "application/pdf"
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True,
+                          check=True).stdout.decode()
+    assert case.number in text and "城市管理局" in text and "交办单" in text
+    assert case.summary in text and "刘建国" in text
+
+
+def test_the_slip_keeps_a_confidential_identity_off(client, world):
+    import subprocess
+
+    case = drive_to(world, State.DISPATCHED)
+    Case.objects.filter(pk=case.pk).update(is_confidential=True)
+    client.force_login(world.dispatcher)
+    text = subprocess.run(["pdftotext", "-", "-"], capture_output=True, check=True,
+                          input=client.get(reverse("dispatch:slip", args=[case.number])).content
+                          ).stdout.decode()
+    assert "刘建国" not in text and "保密" in text
+
+
+def test_no_slip_before_dispatch(client, world):
+    case = drive_to(world, State.ACCEPTED)
+    client.force_login(world.dispatcher)
+    assert client.get(reverse("dispatch:slip", args=[case.number])).status_code == 404

@@ -1,0 +1,24 @@
+"""The dispatch slip (交办单): what the department must do, and by when."""
+
+from django.conf import settings
+from django.http import Http404
+from django.utils import timezone
+
+from cases.models import Case
+from cases.selectors import shows_identity
+from intake.documents import render_pdf
+
+
+def dispatch_slip(case: Case, user) -> tuple[str, bytes]:
+    if case.dispatched_at is None and case.handling_mode != "direct":
+        raise Http404
+    dispatch_event = case.events.filter(action__in=["dispatch", "handle_directly"]).select_related(
+        "actor").order_by("-at").first()
+    context = {
+        "case": case, "title": "交办单", "office_name": settings.OFFICE_NAME,
+        # The slip travels to the department: a confidential identity stays off it.
+        "show_identity": not case.is_confidential and shows_identity(user, case),
+        "assisting": list(case.assisting_departments.all()),
+        "dispatch_event": dispatch_event, "printed_at": timezone.localtime(),
+    }
+    return f"{case.number}-交办单.pdf", render_pdf("dispatch/documents/dispatch_slip.html", context)
