@@ -109,3 +109,14 @@ class ReviewForm(forms.Form):
                                  choices=[("approve", _("审核通过")), ("send_back", _("退回重办"))])
     note = forms.CharField(label=_("意见"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(widget=forms.RadioSelect,
+                                 choices=[("approve", _("同意延期")), ("refuse", _("不同意"))])
+    note = forms.CharField(label=_("审批意见"), required=False, max_length=2000)
+
+
+class InstructionForm(forms.Form):
+    instruction = forms.CharField(label=_("批示"), max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import desk, handling, views
+from . import desk, handling, supervision, views
 
 app_name = "dispatch"
 
@@ -10,6 +10,10 @@ urlpatterns = [
     path("cases/<str:number>/refuse-return/", desk.refuse_return, name="refuse_return"),
     path("inbox/", views.inbox, name="inbox"),
     path("reviews/", views.reviews, name="reviews"),
+    path("supervision/", supervision.supervision, name="supervision"),
+    path("extensions/<int:request_id>/decide/", supervision.decide_extension,
+         name="decide_extension"),
+    path("cases/<str:number>/instruct/", supervision.instruct, name="instruct"),
     path("cases/<str:number>/handle/", handling.handle, name="handle"),
     path("cases/<str:number>/slip.pdf", handling.slip, name="slip"),
     path("cases/<str:number>/note/", handling.add_note, name="note"),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rapidfuzz import fuzz, process
 
 from cases.models import Case, Petitioner, State
@@ -156,7 +157,13 @@ PUBLIC_EVENT_TEXT = {
 def public_timeline(case: Case) -> list[dict]:
     """The case's history as the petitioner may read it."""
     seen = []
-    for event in case.events.order_by("at", "pk").only("at", "action"):
+    for event in case.events.order_by("at", "pk").only("at", "action", "note", "data"):
+        if event.action == "extend":
+            until = parse_datetime((event.data or {}).get("to") or "")
+            seen.append({"at": event.at, "text": str(_("经批准延期至 %(until)s，理由：%(reason)s") % {
+                "until": timezone.localtime(until).strftime("%Y-%m-%d %H:%M") if until else "",
+                "reason": event.note})})
+            continue
         text = PUBLIC_EVENT_TEXT.get(event.action)
         if text and not (seen and seen[-1]["text"] == str(text)):
             seen.append({"at": event.at, "text": str(text)})
