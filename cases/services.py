@@ -354,7 +354,11 @@ def return_case(*, actor, case_id: int, reason: str) -> Case:
     """退单: the department is not responsible; back to the dispatcher within the window."""
     case = lock_case(case_id)
     reason = _required("reason", reason, _("请说明退单理由。"))
-    _move(case, "return_to_dispatcher", actor=actor, note=reason)
+    # Counted against the department that returns and the dispatcher who sent it there.
+    dispatched = case.events.filter(action="dispatch").order_by("-at", "-pk").first()
+    _move(case, "return_to_dispatcher", actor=actor, note=reason,
+          data={"department": case.lead_department_id,
+                "dispatcher": dispatched.actor_id if dispatched else None})
     return case
 
 

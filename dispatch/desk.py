@@ -1,8 +1,11 @@
 """The dispatcher's desk: classify and dispatch, rule on returns."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,7 +22,10 @@ from .forms import DispatchForm, ReasonForm
 
 @role_required(Role.DISPATCHER)
 def desk(request):
-    return render(request, "dispatch/desk.html", selectors.dispatcher_queues(request.user))
+    return render(request, "dispatch/desk.html", {
+        **selectors.dispatcher_queues(request.user),
+        "returns": selectors.return_counts(since=timezone.now() - timedelta(days=90)),
+    })
 
 
 def _initial(case) -> dict:

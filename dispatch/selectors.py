@@ -188,3 +188,32 @@ def review_queue(user) -> QuerySet[Case]:
         condition |= Q(review_stage=ReviewStage.SUPERVISOR)
     return (Case.objects.filter(condition, state=State.RESULT_SUBMITTED)
             .select_related("lead_department", "tier").order_by("due_at"))
+
+
+def return_counts(*, since=None) -> dict:
+    """Returns per department and per dispatcher (dispatch accuracy), most first."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+    from django.db.models import IntegerField
+
+    from cases.models import CaseEvent
+
+    events = CaseEvent.objects.filter(action="return_to_dispatcher")
+    if since:
+        events = events.filter(at__gte=since)
+
+    def by(key):
+        return list(events.annotate(who=Cast(KeyTextTransform(key, "data"), IntegerField()))
+                    .exclude(who__isnull=True).values("who").annotate(n=Count("pk"))
+                    .order_by("-n")[:20])
+
+    departments = by("department")
+    dispatchers = by("dispatcher")
+    names = Department.objects.in_bulk([row["who"] for row in departments])
+    people = get_user_model().objects.in_bulk([row["who"] for row in dispatchers])
+    return {
+        "departments": [(names[r["who"]].name, r["n"]) for r in departments if r["who"] in names],
+        "dispatchers": [((people[r["who"]].get_full_name() or people[r["who"]].username), r["n"])
+                        for r in dispatchers if r["who"] in people],
+    }

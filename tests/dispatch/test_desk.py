@@ -97,3 +97,15 @@ def test_no_slip_before_dispatch(client, world):
     case = drive_to(world, State.ACCEPTED)
     client.force_login(world.dispatcher)
     assert client.get(reverse("dispatch:slip", args=[case.number])).status_code == 404
+
+
+def test_returns_are_counted_per_department_and_dispatcher(dispatcher_client, world):
+    from dispatch.selectors import return_counts
+
+    drive_to(world, State.RETURNED)
+    drive_to(world, State.RETURNED)
+    counts = return_counts()
+    assert counts["departments"] == [("城市管理局", 2)]
+    assert counts["dispatchers"] == [(world.dispatcher.first_name, 2)]
+    page = dispatcher_client.get(reverse("dispatch:desk")).content.decode()
+    assert "近90天退单统计" in page
