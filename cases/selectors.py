@@ -30,10 +30,17 @@ def visible_cases(user) -> QuerySet[Case]:
 
 
 def shows_identity(user, case: Case) -> bool:
-    """A confidential petitioner's identity is for the office's staff only."""
-    if not case.is_confidential:
+    """Who may see the petitioner's name and phone.
+
+    The office's staff always; the lead department too (it must contact the petitioner),
+    unless the petitioner asked for confidentiality; an assisting department never (it
+    works for the lead and needs the matter, not the person).
+    """
+    if has_role(user, Role.CLERK, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR):
         return True
-    return has_role(user, Role.CLERK, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR)
+    if case.is_confidential:
+        return False
+    return case.lead_department_id in department_ids_of(user)
 
 
 def landing_figures(user) -> dict[str, int]:

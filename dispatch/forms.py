@@ -10,18 +10,24 @@ class InboxFilterForm(forms.Form):
     state = forms.ChoiceField(label=_("状态"), required=False)
     tier = forms.ChoiceField(label=_("响应级别"), required=False,
                              choices=[("", _("全部"))] + list(Tier.choices))
-    category = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    handler = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    category = forms.TypedChoiceField(label=_("问题分类"), required=False, coerce=int,
+                                      empty_value=None)
+    handler = forms.TypedChoiceField(label=_("承办人"), required=False, coerce=int,
+                                     empty_value=None)
     overdue = forms.BooleanField(label=_("只看已超期"), required=False)
     due_soon = forms.BooleanField(label=_("只看即将到期"), required=False)
     mine = forms.BooleanField(label=_("只看我承办的"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, staff=(), **kwargs):
         super().__init__(*args, **kwargs)
         from cases.models import State
+        from intake.forms import subcategory_choices
 
         self.fields["state"].choices = [("", _("全部"))] + [
             (s, State(s).label) for s in INBOX_STATES]
+        self.fields["category"].choices = [("", _("全部"))] + subcategory_choices()[1:]
+        self.fields["handler"].choices = [("", _("全部"))] + [
+            (person.pk, person.get_full_name() or person.username) for person in staff]
 
     def filters(self) -> InboxFilters:
         data = self.cleaned_data if self.is_valid() else {}
@@ -120,3 +126,15 @@ class DecisionForm(forms.Form):
 class InstructionForm(forms.Form):
     instruction = forms.CharField(label=_("批示"), max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AttachmentForm(forms.Form):
+    files = forms.FileField(label=_("办理材料"), help_text=_("PDF、JPEG 或 PNG"),
+                            widget=forms.ClearableFileInput())
+
+    def __init__(self, *args, **kwargs):
+        from intake.forms import MultipleFileField
+
+        super().__init__(*args, **kwargs)
+        self.fields["files"] = MultipleFileField(label=_("办理材料"),
+                                                 help_text=_("PDF、JPEG 或 PNG"))

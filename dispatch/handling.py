@@ -13,7 +13,7 @@ from cases.selectors import visible_cases
 from intake.views import attach_errors
 
 from . import selectors, services
-from .forms import ExtensionForm, NoteForm, ResultForm, ReviewForm
+from .forms import AttachmentForm, ExtensionForm, NoteForm, ResultForm, ReviewForm
 
 
 def _case(request, number):
@@ -35,6 +35,8 @@ def handle(request, number, *, forms=None, status=200):
         "extension_form": forms.get("extension") or ExtensionForm(),
         "result_form": forms.get("result") or ResultForm(),
         "review_form": forms.get("review") or ReviewForm(),
+        "attachment_form": forms.get("files") or AttachmentForm(),
+        "attachments": case.attachments.filter(kind="handling"),
         "can_review": current_reviewer(case, request.user),
         "can_handle": selectors.works_on(request.user, case),
     }, status=status)
@@ -103,3 +105,11 @@ def slip(request, number):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     return response
+
+
+@require_POST
+def attach(request, number):
+    return _run(request, number, "files", AttachmentForm(request.POST, request.FILES),
+                lambda case, data: services.attach_files(actor=request.user, case_id=case.pk,
+                                                         uploads=data["files"]),
+                _("材料已上传"))

@@ -211,3 +211,31 @@ def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: s
     return HandlingResult.objects.create(
         case=case, submitted_by=actor, findings=findings.strip(), opinion=opinion.strip(),
         result=result.strip(), is_solved=is_solved, submitted_at=case.result_submitted_at)
+
+
+@transaction.atomic
+def attach_files(*, actor, case_id: int, uploads) -> list:
+    """Handling material (photos, notices, reports) from the lead or an assisting
+    department; judged by content like every upload."""
+    from django.conf import settings
+
+    case = case_services.lock_case(case_id)
+    _department_of(actor, case, lead_only=False)
+    if case.state not in WORKING_STATES:
+        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能上传办理材料。")
+                                  % {"number": case.number, "state": case.get_state_display()})
+    if not uploads:
+        raise ValidationError({"files": _("请选择文件。")})
+    if len(uploads) > settings.ATTACHMENT_MAX_FILES:
+        raise ValidationError({"files": _("一次最多上传 %(n)s 个文件。") % {
+            "n": settings.ATTACHMENT_MAX_FILES}})
+    try:
+        attached = [case_services.add_attachment(actor=actor, case=case, upload=upload,
+                                                 kind="handling") for upload in uploads]
+    except ValidationError as error:
+        raise ValidationError({"files": error.message_dict.get("attachments", error.messages)}) \
+            from error
+    case_services.record_event(case, actor=actor, action="note",
+                               note="、".join(a.original_name for a in attached),
+                               data={"attachments": [a.pk for a in attached]})
+    return attached

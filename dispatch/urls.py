@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/<str:number>/instruct/", supervision.instruct, name="instruct"),
     path("cases/<str:number>/handle/", handling.handle, name="handle"),
     path("cases/<str:number>/slip.pdf", handling.slip, name="slip"),
+    path("cases/<str:number>/attach/", handling.attach, name="attach"),
     path("cases/<str:number>/note/", handling.add_note, name="note"),
     path("cases/<str:number>/extension/", handling.request_extension, name="extension"),
     path("cases/<str:number>/result/", handling.submit_result, name="result"),

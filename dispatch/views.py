@@ -27,7 +27,8 @@ def inbox(request):
         return render(request, "dispatch/inbox.html", {"departments": []})
     chosen = request.GET.get("department")
     department = next((d for d in departments if str(d.pk) == chosen), departments[0])
-    form = InboxFilterForm(request.GET)
+    staff = list(department.members.filter(is_active=True).order_by("username"))
+    form = InboxFilterForm(request.GET, staff=staff)
     page = selectors.department_inbox(request.user, department, form.filters(),
                                       after=request.GET.get("after", ""),
                                       last=request.GET.get("last") == "1")
@@ -38,7 +39,7 @@ def inbox(request):
     return render(request, "dispatch/inbox.html", {
         "departments": departments, "department": department, "form": form, "page": page,
         "query": urlencode(query), "is_head": is_head,
-        "staff": department.members.filter(is_active=True).order_by("username") if is_head else [],
+        "staff": staff if is_head else [],
     })
 
 

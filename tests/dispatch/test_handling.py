@@ -83,3 +83,35 @@ def test_another_department_cannot_open_the_handling_page(client, world):
     case = drive_to(world, State.IN_HANDLING)
     client.force_login(world.handler_b)
     assert client.get(reverse("dispatch:handle", args=[case.number])).status_code == 404
+
+
+def test_handling_material_is_uploaded_and_judged_by_content(client, world):
+    from tests.intake.helpers import fake_pdf, pdf
+
+    case = drive_to(world, State.IN_HANDLING)
+    client.force_login(world.handler)
+    response = client.post(reverse("dispatch:attach", args=[case.number]), {"files": [fake_pdf()]})
+    assert response.status_code == 400
+    assert "按文件内容判断" in " ".join(response.context["attachment_form"].errors["files"])
+    client.post(reverse("dispatch:attach", args=[case.number]), {"files": [pdf("整改通知书.pdf")]})
+    assert list(case.attachments.values_list("kind", "original_name")) == [
+        ("handling", "整改通知书.pdf")]
+
+
+def test_an_assisting_department_sees_the_matter_but_not_the_person(client, world):
+    from dispatch import services
+
+    case = drive_to(world, State.ACCEPTED)
+    services.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
+                      lead_department_id=world.a.pk, assisting_department_ids=[world.b.pk])
+    client.force_login(world.handler_b)
+    page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
+    assert case.summary in page and "刘建国" not in page and "13800138001" not in page
+    client.force_login(world.handler)
+    assert "刘建国" in client.get(reverse("cases:detail", args=[case.number])).content.decode()
+
+
+def test_another_department_cannot_download_the_slip(client, world):
+    case = drive_to(world, State.DISPATCHED)
+    client.force_login(world.handler_b)
+    assert client.get(reverse("dispatch:slip", args=[case.number])).status_code == 404

@@ -101,3 +101,18 @@ def test_another_department_cannot_take_the_case(client, world):
 def test_a_clerk_has_no_inbox(client, world):
     client.force_login(world.clerk)
     assert client.get(reverse("dispatch:inbox")).status_code == 403
+
+
+def test_the_category_and_handler_filters_on_the_page(client, world):
+    from cases import services as case_services
+    from tests.factories import CategoryFactory
+
+    mine = drive_to(world, State.DISPATCHED)
+    other = drive_to(world, State.DISPATCHED)
+    Case.objects.filter(pk=other.pk).update(category=CategoryFactory(name="其他分类"))
+    case_services.assign_handler(actor=world.head, case_id=mine.pk, handler_id=world.handler.pk)
+    client.force_login(world.head)
+    by_handler = client.get(reverse("dispatch:inbox"), {"handler": world.handler.pk})
+    assert [c.pk for c in by_handler.context["page"].rows] == [mine.pk]
+    by_category = client.get(reverse("dispatch:inbox"), {"category": world.category.pk})
+    assert [c.pk for c in by_category.context["page"].rows] == [mine.pk]

@@ -1,0 +1,53 @@
+from django.contrib import admin
+
+from .models import ExtensionRequest, HandlingNote, HandlingResult, RoutingRule
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ["priority", "category", "keywords", "department", "is_active"]
+    list_display_links = ["category", "keywords"]
+    list_editable = ["priority", "is_active"]
+    list_filter = ["is_active", ("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["keywords", "category__name", "department__name"]
+    list_select_related = ["category", "category__parent", "department"]
+    autocomplete_fields = ["department"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of acts: written by the services, read here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HandlingNote)
+class HandlingNoteAdmin(ReadOnlyAdmin):
+    list_display = ["case", "kind", "department", "author", "happened_at", "reached"]
+    list_filter = ["kind", "contact_method"]
+    search_fields = ["case__number", "text"]
+    list_select_related = ["case", "department", "author"]
+    date_hierarchy = "happened_at"
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["case", "state", "requested_by", "requested_at", "original_due_at",
+                    "requested_due_at", "decided_by", "decided_at"]
+    list_filter = ["state"]
+    search_fields = ["case__number", "reason"]
+    list_select_related = ["case", "requested_by", "decided_by"]
+
+
+@admin.register(HandlingResult)
+class HandlingResultAdmin(ReadOnlyAdmin):
+    list_display = ["case", "submitted_by", "submitted_at", "is_solved"]
+    list_filter = ["is_solved"]
+    search_fields = ["case__number", "result", "findings"]
+    list_select_related = ["case", "submitted_by"]
