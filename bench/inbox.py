@@ -7,23 +7,16 @@ and the page render through the test client), and prints p50/p95 in ms and the p
 """
 
 import argparse
-import os
 import random
-import statistics
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("CONN_MAX_AGE", "60")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import setup_django, timed  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
@@ -72,17 +65,6 @@ def generate(total: int, open_here: int, rng) -> Department:
     print(f"data: {total} cases, {open_here} open in one department, "
           f"made in {time.perf_counter() - started:.0f} s")
     return department
-
-
-def timed(label, action, runs):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    print(f"{label:<40} p50 {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms")
 
 
 def main():

@@ -11,22 +11,17 @@ Prints p50 and p95 in milliseconds.
 """
 
 import argparse
-import os
 import random
-import statistics
 import sys
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("CONN_MAX_AGE", "60")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import setup_django, timed  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
@@ -81,17 +76,6 @@ def generate(cases: int, recent: int, rng) -> None:
         cursor.execute("ANALYZE")
     print(f"data: {cases} cases ({recent} in the last 90 days) made in "
           f"{time.perf_counter() - started:.0f} s")
-
-
-def timed(label, action, runs):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    print(f"{label:<48} p50 {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms   (n={runs})")
 
 
 def main() -> None:

@@ -77,6 +77,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             departments = self._departments()
             self._categories(departments)
+            self._routing_rules(departments)
             users = self._users(departments)
             petitioners = self._petitioners()
             count = self._cases(users, departments, petitioners)
@@ -106,6 +107,22 @@ class Command(BaseCommand):
                               "default_department": departments[department],
                               "sort_order": child_order},
                 )
+
+    def _routing_rules(self, departments) -> None:
+        """A few keyword rules, so that the dispatch page suggests by wording too.
+
+        Read through the app registry: cases may not import a later app, and the demo
+        should still seed when dispatch is absent.
+        """
+        from django.apps import apps
+
+        if not apps.is_installed("dispatch"):
+            return
+        RoutingRule = apps.get_model("dispatch", "RoutingRule")
+        for keywords, code, priority in [("油烟 异味 噪声", "HBJ", 10), ("电梯 物业", "ZJJ", 20),
+                                         ("工资 欠薪 社保", "RSJ", 30)]:
+            RoutingRule.objects.get_or_create(keywords=keywords, department=departments[code],
+                                              defaults={"priority": priority})
 
     def _users(self, departments) -> dict[str, object]:
         User = get_user_model()
