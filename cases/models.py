@@ -340,6 +340,12 @@ def result_is_under_review(case: "Case") -> bool:
     return case.review_stage in (ReviewStage.HEAD, ReviewStage.OFFICE, ReviewStage.SUPERVISOR)
 
 
+@condition(_("尚未回访，且回访未联系上的次数还不够"))
+def visited_or_unreachable(case: "Case") -> bool:
+    """A replied case is archived unvisited only when the petitioner could not be reached."""
+    return case.state != State.REPLIED or case.unreached_visits >= settings.VISIT_MAX_ATTEMPTS
+
+
 @condition(_("合并目标案件不正确"))
 def has_merge_target(case: "Case") -> bool:
     return case.merged_into_id is not None and case.merged_into_id != case.pk
@@ -481,6 +487,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     return_count = models.PositiveIntegerField(_("退单次数"), default=0)
     extension_count = models.PositiveIntegerField(_("延期次数"), default=0)
     reopen_count = models.PositiveIntegerField(_("重办次数"), default=0)
+    unreached_visits = models.PositiveSmallIntegerField(
+        _("未联系上的回访次数"), default=0,
+        help_text=_("本次答复后回访未联系上信访人的次数；达到规定次数后可以归档。"),
+    )
 
     history = HistoricalRecords()
 
@@ -653,8 +663,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.satisfaction = ""
         self.replied_at = None
         self.visited_at = None
+        self.unreached_visits = 0
 
-    @transition(field=state, source=[State.VISITED, *ENDED_AT_INTAKE], target=State.ARCHIVED,
+    @transition(field=state, source=[State.VISITED, State.REPLIED, *ENDED_AT_INTAKE],
+                target=State.ARCHIVED, conditions=[visited_or_unreachable],
                 permission=office_staff, custom={"label": _("归档")})
     def archive(self, *, at, invalid_reason: str) -> None:
         self.invalid_reason = invalid_reason
@@ -706,7 +718,7 @@ def action_labels() -> dict:
     labels = {"register": _("登记"), "merged_in": _("并入他案"), "change_tier": _("调整响应级别"),
               "assign_handler": _("分派承办人"), "extend": _("延期"), "note": _("办理记录"),
               "contact": _("联系信访人"), "request_extension": _("申请延期"),
-              "refuse_extension": _("不同意延期")}
+              "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):
         labels.setdefault(transition.name, transition.custom.get("label", transition.name))
     return labels

@@ -443,6 +443,23 @@ def record_return_visit(*, actor, case_id: int, is_solved: bool, satisfaction: s
 
 
 @transaction.atomic
+def record_unreached_visit(*, actor, case_id: int, note: str = "") -> Case:
+    """A return-visit attempt that did not reach the petitioner; after VISIT_MAX_ATTEMPTS
+    of them the replied case may be archived unvisited."""
+    case = lock_case(case_id)
+    if not has_role(actor, *OFFICE_ROLES):
+        raise PermissionDenied(_("只有信访办工作人员可以回访。"))
+    if case.state != State.REPLIED:
+        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能回访。")
+                                  % {"number": case.number, "state": case.get_state_display()})
+    case.unreached_visits += 1
+    case.save(update_fields=["unreached_visits"])
+    record_event(case, actor=actor, action="visit_unreached", note=note,
+                 data={"attempt": case.unreached_visits})
+    return case
+
+
+@transaction.atomic
 def reopen_case(*, actor, case_id: int, reason: str) -> Case:
     """重办: back to the lead department after its return visit.
 

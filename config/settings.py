@@ -244,6 +244,10 @@ REST_FRAMEWORK = {
 # The department inbox marks cases due within this many hours as due soon.
 INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
 
+# Return visits: after this many attempts that did not reach the petitioner, a replied
+# case may be archived unvisited (noted in its history).
+VISIT_MAX_ATTEMPTS = env.int("VISIT_MAX_ATTEMPTS", default=3)
+
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")
 CASE_NUMBER_PREFIX = env.str("CASE_NUMBER_PREFIX", default="XF")

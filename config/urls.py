@@ -19,6 +19,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("", include("intake.urls")),
     path("dispatch/", include("dispatch.urls")),
+    path("", include("feedback.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
 if settings.DEBUG:

@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from cases.exceptions import CaseError
 from cases.models import State
 
 from . import selectors, services
@@ -43,7 +42,7 @@ def submit(request):
     return render(request, "intake/public/submit.html", {"form": PublicSubmissionForm()})
 
 
-def _tracking_context(case):
+def tracking_context(case):
     return {
         "case": case,
         "timeline": selectors.public_timeline(case),
@@ -62,34 +61,7 @@ def track(request):
         if case is None:
             context["not_found"] = True
         else:
-            context.update(_tracking_context(case))
+            context.update(tracking_context(case))
             context["rating_form"] = RatingForm(initial=form.cleaned_data)
     return render(request, "intake/public/track.html", context,
                   status=404 if context.get("not_found") else 200)
-
-
-@require_http_methods(["POST"])
-@ratelimit(key="ip", rate=lambda group, request: settings.PUBLIC_TRACK_RATE, block=True)
-def rate(request):
-    """The petitioner's rating of the reply; it counts as the return visit."""
-    form = RatingForm(request.POST)
-    case = None
-    if form.is_valid():
-        case = selectors.track_case(number=form.cleaned_data["number"],
-                                    phone=form.cleaned_data["phone"])
-    if case is None:
-        return render(request, "intake/public/track.html",
-                      {"form": TrackingForm(request.POST), "not_found": True}, status=404)
-    context = {"form": TrackingForm(initial=form.cleaned_data), "rating_form": form}
-    if form.is_valid():
-        try:
-            case = services.rate_reply(case=case, is_solved=form.cleaned_data["is_solved"],
-                                       satisfaction=form.cleaned_data["satisfaction"],
-                                       comments=form.cleaned_data["comments"])
-        except (CaseError, ValidationError) as error:
-            form.add_error(None, getattr(error, "message", None) or error.messages)
-        else:
-            context["rated"] = True
-    context.update(_tracking_context(case))
-    return render(request, "intake/public/track.html", context,
-                  status=200 if not form.errors else 400)

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from cases import services as case_services
 from cases.models import Case, Channel, Petitioner, Representative
 from cases.notifications import alert_supervisors
-from cases.roles import VerifiedPetitioner
 from cases.validators import normalize_phone
 
 from .models import IntakeSubmission
@@ -172,13 +171,4 @@ def submit_online(*, submission_token: uuid.UUID, petitioner: dict, matter: dict
     return register_intake(
         actor=None, submission_token=submission_token, petitioner=petitioner,
         matter={**matter, "channel": Channel.WEB}, attachments=attachments,
-    )
-
-
-def rate_reply(*, case: Case, is_solved: bool, satisfaction: str, comments: str = "") -> Case:
-    """The petitioner's own rating of the reply, given on the tracking page: it counts as
-    the return visit (and an unsatisfied one reopens the case)."""
-    return case_services.record_return_visit(
-        actor=VerifiedPetitioner(case.pk), case_id=case.pk, is_solved=is_solved,
-        satisfaction=satisfaction, comments=comments,
     )

@@ -11,5 +11,4 @@ urlpatterns = [
     path("intake/cases/<str:number>/<str:kind>.pdf", views.document, name="document"),
     path("public/submit/", public.submit, name="public_submit"),
     path("public/track/", public.track, name="public_track"),
-    path("public/rate/", public.rate, name="public_rate"),
 ]

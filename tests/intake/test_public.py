@@ -84,7 +84,7 @@ def test_after_the_reply_the_petitioner_reads_it_and_rates_it(client, world):
     case = drive_to(world, State.REPLIED)
     page = track(client, case.number, "13800138001").content.decode()
     assert "已整改" in page and "请评价办理结果" in page
-    response = client.post(reverse("intake:public_rate"), {
+    response = client.post(reverse("feedback:public_rate"), {
         "number": case.number, "phone": "13800138001", "is_solved": "yes",
         "satisfaction": "basically", "comments": "基本解决"})
     assert response.status_code == 200 and "感谢您的评价" in response.content.decode()
@@ -94,7 +94,7 @@ def test_after_the_reply_the_petitioner_reads_it_and_rates_it(client, world):
 
 def test_a_rating_with_a_wrong_phone_changes_nothing(client, world):
     case = drive_to(world, State.REPLIED)
-    response = client.post(reverse("intake:public_rate"), {
+    response = client.post(reverse("feedback:public_rate"), {
         "number": case.number, "phone": "13999999999", "is_solved": "no",
         "satisfaction": "unsatisfied"})
     assert response.status_code == 404
@@ -133,7 +133,7 @@ def test_the_case_page_shows_public_acts_without_an_actor(client, world):
 
 
 def services_rate(world):
-    from intake import services
+    from feedback import services
 
     return services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=True,
                                satisfaction="satisfied")

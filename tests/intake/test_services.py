@@ -2,7 +2,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from cases.exceptions import CaseTransitionError
 from cases.models import Attachment, Case, Notification, Petitioner, State
 from intake import selectors, services
 from intake.models import IntakeSubmission
@@ -173,24 +172,3 @@ def test_the_public_submission_waits_in_received(world):
                                   petitioner={"name": "周明", "phone": "13622223333"},
                                   matter={"summary": "路灯不亮", "content": "小区路灯坏了"})
     assert (case.state, case.channel, case.registered_by) == (State.RECEIVED, "web", None)
-
-
-def test_the_petitioner_s_rating_counts_as_the_return_visit(world):
-    case = drive_to(world, State.REPLIED)
-    case = services.rate_reply(case=case, is_solved=True, satisfaction="satisfied",
-                               comments="很满意")
-    assert case.state == State.VISITED
-    event = case.events.last()
-    assert (event.action, event.actor, event.note) == ("record_return_visit", None, "很满意")
-
-
-def test_an_unsatisfied_rating_reopens_the_case(world):
-    case = services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=False,
-                               satisfaction="unsatisfied", comments="问题没解决")
-    assert case.state == State.IN_HANDLING and case.reopen_count == 1
-
-
-def test_a_case_not_yet_replied_cannot_be_rated(world):
-    case = drive_to(world, State.IN_HANDLING)
-    with pytest.raises(CaseTransitionError):
-        services.rate_reply(case=case, is_solved=True, satisfaction="satisfied")

@@ -1,0 +1,66 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, ReplyChannel, Satisfaction
+
+
+class Reply(models.Model):
+    """答复: what the petitioner was told, how, and by whom."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="replies",
+                             verbose_name=_("案件"))
+    channel = models.CharField(_("答复方式"), max_length=20, choices=ReplyChannel.choices)
+    content = models.TextField(_("答复意见"))
+    next_steps = models.TextField(_("下一步工作"), blank=True)
+    handling_unit = models.CharField(_("办理单位"), max_length=100)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+", verbose_name=_("答复人"))
+    sent_at = models.DateTimeField(_("答复时间"), default=timezone.now)
+    emailed_at = models.DateTimeField(_("邮件发出时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("答复")
+        verbose_name_plural = _("答复")
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_channel_display()}"
+
+
+class VisitMethod(models.TextChoices):
+    PHONE = "phone", _("电话回访")
+    VISIT = "visit", _("上门回访")
+    SMS = "sms", _("短信回访")
+    PUBLIC = "public", _("网上评价")
+
+
+class ReturnVisit(models.Model):
+    """回访: one attempt to hear the petitioner's verdict, reached or not."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="return_visits",
+                             verbose_name=_("案件"))
+    method = models.CharField(_("回访方式"), max_length=10, choices=VisitMethod.choices)
+    reached = models.BooleanField(_("联系上信访人"))
+    is_solved = models.BooleanField(_("问题已解决"), null=True, blank=True)
+    satisfaction = models.CharField(_("满意度"), max_length=20, choices=Satisfaction.choices,
+                                    blank=True)
+    comments = models.TextField(_("意见"), blank=True)
+    visited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("回访人"))
+    visited_at = models.DateTimeField(_("回访时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("回访")
+        verbose_name_plural = _("回访")
+        ordering = ["visited_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reached=False) | ~models.Q(satisfaction=""),
+                name="a_reached_visit_has_a_verdict"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.visited_at:%Y-%m-%d}"

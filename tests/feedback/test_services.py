@@ -1,0 +1,116 @@
+"""Reply and return visit: the office's rules, one per test."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from cases import services as case_services
+from cases.exceptions import CaseTransitionError
+from cases.models import Case, Notification, State
+from feedback import services
+from feedback.models import Reply, ReturnVisit
+from tests.factories import drive_to
+
+
+def approved(world):
+    case = drive_to(world, State.RESULT_SUBMITTED)
+    case_services.approve_result(actor=world.head, case_id=case.pk)
+    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    return case
+
+
+def test_a_reply_records_the_unit_and_the_time(world):
+    case = approved(world)
+    reply = services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="letter",
+                                content="经城市管理局核实，摊位已清理。")
+    case.refresh_from_db()
+    assert case.state == State.REPLIED and case.replied_at == reply.sent_at
+    assert reply.handling_unit == "城市管理局"
+
+
+def test_a_reply_with_next_steps_carries_them(world):
+    reply = services.send_reply(actor=world.dispatcher, case_id=approved(world).pk,
+                                channel="phone", content="已启动鉴定程序",
+                                next_steps="鉴定完成后十个工作日内答复最终结果")
+    assert "鉴定完成后十个工作日内答复最终结果" in Case.objects.get(pk=reply.case_id).reply
+
+
+def test_a_reply_with_no_content_is_refused_and_nothing_is_written(world):
+    case = approved(world)
+    with pytest.raises(ValidationError) as error:
+        services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="phone", content=" ")
+    assert "reply" in error.value.message_dict
+    assert Case.objects.get(pk=case.pk).state == State.RESULT_SUBMITTED
+    assert not Reply.objects.exists()
+
+
+def test_the_reply_is_e_mailed_once_when_the_petitioner_gave_an_address(
+        world, mailoutbox, django_capture_on_commit_callbacks):
+    world.petitioner.email = "liu@example.org"
+    world.petitioner.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.send_reply(actor=world.dispatcher, case_id=approved(world).pk,
+                                    channel="email", content="问题已解决")
+    assert [m.to for m in mailoutbox] == [["liu@example.org"]]
+    assert services.email_reply_now(reply_id=reply.pk) is False  # not twice
+    assert len(mailoutbox) == 1
+
+
+def test_a_visit_on_a_case_not_yet_replied_is_refused(world):
+    case = drive_to(world, State.IN_HANDLING)
+    with pytest.raises(CaseTransitionError):
+        services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
+                              is_solved=True, satisfaction="satisfied")
+    assert not ReturnVisit.objects.exists()
+
+
+def test_an_unreachable_petitioner_lets_the_case_be_archived_after_the_attempts(world,
+                                                                               settings):
+    settings.VISIT_MAX_ATTEMPTS = 2
+    case = drive_to(world, State.REPLIED)
+    services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=False,
+                          comments="无人接听")
+    with pytest.raises(CaseTransitionError, match="回访未联系上的次数还不够"):
+        case_services.archive_case(actor=world.dispatcher, case_id=case.pk)
+    services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=False,
+                          comments="停机")
+    case = case_services.archive_case(actor=world.dispatcher, case_id=case.pk)
+    assert case.state == State.ARCHIVED
+    assert list(case.return_visits.values_list("reached", flat=True)) == [False, False]
+
+
+def test_a_second_unsatisfied_verdict_alerts_the_supervisors(world):
+    case = drive_to(world, State.REPLIED)
+    services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
+                          is_solved=False, satisfaction="unsatisfied", comments="没解决")
+    assert not Notification.objects.filter(kind="unsatisfied_again").exists()
+    case_services.submit_result(actor=world.handler, case_id=case.pk, result="再次整改",
+                                is_solved=True)
+    case_services.approve_result(actor=world.head, case_id=case.pk)
+    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="phone",
+                        content="已再次整改")
+    services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
+                          is_solved=False, satisfaction="unsatisfied", comments="还是不行")
+    alert = Notification.objects.get(kind="unsatisfied_again", recipient=world.supervisor)
+    assert "第2次" in alert.title
+    assert Case.objects.get(pk=case.pk).reopen_count == 2
+
+
+def test_the_petitioner_s_rating_counts_as_the_return_visit(world):
+    case = services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=True,
+                               satisfaction="satisfied", comments="很满意")
+    assert case.state == State.VISITED
+    visit = case.return_visits.get()
+    assert (visit.method, visit.visited_by, visit.comments) == ("public", None, "很满意")
+
+
+def test_an_unsatisfied_rating_reopens_the_case(world):
+    case = services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=False,
+                               satisfaction="unsatisfied", comments="问题没解决")
+    assert case.state == State.IN_HANDLING and case.reopen_count == 1
+
+
+def test_a_case_not_yet_replied_cannot_be_rated(world):
+    with pytest.raises(CaseTransitionError):
+        services.rate_reply(case=drive_to(world, State.IN_HANDLING), is_solved=True,
+                            satisfaction="satisfied")
