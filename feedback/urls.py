@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import public
+from . import public, views
 
 app_name = "feedback"
 
 urlpatterns = [
     path("public/rate/", public.rate, name="public_rate"),
+    path("feedback/", views.desk, name="desk"),
+    path("feedback/cases/<str:number>/reply/", views.reply, name="reply"),
+    path("feedback/cases/<str:number>/visit/", views.visit, name="visit"),
+    path("feedback/cases/<str:number>/reply-letter.pdf", views.reply_letter, name="reply_letter"),
 ]

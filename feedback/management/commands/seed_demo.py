@@ -16,6 +16,9 @@ from django.utils import timezone
 from cases import services
 from cases.models import Case, Category, Channel, Department, Petitioner, State, TierPolicy
 from cases.roles import Role
+from dispatch import services as dispatch_services
+from dispatch.models import RoutingRule
+from feedback import services as feedback_services
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -109,16 +112,7 @@ class Command(BaseCommand):
                 )
 
     def _routing_rules(self, departments) -> None:
-        """A few keyword rules, so that the dispatch page suggests by wording too.
-
-        Read through the app registry: cases may not import a later app, and the demo
-        should still seed when dispatch is absent.
-        """
-        from django.apps import apps
-
-        if not apps.is_installed("dispatch"):
-            return
-        RoutingRule = apps.get_model("dispatch", "RoutingRule")
+        """A few keyword rules, so that the dispatch page suggests by wording too."""
         for keywords, code, priority in [("油烟 异味 噪声", "HBJ", 10), ("电梯 物业", "ZJJ", 20),
                                          ("工资 欠薪 社保", "RSJ", 30)]:
             RoutingRule.objects.get_or_create(keywords=keywords, department=departments[code],
@@ -175,22 +169,26 @@ class Command(BaseCommand):
 
         def to_approved(case, start):
             to_in_handling(case, start)
-            step(start - 20, services.submit_result, actor=handler, case_id=case.pk,
+            step(start - 2, dispatch_services.add_note, actor=handler, case_id=case.pk,
+                 kind="contact", text="电话联系信访人，约定现场核查时间。", contact_method="phone",
+                 reached=True)
+            step(start - 20, dispatch_services.submit_result, actor=handler, case_id=case.pk,
+                 findings="现场核查，反映情况属实。", opinion="依法责令整改，安排专人复查。",
                  result="经现场核查，已责令整改到位，并安排专人复查。", is_solved=True)
             step(start - 21, services.approve_result, actor=head, case_id=case.pk, note="同意")
             step(start - 22, services.approve_result, actor=dispatcher, case_id=case.pk)
 
         def to_replied(case, start):
             to_approved(case, start)
-            step(start - 23, services.reply_to_petitioner, actor=dispatcher, case_id=case.pk,
-                 reply="您反映的问题已由城市管理局核实处理，违规行为已整改。", channel="phone")
+            step(start - 23, feedback_services.send_reply, actor=dispatcher, case_id=case.pk,
+                 content="您反映的问题已由城市管理局核实处理，违规行为已整改。", channel="phone")
 
         def visited(satisfaction, comments=""):
             def steps(case, start):
                 to_replied(case, start)
-                step(start - 30, services.record_return_visit, actor=clerk, case_id=case.pk,
-                     is_solved=satisfaction != "unsatisfied", satisfaction=satisfaction,
-                     comments=comments)
+                step(start - 30, feedback_services.record_visit, actor=clerk, case_id=case.pk,
+                     method="phone", reached=True, is_solved=satisfaction != "unsatisfied",
+                     satisfaction=satisfaction, comments=comments)
             return steps
 
         def archived(case, start):
@@ -214,7 +212,8 @@ class Command(BaseCommand):
 
         def submitted(case, start):
             to_in_handling(case, start)
-            step(start - 30, services.submit_result, actor=handler, case_id=case.pk,
+            step(start - 30, dispatch_services.submit_result, actor=handler, case_id=case.pk,
+                 findings="顶层住户未经审批搭建阳光房属实。", opinion="下达限期拆除通知书。",
                  result="已下达限期拆除通知书，当事人承诺7日内自行拆除。", is_solved=False)
 
         def answered(case, start):

@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from cases.management.commands.seed_demo import DEMO_PASSWORD
+from feedback.management.commands.seed_demo import DEMO_PASSWORD
 from cases.models import Case, CaseEvent, State
 from cases.roles import Role, primary_role
 
@@ -17,8 +17,13 @@ def test_the_demo_has_a_login_per_role_and_a_case_in_every_state(db, rf):
         assert user is not None and primary_role(user) == role
     numbers = list(Case.objects.order_by("received_at").values_list("number", flat=True))
     assert numbers == sorted(numbers)
-    # Every move in the demo went through a service and left its event.
+    # Every move in the demo went through a service and left its event and records.
     assert CaseEvent.objects.filter(action="register").count() == Case.objects.count()
+    from feedback.models import Reply, ReturnVisit
+
+    replied = set(Case.objects.exclude(reply="").values_list("pk", flat=True))
+    assert replied and replied == set(Reply.objects.values_list("case_id", flat=True))
+    assert ReturnVisit.objects.exists()
 
 
 def test_seeding_twice_adds_nothing(db):

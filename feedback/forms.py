@@ -1,0 +1,39 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import ReplyChannel, Satisfaction
+
+from .models import VisitMethod
+
+
+class ReplyForm(forms.Form):
+    channel = forms.ChoiceField(label=_("答复方式"), choices=ReplyChannel.choices,
+                                widget=forms.RadioSelect)
+    content = forms.CharField(label=_("答复意见"), max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 8}))
+    next_steps = forms.CharField(label=_("下一步工作（复杂疑难件先答复进展时填写）"), required=False,
+                                 max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VisitForm(forms.Form):
+    method = forms.ChoiceField(label=_("回访方式"), widget=forms.RadioSelect,
+                               choices=[c for c in VisitMethod.choices if c[0] != "public"])
+    reached = forms.TypedChoiceField(label=_("是否联系上"), widget=forms.RadioSelect,
+                                     coerce=lambda v: v == "yes",
+                                     choices=[("yes", _("联系上")), ("no", _("未联系上"))])
+    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), required=False,
+                                       empty_value=None, coerce=lambda v: v == "yes",
+                                       choices=[("", "—"), ("yes", _("已解决")), ("no", _("未解决"))])
+    satisfaction = forms.ChoiceField(label=_("满意度"), required=False,
+                                     choices=[("", "—")] + list(Satisfaction.choices))
+    comments = forms.CharField(label=_("信访人意见"), required=False, max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reached"):
+            if data.get("is_solved") is None:
+                self.add_error("is_solved", _("联系上信访人时请记录问题是否已解决。"))
+            if not data.get("satisfaction"):
+                self.add_error("satisfaction", _("联系上信访人时请记录满意度。"))
+        return data

@@ -1,0 +1,103 @@
+"""The office closes the loop: reply, return visit."""
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.exceptions import CaseError
+from cases.models import ReviewStage, State
+from cases.roles import OFFICE_ROLES, role_required
+from cases.selectors import visible_cases
+from intake.documents import render_pdf
+from intake.views import attach_errors
+
+from . import selectors, services
+from .forms import ReplyForm, VisitForm
+
+
+@role_required(*OFFICE_ROLES)
+def desk(request):
+    return render(request, "feedback/desk.html", selectors.feedback_queues(request.user))
+
+
+def _case(request, number):
+    return get_object_or_404(visible_cases(request.user).select_related(
+        "lead_department", "tier", "petitioner"), number=number)
+
+
+@role_required(*OFFICE_ROLES)
+def reply(request, number):
+    case = _case(request, number)
+    if request.method == "POST":
+        form = ReplyForm(request.POST)
+        if form.is_valid():
+            try:
+                services.send_reply(actor=request.user, case_id=case.pk, **form.cleaned_data)
+            except ValidationError as error:
+                attach_errors(form, _renamed(error))
+            except (CaseError, PermissionDenied) as error:
+                form.add_error(None, getattr(error, "message", None) or str(error))
+            else:
+                messages.success(request, _("已答复 %(number)s") % {"number": case.number})
+                return redirect("feedback:desk")
+        status = 400
+    else:
+        ready = case.state == State.RESULT_SUBMITTED and case.review_stage == ReviewStage.APPROVED
+        form = ReplyForm(initial={"channel": "phone",
+                                  "content": selectors.draft_reply(case) if ready else ""})
+        status = 200
+    return render(request, "feedback/reply.html", {"case": case, "form": form}, status=status)
+
+
+def _renamed(error: ValidationError) -> ValidationError:
+    """The case service names the reply `reply`; the form calls it `content`."""
+    if hasattr(error, "error_dict"):
+        return ValidationError({("content" if k == "reply" else k): v
+                                for k, v in error.message_dict.items()})
+    return error
+
+
+@role_required(*OFFICE_ROLES)
+def visit(request, number):
+    case = _case(request, number)
+    if request.method == "POST":
+        form = VisitForm(request.POST)
+        if form.is_valid():
+            try:
+                services.record_visit(actor=request.user, case_id=case.pk, **form.cleaned_data)
+            except ValidationError as error:
+                attach_errors(form, error)
+            except (CaseError, PermissionDenied) as error:
+                form.add_error(None, getattr(error, "message", None) or str(error))
+            else:
+                messages.success(request, _("已记录回访 %(number)s") % {"number": case.number})
+                return redirect("feedback:desk")
+        status = 400
+    else:
+        form, status = VisitForm(initial={"method": "phone"}), 200
+    return render(request, "feedback/visit.html", {
+        "case": case, "form": form, "visits": case.return_visits.select_related("visited_by"),
+        "max_attempts": settings.VISIT_MAX_ATTEMPTS,
+    }, status=status)
+
+
+def reply_letter(request, number):
+    """答复意见书 PDF of the latest reply."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    case = _case(request, number)
+    latest = case.replies.select_related("sent_by").first()
+    if latest is None:
+        raise Http404
+    pdf = render_pdf("feedback/documents/reply_letter.html", {
+        "case": case, "reply": latest, "title": "答复意见书", "office_name": settings.OFFICE_NAME,
+        "printed_at": timezone.localtime()})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(case.number + '-答复意见书.pdf')}"
+    return response
