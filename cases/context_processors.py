@@ -19,6 +19,7 @@ def navigation(request) -> dict:
         "nav_is_office": has_role(user, *OFFICE_ROLES),
         "nav_is_dispatcher": has_role(user, Role.DISPATCHER),
         "nav_is_supervisor": has_role(user, Role.SUPERVISOR),
+        "nav_can_browse_archive": has_role(user, Role.CLERK, Role.SUPERVISOR, Role.ADMINISTRATOR),
         "nav_is_reviewer": has_role(user, Role.DEPARTMENT_HEAD, Role.DISPATCHER, Role.SUPERVISOR),
         "nav_is_department": has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD),
         "nav_unread": unread_notification_count(user),

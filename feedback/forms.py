@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import ReplyChannel, Satisfaction
+from cases.models import InvalidReason, ReplyChannel, Satisfaction
 
 from .models import VisitMethod
 
@@ -37,3 +37,23 @@ class VisitForm(forms.Form):
             if not data.get("satisfaction"):
                 self.add_error("satisfaction", _("联系上信访人时请记录满意度。"))
         return data
+
+
+class ArchiveForm(forms.Form):
+    invalid_reason = forms.ChoiceField(
+        label=_("无效件原因（不计入满意率等指标）"), required=False,
+        choices=[("", _("有效件"))] + list(InvalidReason.choices))
+    note = forms.CharField(label=_("归档说明"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ArchiveSearchForm(forms.Form):
+    year = forms.TypedChoiceField(label=_("归档年份"), required=False, coerce=int, empty_value=None)
+    category = forms.TypedChoiceField(label=_("问题类别"), required=False, coerce=int,
+                                      empty_value=None)
+    q = forms.CharField(label=_("编号或摘要"), required=False, max_length=100)
+
+    def __init__(self, *args, years=(), categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [("", _("全部"))] + [(y, str(y)) for y in years]
+        self.fields["category"].choices = [("", _("全部"))] + [(c.pk, c.name) for c in categories]

@@ -31,3 +31,42 @@ def draft_reply(case: Case) -> str:
     return (f"您于{received}反映的“{case.summary}”一事，已交{unit}办理。"
             f"经调查核实：{result.findings}\n处理意见：{result.opinion}\n"
             f"办理结果：{result.result}")
+
+
+ARCHIVE_PAGE = 50
+
+
+def archive_years() -> list[int]:
+    return [d.year for d in Case.objects.filter(state=State.ARCHIVED).dates(
+        "archived_at", "year", order="DESC")]
+
+
+def browse_archive(user, *, year=None, category=None, search: str = "", after: str = ""):
+    """The archive, newest first, by year and category, paged by key (archived_at, id)."""
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+
+    from django.db.models import Q
+
+    cases = visible_cases(user).filter(state=State.ARCHIVED).select_related(
+        "category", "category__parent", "lead_department")
+    if year:
+        cases = cases.filter(archived_at__year=year)
+    if category:
+        cases = cases.filter(Q(category_id=category) | Q(category__parent_id=category))
+    search = (search or "").strip()
+    if search:
+        cases = cases.filter(Q(number=search.upper()) | Q(summary__icontains=search))
+    if after:
+        try:
+            stamp, pk = after.split("_")
+            moment = datetime.fromtimestamp(float(stamp), tz=dt_timezone.utc)
+            cases = cases.filter(Q(archived_at__lt=moment) | Q(pk__lt=int(pk)),
+                                 archived_at__lte=moment)
+        except ValueError:
+            pass
+    rows = list(cases.order_by("-archived_at", "-pk")[: ARCHIVE_PAGE + 1])
+    more = len(rows) > ARCHIVE_PAGE
+    rows = rows[:ARCHIVE_PAGE]
+    cursor = f"{rows[-1].archived_at.timestamp():.6f}_{rows[-1].pk}" if more and rows else None
+    return rows, cursor

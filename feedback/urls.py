@@ -9,5 +9,7 @@ urlpatterns = [
     path("feedback/", views.desk, name="desk"),
     path("feedback/cases/<str:number>/reply/", views.reply, name="reply"),
     path("feedback/cases/<str:number>/visit/", views.visit, name="visit"),
+    path("feedback/archive/", views.archive_browser, name="archive_browser"),
+    path("feedback/cases/<str:number>/archive/", views.archive, name="archive"),
     path("feedback/cases/<str:number>/reply-letter.pdf", views.reply_letter, name="reply_letter"),
 ]

@@ -12,13 +12,14 @@ from django.utils.translation import gettext as _
 
 from cases.exceptions import CaseError
 from cases.models import ReviewStage, State
-from cases.roles import OFFICE_ROLES, role_required
+from cases import services as case_services
+from cases.roles import OFFICE_ROLES, Role, role_required
 from cases.selectors import visible_cases
 from intake.documents import render_pdf
 from intake.views import attach_errors
 
 from . import selectors, services
-from .forms import ReplyForm, VisitForm
+from .forms import ArchiveForm, ArchiveSearchForm, ReplyForm, VisitForm
 
 
 @role_required(*OFFICE_ROLES)
@@ -101,3 +102,47 @@ def reply_letter(request, number):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(case.number + '-答复意见书.pdf')}"
     return response
+
+
+@role_required(*OFFICE_ROLES)
+def archive(request, number):
+    """归档, with an invalid-case reason where one applies."""
+    case = _case(request, number)
+    if request.method == "POST":
+        form = ArchiveForm(request.POST)
+        if form.is_valid():
+            try:
+                case_services.archive_case(actor=request.user, case_id=case.pk,
+                                           **form.cleaned_data)
+            except ValidationError as error:
+                attach_errors(form, error)
+            except (CaseError, PermissionDenied) as error:
+                form.add_error(None, getattr(error, "message", None) or str(error))
+            else:
+                messages.success(request, _("已归档 %(number)s") % {"number": case.number})
+                return redirect("feedback:desk")
+        status = 400
+    else:
+        form, status = ArchiveForm(), 200
+    return render(request, "feedback/archive.html", {"case": case, "form": form}, status=status)
+
+
+@role_required(Role.CLERK, Role.SUPERVISOR, Role.ADMINISTRATOR)
+def archive_browser(request):
+    """档案: supervisors browse every archived file, clerks the ones they registered
+    (dispatchers work on open cases only, as DESIGN gives them)."""
+    from cases.models import Category
+
+    form = ArchiveSearchForm(request.GET or None, years=selectors.archive_years(),
+                             categories=Category.objects.filter(parent__isnull=True))
+    if form.is_bound and not form.is_valid():
+        rows, cursor = [], None  # the form shows what is wrong with the filter
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+        rows, cursor = selectors.browse_archive(
+            request.user, year=data.get("year"), category=data.get("category"),
+            search=data.get("q", ""), after=request.GET.get("after", ""))
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(request, "feedback/archive_browser.html", {
+        "form": form, "rows": rows, "cursor": cursor, "query": query.urlencode()})

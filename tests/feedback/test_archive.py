@@ -1,0 +1,66 @@
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from cases.models import Case, CaseEvent, State
+from tests.factories import drive_to
+
+
+def test_archiving_through_the_page_with_an_invalid_case_reason(client, world):
+    case = drive_to(world, State.ANSWERED)
+    client.force_login(world.dispatcher)
+    response = client.post(reverse("feedback:archive", args=[case.number]),
+                           {"invalid_reason": "lazy"})
+    assert response.status_code == 400 and "invalid_reason" in response.context["form"].errors
+    client.post(reverse("feedback:archive", args=[case.number]),
+                {"invalid_reason": "consultation", "note": "仅为咨询"})
+    case.refresh_from_db()
+    assert (case.state, case.invalid_reason) == (State.ARCHIVED, "consultation")
+
+
+def test_the_archive_browses_by_year_category_and_search(client, world):
+    archived = drive_to(world, State.ARCHIVED)
+    drive_to(world, State.VISITED)
+    client.force_login(world.supervisor)
+    year = archived.archived_at.year
+    rows = client.get(reverse("feedback:archive_browser"), {"year": year}).context["rows"]
+    assert [c.pk for c in rows] == [archived.pk]
+    by_category = client.get(reverse("feedback:archive_browser"),
+                             {"category": world.category.parent_id}).context["rows"]
+    assert [c.pk for c in by_category] == [archived.pk]
+    assert client.get(reverse("feedback:archive_browser"),
+                      {"q": archived.number}).context["rows"] == [archived]
+    assert client.get(reverse("feedback:archive_browser"), {"year": year - 1}).context["rows"] == []
+    client.force_login(world.dispatcher)  # dispatchers work on open cases only
+    assert client.get(reverse("cases:detail", args=[archived.number])).status_code == 404
+
+
+def test_an_archived_case_refuses_every_change_through_every_door(client, world):
+    case = drive_to(world, State.ARCHIVED)
+    events = CaseEvent.objects.filter(case=case).count()
+    client.force_login(world.clerk)  # who registered it, and so still sees it
+    page = client.post(reverse("feedback:reply", args=[case.number]),
+                       {"channel": "phone", "content": "再答复"})
+    assert page.status_code == 400 and "已归档" in " ".join(page.context["form"].non_field_errors())
+    api = APIClient()
+    api.force_authenticate(world.supervisor)
+    response = api.post(reverse("api-transition", args=[case.number, "reopen"]),
+                        {"reason": "想重办"}, format="json")
+    assert response.status_code == 409 and "已归档" in response.json()["detail"]
+    client.force_login(world.handler)
+    note = client.post(reverse("dispatch:note", args=[case.number]),
+                       {"kind": "investigation", "text": "补记"})
+    assert note.status_code in (400, 404)
+    client.force_login(world.admin)
+    form = client.get(reverse("admin:cases_case_change", args=[case.pk])).context["adminform"].form
+    assert not form.fields
+    assert CaseEvent.objects.filter(case=case).count() == events
+    assert Case.objects.get(pk=case.pk).state == State.ARCHIVED
+
+
+def test_clerks_browse_the_files_they_registered(client, world):
+    archived = drive_to(world, State.ARCHIVED)  # registered by the clerk
+    client.force_login(world.clerk)
+    assert [c.pk for c in client.get(reverse("feedback:archive_browser")).context["rows"]] == [
+        archived.pk]
+    client.force_login(world.dispatcher)
+    assert client.get(reverse("feedback:archive_browser")).status_code == 403
