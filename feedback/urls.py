@@ -11,5 +11,6 @@ urlpatterns = [
     path("feedback/cases/<str:number>/visit/", views.visit, name="visit"),
     path("feedback/archive/", views.archive_browser, name="archive_browser"),
     path("feedback/cases/<str:number>/archive/", views.archive, name="archive"),
+    path("feedback/cases/<str:number>/dossier.pdf", views.dossier, name="dossier"),
     path("feedback/cases/<str:number>/reply-letter.pdf", views.reply_letter, name="reply_letter"),
 ]

@@ -146,3 +146,16 @@ def archive_browser(request):
     query.pop("after", None)
     return render(request, "feedback/archive_browser.html", {
         "form": form, "rows": rows, "cursor": cursor, "query": query.urlencode()})
+
+
+def dossier(request, number):
+    """案卷 PDF: every document, record and event of the case."""
+    from .documents import dossier as build
+
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    case = _case(request, number)
+    filename, pdf = build(case, request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return response

@@ -1,0 +1,46 @@
+"""The dossier (案卷): the whole file in one PDF, with a table of contents."""
+
+from django.conf import settings
+from django.utils import timezone
+
+from cases.models import Case
+from cases.selectors import shows_identity
+from intake.documents import render_pdf
+
+
+def dossier(case: Case, user) -> tuple[str, bytes]:
+    dispatch_event = case.events.filter(action__in=["dispatch", "handle_directly"]).select_related(
+        "actor").order_by("-at").first()
+    context = {
+        "case": case, "office_name": settings.OFFICE_NAME, "printed_at": timezone.localtime(),
+        "title": "信访案卷", "show_identity": shows_identity(user, case),
+        "attachments": list(case.attachments.all()),
+        "representatives": list(case.representatives.all()),
+        "assisting": list(case.assisting_departments.all()),
+        "dispatch_event": dispatch_event,
+        "notes": list(case.handling_notes.select_related("author", "department")),
+        "extensions": list(case.extension_requests.order_by("requested_at")),
+        "results": list(case.handling_results.select_related("submitted_by").order_by(
+            "submitted_at")),
+        "replies": list(case.replies.select_related("sent_by").order_by("sent_at")),
+        "visits": list(case.return_visits.select_related("visited_by")),
+        "events": list(case.events.select_related("actor")),
+    }
+    sections = [("registration", "信访登记表")]
+    if case.accepted_at:
+        sections.append(("acceptance", "受理告知书"))
+    if case.refusal_reason:
+        sections.append(("refusal", "不予受理告知书"))
+    if dispatch_event:
+        sections.append(("dispatch", "交办单"))
+    for key, title in (("notes", "办理记录"), ("extensions", "延期申请"), ("results", "办理结果")):
+        if context[key]:
+            sections.append((key, title))
+    for number, _ in enumerate(context["replies"], start=1):
+        sections.append((f"reply-{number}", "答复意见书" + (f"（第{number}次）"
+                                                         if len(context["replies"]) > 1 else "")))
+    if context["visits"]:
+        sections.append(("visits", "回访记录"))
+    sections.append(("history", "案件全部记录"))
+    context["sections"] = sections
+    return f"{case.number}-案卷.pdf", render_pdf("feedback/documents/dossier.html", context)
