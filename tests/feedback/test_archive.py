@@ -64,3 +64,21 @@ def test_clerks_browse_the_files_they_registered(client, world):
         archived.pk]
     client.force_login(world.dispatcher)
     assert client.get(reverse("feedback:archive_browser")).status_code == 403
+
+
+def test_the_records_of_a_case_are_read_only_in_the_admin(client, world):
+    from django.contrib.admin.sites import site
+
+    from dispatch.models import HandlingNote, HandlingResult
+    from feedback.models import Reply, ReturnVisit
+
+    drive_to(world, State.ARCHIVED)
+    client.force_login(world.admin)
+    for model in (Reply, ReturnVisit, HandlingNote, HandlingResult):
+        model_admin = site._registry[model]
+        request = client.get("/").wsgi_request
+        request.user = world.admin
+        assert not model_admin.has_change_permission(request)
+        assert not model_admin.has_delete_permission(request)
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200
