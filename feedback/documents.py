@@ -9,15 +9,15 @@ from intake.documents import render_pdf
 
 
 def dossier(case: Case, user) -> tuple[str, bytes]:
-    dispatch_event = case.events.filter(action__in=["dispatch", "handle_directly"]).select_related(
-        "actor").order_by("-at").first()
+    dispatch_events = list(case.events.filter(action__in=["dispatch", "handle_directly"])
+                           .select_related("actor").order_by("at", "pk"))
     context = {
         "case": case, "office_name": settings.OFFICE_NAME, "printed_at": timezone.localtime(),
         "title": "信访案卷", "show_identity": shows_identity(user, case),
         "attachments": list(case.attachments.all()),
         "representatives": list(case.representatives.all()),
         "assisting": list(case.assisting_departments.all()),
-        "dispatch_event": dispatch_event,
+        "dispatch_events": dispatch_events,
         "notes": list(case.handling_notes.select_related("author", "department")),
         "extensions": list(case.extension_requests.order_by("requested_at")),
         "results": list(case.handling_results.select_related("submitted_by").order_by(
@@ -31,8 +31,9 @@ def dossier(case: Case, user) -> tuple[str, bytes]:
         sections.append(("acceptance", "受理告知书"))
     if case.refusal_reason:
         sections.append(("refusal", "不予受理告知书"))
-    if dispatch_event:
-        sections.append(("dispatch", "交办单"))
+    for number, _ in enumerate(dispatch_events, start=1):
+        sections.append((f"dispatch-{number}", "交办单" + (f"（第{number}次）"
+                                                        if len(dispatch_events) > 1 else "")))
     for key, title in (("notes", "办理记录"), ("extensions", "延期申请"), ("results", "办理结果")):
         if context[key]:
             sections.append((key, title))

@@ -41,3 +41,16 @@ def test_the_dossier_holds_every_section_and_every_event(client, world):
     for event in case.events.all():
         assert event.action_label in text, event.action
     assert case.number in text and "经核实，摊位已撤离。" in text and "很满意" in text
+
+
+def test_a_re_dispatched_case_keeps_each_dispatch_slip(client, world):
+    from cases import services as case_services
+
+    case = drive_to(world, State.RETURNED)  # first dispatched to A, returned
+    case_services.dispatch_case(actor=world.dispatcher, case_id=case.pk,
+                                lead_department_id=world.b.pk)
+    client.force_login(world.supervisor)
+    text = re.sub(r"\s", "", pdf_text(client.get(reverse("feedback:dossier",
+                                                         args=[case.number])).content))
+    assert "交办单（第1次）" in text and "交办单（第2次）" in text
+    assert "城市管理局" in text and "住房和城乡建设局" in text
