@@ -527,6 +527,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.state in OPEN_STATES
 
     @property
+    def is_being_worked(self) -> bool:
+        """With the department and not yet submitted: notes, files, extensions apply."""
+        return self.state in (State.DISPATCHED, State.IN_HANDLING)
+
+    @property
+    def is_with_department(self) -> bool:
+        return self.state in (State.DISPATCHED, State.IN_HANDLING, State.RESULT_SUBMITTED)
+
+    @property
     def is_overdue(self) -> bool:
         """Past due and not yet answered; a derived fact, never a state."""
         return self.is_open and self.due_at is not None and self.due_at < timezone.now()

@@ -37,3 +37,15 @@ def page(committed_db, live_server):
             connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def sign_in(page, base, username, password=None):
+    """Sign in through the login page as a person would, and wait for the desk."""
+    from tests.factories import PASSWORD
+
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password or PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/")

@@ -3,19 +3,12 @@ import os
 import pytest
 
 from cases.models import Case, State
-from tests.factories import PASSWORD, build_world, drive_to
+from tests.factories import build_world, drive_to
+
+from .conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
-
-
-def sign_in(page, base, username):
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_dispatch_handle_and_approve_in_the_browser(page, live_server, tmp_path):

@@ -7,19 +7,12 @@ import pytest
 from cases import services as case_services
 from cases.models import Case, State
 from dispatch import services as dispatch_services
-from tests.factories import PASSWORD, build_world, drive_to
+from tests.factories import build_world, drive_to
+
+from .conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
-
-
-def sign_in(page, base, username):
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_reply_rate_archive_and_the_dossier(page, live_server, tmp_path):
