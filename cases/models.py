@@ -240,6 +240,17 @@ OPEN_STATES = (
 ENDED_AT_INTAKE = (State.ANSWERED, State.REFUSED, State.MERGED, State.WITHDRAWN)
 
 
+class EscalationStep(models.TextChoices):
+    """The ladder every open case climbs if nobody answers it (DESIGN: tiers)."""
+
+    WARNING = "warning", _("预警")
+    OVERDUE = "overdue", _("超期（一级督办）")
+    LEVEL2 = "level2", _("二级督办")
+
+
+ESCALATION_LADDER = [EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2]
+
+
 class Channel(models.TextChoices):
     VISIT = "visit", _("来访")
     PHONE = "phone", _("来电")
@@ -487,6 +498,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     return_count = models.PositiveIntegerField(_("退单次数"), default=0)
     extension_count = models.PositiveIntegerField(_("延期次数"), default=0)
     reopen_count = models.PositiveIntegerField(_("重办次数"), default=0)
+    escalation_step = models.CharField(
+        _("已到督办环节"), max_length=10, choices=EscalationStep.choices, blank=True)
+    next_action_at = models.DateTimeField(
+        _("下一督办环节时间"), null=True, blank=True,
+        help_text=_("期限清扫据此找到到点的案件。"))
     unreached_visits = models.PositiveSmallIntegerField(
         _("未联系上的回访次数"), default=0,
         help_text=_("本次答复后回访未联系上信访人的次数；达到规定次数后可以归档。"),
@@ -506,6 +522,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["lead_department", "due_at"], name="case_open_department_due_idx",
                 condition=Q(state__in=OPEN_STATES),
+            ),
+            models.Index(
+                fields=["next_action_at"], name="case_open_next_action_idx",
+                condition=Q(state__in=OPEN_STATES, next_action_at__isnull=False),
             ),
             models.Index(fields=["received_at"], name="case_received_idx"),
             models.Index(fields=["state", "received_at"], name="case_state_received_idx"),
@@ -727,7 +747,9 @@ def action_labels() -> dict:
     labels = {"register": _("登记"), "merged_in": _("并入他案"), "change_tier": _("调整响应级别"),
               "assign_handler": _("分派承办人"), "extend": _("延期"), "note": _("办理记录"),
               "contact": _("联系信访人"), "request_extension": _("申请延期"),
-              "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上")}
+              "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上"),
+              "escalation_warning": _("到期预警"), "escalation_overdue": _("超期督办"),
+              "escalation_level2": _("二级督办")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):
         labels.setdefault(transition.name, transition.custom.get("label", transition.name))
     return labels

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from .calendar import compute_due_at
+from .escalation import schedule
 from .exceptions import CaseConflictError, CaseTransitionError
 from .models import (
     Case,
@@ -76,12 +77,18 @@ def ensure_transition(bound_method, actor) -> None:
 
 
 def _move(case: Case, name: str, *, actor, note: str = "", data: dict | None = None,
-          **arguments) -> CaseEvent:
-    """Make transition `name` on a locked case, save it and write its event."""
+          then=None, **arguments) -> CaseEvent:
+    """Make transition `name` on a locked case, save it and write its event.
+
+    `then(case)` runs after the transition and before the one save (for fields derived
+    from what the transition stamped, e.g. the escalation schedule).
+    """
     bound_method = getattr(case, name)
     ensure_transition(bound_method, actor)
     from_state = case.state
     bound_method(**arguments)
+    if then is not None:
+        then(case)
     try:
         case.save()
     except ConcurrentTransition as error:
@@ -219,7 +226,8 @@ def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> 
         note = " ".join(filter(None, [note, _(
             "%(years)s 年节假日未录入，期限按普通周末计算。"
         ) % {"years": "、".join(map(str, sorted(deadline.fallback_years)))}]))
-    _move(case, "accept", actor=actor, note=note, data=data, at=now, due_at=due_at)
+    _move(case, "accept", actor=actor, note=note, data=data, at=now, due_at=due_at,
+          then=schedule)
     return case
 
 
@@ -483,6 +491,19 @@ def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "
     return case
 
 
+# ---------------------------------------------------------------- the escalation ladder
+
+def advance_escalation(*, case: Case, step: str, at) -> CaseEvent:
+    """Mark a ladder step as taken (call with the row locked, from the sweep) and
+    schedule the next one. The event has no actor: the office's clock took the step."""
+    case.escalation_step = step
+    schedule(case)
+    case.save(update_fields=["escalation_step", "next_action_at"])
+    return record_event(case, actor=None, action=f"escalation_{step}",
+                        data={"due_at": case.due_at.isoformat() if case.due_at else None,
+                              "at": at.isoformat()})
+
+
 # ---------------------------------------------------------------- acts that change no state
 def record_event(case: Case, *, actor, action: str, note: str = "", data: dict | None = None):
     """The event of an act that keeps the case in its state (call with the row locked)."""
@@ -509,7 +530,8 @@ def change_tier(*, actor, case_id: int, tier_code: str, reason: str) -> Case:
     if case.platform_due_at and case.platform_due_at < due_at:
         due_at = case.platform_due_at
     case.due_at = due_at
-    case.save(update_fields=["tier", "due_at"])
+    schedule(case)
+    case.save(update_fields=["tier", "due_at", "next_action_at"])
     record_event(case, actor=actor, action="change_tier", note=reason,
             data={"from": old, "to": case.tier.code, "due_at": due_at.isoformat()})
     return case
@@ -555,7 +577,8 @@ def extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
     old = case.due_at
     case.due_at = new_due_at
     case.extension_count += 1
-    case.save(update_fields=["due_at", "extension_count"])
+    schedule(case)
+    case.save(update_fields=["due_at", "extension_count", "next_action_at"])
     record_event(case, actor=actor, action="extend", note=reason,
             data={"from": old.isoformat() if old else None, "to": new_due_at.isoformat()})
     return case

@@ -198,6 +198,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "sweep-deadlines": {
+        "task": "oversight.tasks.sweep_deadlines",
+        "schedule": 60,
+    },
     "sync-holiday-calendar": {
         "task": "cases.tasks.sync_holiday_calendar",
         "schedule": 6 * 3600,
@@ -247,6 +251,11 @@ INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
 # Return visits: after this many attempts that did not reach the petitioner, a replied
 # case may be archived unvisited (noted in its history).
 VISIT_MAX_ATTEMPTS = env.int("VISIT_MAX_ATTEMPTS", default=3)
+
+# The deadline sweep: cases claimed per transaction, and how long a department has to
+# answer a supervision order (督办单).
+SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=200)
+SUPERVISION_ANSWER_HOURS = env.int("SUPERVISION_ANSWER_HOURS", default=24)
 
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")

@@ -1,0 +1,9 @@
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def sweep_deadlines() -> int:
+    return services.sweep_deadlines(now=timezone.now())

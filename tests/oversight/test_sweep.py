@@ -1,0 +1,146 @@
+"""The deadline sweep: each step at the right minute, exactly once, whatever happens."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from cases import services as case_services
+from cases.models import Case, Notification, State
+from dispatch import services as dispatch_services
+from oversight.models import Escalation, SupervisionOrder
+from oversight.services import sweep_deadlines
+from tests.factories import build_world, drive_to, register, run_together
+
+
+def local(*parts):
+    return timezone.make_aware(datetime(*parts))
+
+
+def accepted_at(world, moment, tier, travel):
+    travel.to(moment)
+    case = register(world)
+    return case_services.accept_case(actor=world.clerk, case_id=case.pk, tier_code=tier)
+
+
+def steps(case):
+    return list(Escalation.objects.filter(case=case).values_list("step", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("tier", "accepted", "warning", "overdue", "level2"),
+    [
+        # T1, 2 hours: warning at 75 % (1 h 30), overdue at 2 h, level 2 five working days on
+        ("T1", local(2026, 3, 10, 10, 0), local(2026, 3, 10, 11, 30), local(2026, 3, 10, 12, 0),
+         local(2026, 3, 17, 12, 0)),
+        ("T2", local(2026, 3, 10, 10, 0), local(2026, 3, 11, 4, 0), local(2026, 3, 11, 10, 0),
+         local(2026, 3, 18, 10, 0)),
+        # T3, 7 working days across National Day 2026: due Oct 15; 75 % of the span
+        ("T3", local(2026, 9, 30, 10, 0), local(2026, 10, 11, 16, 0),
+         local(2026, 10, 15, 10, 0), local(2026, 10, 22, 10, 0)),
+        ("T4", local(2026, 3, 2, 9, 0), local(2026, 3, 17, 9, 0), local(2026, 3, 23, 9, 0),
+         local(2026, 3, 30, 9, 0)),
+    ],
+)
+def test_each_step_happens_at_its_minute(world, travel, tier, accepted, warning, overdue, level2):
+    case = accepted_at(world, accepted, tier, travel)
+    for moment, expected in ((warning, []), (overdue, ["warning"]), (level2, ["warning", "overdue"])):
+        travel.to(moment - timedelta(minutes=1))
+        sweep_deadlines()
+        assert steps(case) == expected, (moment, steps(case))
+        travel.to(moment)
+        sweep_deadlines()
+    assert steps(case) == ["warning", "overdue", "level2"]
+    case.refresh_from_db()
+    assert case.escalation_step == "level2" and case.next_action_at is None
+    assert list(case.supervision_orders.values_list("level", flat=True)) == [2, 1]
+
+
+def test_a_sweep_after_downtime_catches_up_each_step_once(world, travel):
+    case = accepted_at(world, local(2026, 3, 10, 10, 0), "T1", travel)
+    travel.to(local(2026, 3, 20, 9, 0))  # the beat was down for ten days
+    assert sweep_deadlines() == 3
+    assert sweep_deadlines() == 0
+    assert steps(case) == ["warning", "overdue", "level2"]
+    assert SupervisionOrder.objects.filter(case=case).count() == 2
+
+
+def test_the_supervisors_and_the_department_are_told(world, travel):
+    case = drive_to(world, State.IN_HANDLING)
+    travel.to(case.due_at + timedelta(minutes=1))
+    sweep_deadlines()
+    kinds = set(Notification.objects.values_list("recipient__username", "kind"))
+    assert ("head", "warning") in kinds and ("handler", "warning") in kinds
+    assert ("supervisor", "overdue") in kinds and ("head", "overdue") in kinds
+
+
+def test_an_extension_before_the_deadline_prevents_the_escalation(world, travel):
+    case = drive_to(world, State.IN_HANDLING)
+    request = dispatch_services.request_extension(
+        actor=world.handler, case_id=case.pk, reason="等待鉴定",
+        requested_due_at=case.due_at + timedelta(days=10))
+    dispatch_services.approve_extension(actor=world.supervisor, request_id=request.pk)
+    travel.to(case.due_at + timedelta(hours=1))  # the old deadline has passed
+    sweep_deadlines()
+    assert "overdue" not in steps(case)
+
+
+def test_replying_closes_the_supervision_order(world, travel):
+    case = drive_to(world, State.RESULT_SUBMITTED)
+    travel.to(case.due_at + timedelta(minutes=1))
+    sweep_deadlines()
+    order = SupervisionOrder.objects.get(case=case, level=1)
+    case_services.approve_result(actor=world.head, case_id=case.pk)
+    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    case_services.reply_to_petitioner(actor=world.dispatcher, case_id=case.pk, reply="已办",
+                                      channel="phone")
+    sweep_deadlines()
+    order.refresh_from_db()
+    assert order.closed_at is not None
+
+
+def test_a_sweep_interrupted_mid_batch_loses_and_doubles_nothing(world, travel, monkeypatch):
+    from oversight import services
+
+    cases = [drive_to(world, State.IN_HANDLING) for _ in range(4)]
+    travel.to(max(c.due_at for c in cases) + timedelta(minutes=1))
+    calls = {"n": 0}
+    real = services._overdue
+
+    def crash_on_the_third(case, now):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        real(case, now)
+
+    monkeypatch.setitem(services.STEP_EFFECTS, "overdue", crash_on_the_third)
+    with pytest.raises(RuntimeError):
+        sweep_deadlines(batch_size=10)
+    assert Escalation.objects.count() == 0  # the whole batch rolled back
+    monkeypatch.setitem(services.STEP_EFFECTS, "overdue", real)
+    sweep_deadlines(batch_size=3)
+    assert Escalation.objects.filter(step="overdue").count() == 4
+    assert SupervisionOrder.objects.filter(level=1).count() == 4
+
+
+def test_two_sweeps_at_once_take_each_step_once(committed_db, postgres_only, travel):
+    world = build_world()
+    cases = [drive_to(world, State.IN_HANDLING) for _ in range(30)]
+    travel.to(max(c.due_at for c in cases) + timedelta(minutes=1))
+    outcomes = run_together(lambda: sweep_deadlines(batch_size=5),
+                            lambda: sweep_deadlines(batch_size=5))
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert sum(outcomes) == 60  # warning and overdue for each of the 30
+    assert Escalation.objects.count() == 60
+    assert SupervisionOrder.objects.count() == 30
+
+
+def test_the_command_and_the_task_run_the_same_sweep(world, travel, capsys):
+    from oversight.tasks import sweep_deadlines as task
+
+    case = drive_to(world, State.IN_HANDLING)
+    travel.to(case.due_at + timedelta(minutes=1))
+    call_command("sweep_deadlines")
+    assert "2 escalation steps taken" in capsys.readouterr().out
+    assert task.delay().get() == 0
