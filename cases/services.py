@@ -492,6 +492,15 @@ def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "
 
 
 # ---------------------------------------------------------------- the escalation ladder
+def reschedule(*, case: Case) -> bool:
+    """Store the ladder's next time if it differs from what is stored (row locked)."""
+    stored = case.next_action_at
+    schedule(case)
+    if case.next_action_at == stored:
+        return False
+    case.save(update_fields=["next_action_at"])
+    return True
+
 
 def advance_escalation(*, case: Case, step: str, at) -> CaseEvent:
     """Mark a ladder step as taken (call with the row locked, from the sweep) and

@@ -62,6 +62,9 @@ def _take_due_steps(case: Case, now) -> int:
             STEP_EFFECTS[step](case, now)
             taken += 1
         case_services.advance_escalation(case=case, step=step, at=at)
+    # Whatever was stored (a tier policy edited since, an old schedule), the claimed row
+    # leaves with the ladder's own next time, so no row is claimed twice for nothing.
+    case_services.reschedule(case=case)
     return taken
 
 

@@ -144,3 +144,12 @@ def test_the_command_and_the_task_run_the_same_sweep(world, travel, capsys):
     call_command("sweep_deadlines")
     assert "2 escalation steps taken" in capsys.readouterr().out
     assert task.delay().get() == 0
+
+
+def test_a_stale_schedule_is_corrected_and_never_loops(world, travel):
+    # An administrator moved the warning point after the case was scheduled.
+    case = drive_to(world, State.IN_HANDLING)
+    Case.objects.filter(pk=case.pk).update(next_action_at=timezone.now() - timedelta(minutes=1))
+    assert sweep_deadlines(batch_size=1) == 0  # returns: nothing is due yet
+    case.refresh_from_db()
+    assert case.next_action_at > timezone.now() and steps(case) == []
