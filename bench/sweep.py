@@ -37,7 +37,9 @@ def generate(total: int, crossing: int, rng) -> None:
     started, batch = time.perf_counter(), []
     for i in range(total):
         crosses = i < crossing
-        accepted = now - timedelta(days=rng.randint(1, 5))
+        # A crossing case was accepted ten days ago and is due tomorrow: its warning point
+        # (75 % of the span) has just passed. The others are far from any step.
+        accepted = now - timedelta(days=10 if crosses else rng.randint(1, 5))
         due = now + timedelta(days=rng.randint(3, 20))
         # A crossing case's warning point is one minute ago; the others' lie ahead.
         next_action = now - timedelta(minutes=1) if crosses else \
