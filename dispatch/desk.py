@@ -11,10 +11,10 @@ from django.views.decorators.http import require_POST
 
 from cases import services as case_services
 from cases.exceptions import CaseError
+from cases.forms import attach_errors, error_message
 from cases.models import State
 from cases.roles import Role, role_required
 from cases.selectors import visible_cases
-from intake.views import attach_errors
 
 from . import selectors, services
 from .forms import DispatchForm, ReasonForm
@@ -59,7 +59,7 @@ def dispatch_case(request, number):
             except ValidationError as error:
                 attach_errors(form, error)
             except (CaseError, PermissionDenied) as error:
-                form.add_error(None, getattr(error, "message", None) or str(error))
+                form.add_error(None, error_message(error))
             else:
                 messages.success(request, _("%(number)s：%(state)s") % {
                     "number": case.number, "state": case.get_state_display()})
@@ -86,7 +86,7 @@ def refuse_return(request, number):
         case_services.refuse_return(actor=request.user, case_id=case.pk,
                                     reason=form.cleaned_data["reason"])
     except (CaseError, ValidationError) as error:
-        messages.error(request, getattr(error, "message", None) or "；".join(error.messages))
+        messages.error(request, error_message(error))
         return redirect("dispatch:dispatch", number=number)
     messages.success(request, _("已驳回退单，%(number)s 仍由原部门办理") % {"number": case.number})
     return redirect("dispatch:desk")

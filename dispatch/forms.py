@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Tier
+from intake.forms import MultipleFileField
 
 from .selectors import INBOX_STATES, InboxFilters
 
@@ -129,12 +130,4 @@ class InstructionForm(forms.Form):
 
 
 class AttachmentForm(forms.Form):
-    files = forms.FileField(label=_("办理材料"), help_text=_("PDF、JPEG 或 PNG"),
-                            widget=forms.ClearableFileInput())
-
-    def __init__(self, *args, **kwargs):
-        from intake.forms import MultipleFileField
-
-        super().__init__(*args, **kwargs)
-        self.fields["files"] = MultipleFileField(label=_("办理材料"),
-                                                 help_text=_("PDF、JPEG 或 PNG"))
+    files = MultipleFileField(label=_("办理材料"), help_text=_("PDF、JPEG 或 PNG"))

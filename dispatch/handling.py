@@ -8,9 +8,9 @@ from django.views.decorators.http import require_POST
 
 from cases import services as case_services
 from cases.exceptions import CaseError
+from cases.forms import attach_errors, error_message
 from cases.models import current_reviewer
 from cases.selectors import visible_cases
-from intake.views import attach_errors
 
 from . import selectors, services
 from .forms import AttachmentForm, ExtensionForm, NoteForm, ResultForm, ReviewForm
@@ -51,7 +51,7 @@ def _run(request, number, key, form, act, success):
         except ValidationError as error:
             attach_errors(form, error)
         except (CaseError, PermissionDenied) as error:
-            form.add_error(None, getattr(error, "message", None) or str(error))
+            form.add_error(None, error_message(error))
         else:
             messages.success(request, success)
             return redirect("dispatch:handle", number=number)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services as case_services
 from cases.exceptions import CaseError
+from cases.forms import error_message
 from cases.models import Case, State
 from cases.roles import Role, role_required
 
@@ -30,8 +31,7 @@ def _done(request, action):
     try:
         action()
     except (CaseError, PermissionDenied, ValidationError) as error:
-        messages.error(request, getattr(error, "message", None)
-                       or "；".join(getattr(error, "messages", [str(error)])))
+        messages.error(request, error_message(error))
     else:
         messages.success(request, _("已处理"))
     return redirect("dispatch:supervision")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services as case_services
 from cases.exceptions import CaseError
+from cases.forms import error_message
 from cases.roles import Role, headed_department_ids_of, role_required
 from cases.selectors import visible_cases
 
@@ -48,9 +49,7 @@ def _act(request, number, act, success):
     try:
         act(case)
     except (CaseError, PermissionDenied, ValidationError) as error:
-        text = getattr(error, "message", None) or "；".join(getattr(error, "messages", [])) \
-            or str(error)
-        messages.error(request, text)
+        messages.error(request, error_message(error))
     else:
         messages.success(request, success % {"number": case.number})
     return redirect(request.POST.get("next") or "dispatch:inbox")

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from cases.exceptions import CaseError
+from cases.forms import error_message
 from intake import selectors as intake_selectors
 from intake.forms import RatingForm, TrackingForm
 from intake.public import tracking_context
@@ -31,7 +32,7 @@ def rate(request):
                                    satisfaction=form.cleaned_data["satisfaction"],
                                    comments=form.cleaned_data["comments"])
     except (CaseError, ValidationError) as error:
-        form.add_error(None, getattr(error, "message", None) or error.messages)
+        form.add_error(None, error_message(error))
     else:
         context["rated"] = True
     context.update(tracking_context(case))

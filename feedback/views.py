@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.exceptions import CaseError
+from cases.forms import attach_errors, error_message
 from cases.models import ReviewStage, State
 from cases import services as case_services
 from cases.roles import OFFICE_ROLES, Role, role_required
 from cases.selectors import visible_cases
 from intake.documents import render_pdf
-from intake.views import attach_errors
 
 from . import selectors, services
 from .forms import ArchiveForm, ArchiveSearchForm, ReplyForm, VisitForm
@@ -43,7 +43,7 @@ def reply(request, number):
             except ValidationError as error:
                 attach_errors(form, _renamed(error))
             except (CaseError, PermissionDenied) as error:
-                form.add_error(None, getattr(error, "message", None) or str(error))
+                form.add_error(None, error_message(error))
             else:
                 messages.success(request, _("已答复 %(number)s") % {"number": case.number})
                 return redirect("feedback:desk")
@@ -75,7 +75,7 @@ def visit(request, number):
             except ValidationError as error:
                 attach_errors(form, error)
             except (CaseError, PermissionDenied) as error:
-                form.add_error(None, getattr(error, "message", None) or str(error))
+                form.add_error(None, error_message(error))
             else:
                 messages.success(request, _("已记录回访 %(number)s") % {"number": case.number})
                 return redirect("feedback:desk")
@@ -117,7 +117,7 @@ def archive(request, number):
             except ValidationError as error:
                 attach_errors(form, error)
             except (CaseError, PermissionDenied) as error:
-                form.add_error(None, getattr(error, "message", None) or str(error))
+                form.add_error(None, error_message(error))
             else:
                 messages.success(request, _("已归档 %(number)s") % {"number": case.number})
                 return redirect("feedback:desk")

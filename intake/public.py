@@ -7,11 +7,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from cases.forms import attach_errors
+
 from cases.models import State
 
 from . import selectors, services
 from .forms import PublicSubmissionForm, RatingForm, TrackingForm
-from .views import attach_errors
 
 
 def ratelimited(request, exception):

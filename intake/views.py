@@ -10,21 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases.exceptions import CaseError
+from cases.forms import attach_errors
 from cases.roles import OFFICE_ROLES, role_required
 from cases.selectors import visible_cases
 
 from . import selectors, services
 from .documents import document_pdf
 from .forms import QueueSearchForm, RegistrationForm
-
-
-def attach_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form fields it names."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @role_required(*OFFICE_ROLES)
