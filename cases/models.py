@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, can_proceed, transition
 from simple_history.models import HistoricalRecords
 
 from .roles import (
@@ -554,6 +554,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @property
     def is_with_department(self) -> bool:
         return self.state in (State.DISPATCHED, State.IN_HANDLING, State.RESULT_SUBMITTED)
+
+    @property
+    def can_be_archived(self) -> bool:
+        """What the state machine says (state and conditions), for pages to ask."""
+        return can_proceed(self.archive)
 
     @property
     def is_overdue(self) -> bool:

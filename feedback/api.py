@@ -1,6 +1,8 @@
 """POST /api/v1/cases/<number>/transitions/<name>/: drive an act the caller may make.
 
-The same services as the pages: the case must be visible to the caller (else 404), bad
+It lives in feedback, the last app of the lifecycle that acts on cases, so that every act
+goes through its own stage's service (a reply keeps its Reply record and its e-mail, a
+visit its ReturnVisit). The same services as the pages: the case must be visible to the caller (else 404), bad
 input answers 400 by field, a refused move 409, a wrong role 403."""
 
 from django.core.exceptions import ValidationError
@@ -14,7 +16,8 @@ from cases import services as case_services
 from cases.selectors import visible_cases
 from intake.api import case_summary
 
-from . import services
+from dispatch import services
+from feedback import services as feedback_services
 
 
 def text(data, field, *, required=True) -> str:
@@ -89,10 +92,12 @@ TRANSITIONS = {
         actor=u, case_id=c.pk, note=text(d, "note", required=False)),
     "send_back": lambda u, c, d: case_services.send_back_result(
         actor=u, case_id=c.pk, note=text(d, "note")),
-    "reply": lambda u, c, d: case_services.reply_to_petitioner(
-        actor=u, case_id=c.pk, reply=text(d, "reply"), channel=text(d, "channel")),
-    "record_return_visit": lambda u, c, d: case_services.record_return_visit(
-        actor=u, case_id=c.pk, is_solved=boolean(d, "is_solved"),
+    "reply": lambda u, c, d: feedback_services.send_reply(
+        actor=u, case_id=c.pk, content=text(d, "reply"), channel=text(d, "channel"),
+        next_steps=text(d, "next_steps", required=False)),
+    "record_return_visit": lambda u, c, d: feedback_services.record_visit(
+        actor=u, case_id=c.pk, method=text(d, "method", required=False) or "phone",
+        reached=True, is_solved=boolean(d, "is_solved"),
         satisfaction=text(d, "satisfaction"), comments=text(d, "comments", required=False)),
     "reopen": lambda u, c, d: case_services.reopen_case(
         actor=u, case_id=c.pk, reason=text(d, "reason")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from cases.models import ENDED_AT_INTAKE, Case, ReviewStage, State
 from cases.selectors import visible_cases
@@ -15,8 +15,12 @@ def feedback_queues(user) -> dict[str, QuerySet[Case]]:
         "to_reply": cases.filter(state=State.RESULT_SUBMITTED,
                                  review_stage=ReviewStage.APPROVED).order_by("due_at")[:100],
         "to_visit": cases.filter(state=State.REPLIED).order_by("replied_at")[:100],
-        "to_archive": cases.filter(state__in=[State.VISITED, *ENDED_AT_INTAKE]).order_by(
-            "visited_at", "closed_at")[:100],
+        # The same cases the archive transition accepts: visited, ended at intake, or
+        # replied with the petitioner unreachable after the set number of attempts.
+        "to_archive": cases.filter(
+            Q(state__in=[State.VISITED, *ENDED_AT_INTAKE])
+            | Q(state=State.REPLIED, unreached_visits__gte=settings.VISIT_MAX_ATTEMPTS)
+        ).order_by("visited_at", "closed_at")[:100],
     }
 
 

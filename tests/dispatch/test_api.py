@@ -77,3 +77,15 @@ def test_an_extension_through_the_api(world):
     response = move(world.handler, case, "request_extension", reason="等待鉴定",
                     requested_due_at="2099-01-01T00:00:00+08:00")
     assert response.status_code == 200 and case.extension_requests.count() == 1
+
+
+def test_a_reply_through_the_api_is_a_full_reply(world):
+    from cases import services as case_services
+
+    case = drive_to(world, State.RESULT_SUBMITTED)
+    case_services.approve_result(actor=world.head, case_id=case.pk)
+    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    move(world.dispatcher, case, "reply", reply="已整改完毕", channel="letter")
+    assert case.replies.get().content == "已整改完毕"
+    move(world.clerk, case, "record_return_visit", is_solved=True, satisfaction="satisfied")
+    assert case.return_visits.get().method == "phone"

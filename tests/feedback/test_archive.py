@@ -82,3 +82,20 @@ def test_the_records_of_a_case_are_read_only_in_the_admin(client, world):
         assert not model_admin.has_delete_permission(request)
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200
+
+
+def test_an_unreachable_replied_case_is_offered_for_archiving_and_a_reachable_one_is_not(
+        client, world, settings):
+    from feedback import services
+
+    settings.VISIT_MAX_ATTEMPTS = 1
+    waiting = drive_to(world, State.REPLIED)
+    unreachable = drive_to(world, State.REPLIED)
+    services.record_visit(actor=world.clerk, case_id=unreachable.pk, method="phone",
+                          reached=False, comments="空号")
+    client.force_login(world.clerk)
+    queues = client.get(reverse("feedback:desk")).context
+    assert [c.pk for c in queues["to_archive"]] == [unreachable.pk]
+    offered = lambda case: reverse("feedback:archive", args=[case.number]) in client.get(  # noqa: E731
+        reverse("cases:detail", args=[case.number])).content.decode()
+    assert offered(unreachable) and not offered(waiting)
