@@ -18,6 +18,7 @@ from common import setup_django  # noqa: E402
 
 setup_django()
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -31,24 +32,36 @@ def generate(total: int, crossing: int, rng) -> None:
         return
     tier = TierPolicy.objects.get(code="T3")
     department, _ = Department.objects.get_or_create(code="SWEEP", defaults={"name": "基准部门"})
+    # Two heads and five handlers are told of each step, as in a real department.
+    User = get_user_model()
+    heads = [User.objects.create(username=f"sweep-head-{i}") for i in range(2)]
+    handlers = [User.objects.create(username=f"sweep-handler-{i}") for i in range(5)]
+    department.heads.add(*heads)
+    department.members.add(*handlers)
     people = Petitioner.objects.bulk_create(
         Petitioner(name=f"居民{i}", phone=f"13{i:09d}") for i in range(20_000))
     now = timezone.now()
     started, batch = time.perf_counter(), []
     for i in range(total):
         crosses = i < crossing
-        # A crossing case was accepted ten days ago and is due tomorrow: its warning point
-        # (75 % of the span) has just passed. The others are far from any step.
+        # Half the crossing cases were accepted ten days ago and are due tomorrow: their
+        # warning point (75 % of the span) has just passed. The other half were warned
+        # and fell due a minute ago: a supervision order opens for each. The others are
+        # far from any step.
         accepted = now - timedelta(days=10 if crosses else rng.randint(1, 5))
         due = now + timedelta(days=rng.randint(3, 20))
-        # A crossing case's warning point is one minute ago; the others' lie ahead.
-        next_action = now - timedelta(minutes=1) if crosses else \
-            now + timedelta(hours=rng.randint(1, 24 * 20))
+        next_action = now + timedelta(hours=rng.randint(1, 24 * 20))
+        step = ""
+        if crosses:
+            next_action = now - timedelta(minutes=1)
+            due = now + timedelta(days=1) if i % 2 else next_action
+            step = "" if i % 2 else "warning"
         batch.append(Case(
             number=f"SW-2026-{i:07d}", channel="phone", petitioner=rng.choice(people),
             summary="基准案件", content="基准", tier=tier, state=State.IN_HANDLING,
-            lead_department=department, received_at=accepted, accepted_at=accepted,
-            due_at=due if not crosses else now + timedelta(days=1), next_action_at=next_action))
+            lead_department=department, handler=rng.choice(handlers), received_at=accepted,
+            accepted_at=accepted, due_at=due, next_action_at=next_action,
+            escalation_step=step))
         if len(batch) == 5000:
             Case.objects.bulk_create(batch)
             batch = []
@@ -69,10 +82,15 @@ def main():
              .order_by("next_action_at")[:200])
     print("plan of the claim: " + " | ".join(
         line.strip() for line in query.explain().splitlines() if "Scan" in line))
+    from cases.models import Notification
+    from oversight.models import SupervisionOrder
+
     start = time.perf_counter()
     taken = sweep_deadlines()
     print(f"sweep with {options.crossing} due: {taken} steps in "
-          f"{(time.perf_counter() - start) * 1000:.0f} ms")
+          f"{(time.perf_counter() - start) * 1000:.0f} ms "
+          f"({SupervisionOrder.objects.count()} supervision orders, "
+          f"{Notification.objects.count()} notifications written)")
     for run in range(3):
         start = time.perf_counter()
         taken = sweep_deadlines()

@@ -9,6 +9,8 @@ plain weekends; callers learn which years fell back so that they can say so.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -18,6 +20,10 @@ from django.utils import timezone
 from .models import CalendarDay, DayKind, TierPolicy, TimeUnit
 
 logger = logging.getLogger(__name__)
+
+# Years already read inside a `reading_once()` block (the sweep's batch): the calendar is
+# read once per batch instead of once per case.
+_year_cache: ContextVar[dict | None] = ContextVar("calendar_year_cache", default=None)
 
 # The package names holidays in English; the office reads Chinese.
 HOLIDAY_NAMES = {
@@ -42,8 +48,15 @@ class WorkingCalendar:
 
     @classmethod
     def for_range(cls, first: date, last: date) -> "WorkingCalendar":
-        years = list(range(first.year, last.year + 1))
-        rows = CalendarDay.objects.filter(date__year__in=years).values_list("date", "kind")
+        years = tuple(range(first.year, last.year + 1))
+        cache = _year_cache.get()
+        if cache is not None and years in cache:
+            rows = cache[years]
+        else:
+            rows = list(CalendarDay.objects.filter(date__year__in=years)
+                        .values_list("date", "kind"))
+            if cache is not None:
+                cache[years] = rows
         calendar = cls()
         for day, kind in rows:
             calendar.special[day] = kind
@@ -75,6 +88,16 @@ def add_working_days(start: date, count: int) -> tuple[date, set[int]]:
         if calendar.is_working_day(day):
             remaining -= 1
     return day, calendar.fallback_years
+
+
+@contextmanager
+def reading_once():
+    """Inside the block, each year's special days are read from the database once."""
+    token = _year_cache.set({})
+    try:
+        yield
+    finally:
+        _year_cache.reset(token)
 
 
 def is_working_day(day: date) -> bool:

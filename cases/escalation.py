@@ -18,8 +18,10 @@ def step_time(case: Case, step: str) -> datetime | None:
     if case.due_at is None or case.accepted_at is None or case.tier is None:
         return None
     if step == "warning":
-        span = case.due_at - case.accepted_at
-        return case.accepted_at + span * case.tier.warning_percent / 100
+        # The clock of the current round: acceptance, or the latest reopening.
+        started = max(case.accepted_at, case.reopened_at or case.accepted_at)
+        span = case.due_at - started
+        return started + span * case.tier.warning_percent / 100
     if step == "overdue":
         return case.due_at
     local = timezone.localtime(case.due_at)

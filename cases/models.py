@@ -93,6 +93,10 @@ class TierPolicy(models.Model):
     return_visit_working_days = models.PositiveSmallIntegerField(
         _("回访时限（工作日）"), default=1,
     )
+    supervision_answer_hours = models.PositiveSmallIntegerField(
+        _("督办反馈时限（小时）"), default=24, validators=[MinValueValidator(1)],
+        help_text=_("督办单生成后，主办部门须在这些小时内反馈。"),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -463,6 +467,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     received_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     due_at = models.DateTimeField(_("答复期限"), null=True, blank=True)
+    reopened_at = models.DateTimeField(
+        _("最近重办时间"), null=True, blank=True,
+        help_text=_("重办后期限从此时重新计算，预警点也按新的办理时段计算。"))
     dispatched_at = models.DateTimeField(_("交办时间"), null=True, blank=True)
     handling_started_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     responded_at = models.DateTimeField(
@@ -754,7 +761,7 @@ def action_labels() -> dict:
               "contact": _("联系信访人"), "request_extension": _("申请延期"),
               "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上"),
               "escalation_warning": _("到期预警"), "escalation_overdue": _("超期督办"),
-              "escalation_level2": _("二级督办")}
+              "escalation_level2": _("二级督办"), "supervision_answer": _("督办反馈")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):
         labels.setdefault(transition.name, transition.custom.get("label", transition.name))
     return labels

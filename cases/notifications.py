@@ -3,24 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from .models import Case, Notification
 from .roles import Role
+
+
+# Every kind of notification, as the centre's filter names it.
+KINDS = {
+    "collective_visit": _("集体访"), "abnormal_visit": _("非正常上访"),
+    "escalated": _("呈办待批示"), "extension_requested": _("延期申请"),
+    "extension_approved": _("延期同意"), "extension_refused": _("延期不同意"),
+    "handling": _("办理动态"), "contact": _("联系信访人"),
+    "unsatisfied_again": _("再次不满意"), "warning": _("即将到期"), "overdue": _("超期督办"),
+    "level2": _("二级督办"), "supervision_answer": _("督办反馈"),
+    "supervision_late": _("督办反馈超时"), "digest": _("每日提醒"),
+}
 
 
 def people_with_role(role: str):
     return get_user_model().objects.filter(groups__name=role, is_active=True)
 
 
-def notify(recipients: Iterable, *, kind: str, title: str, body: str = "",
-           case: Case | None = None) -> list[Notification]:
-    """Write the notifications now; their e-mails leave only if the transaction commits."""
+@dataclass
+class Message:
+    """One notification to several people (by their user ids)."""
+
+    recipient_ids: Iterable[int]
+    kind: str
+    title: str
+    body: str = ""
+    case: Case | None = None
+
+
+def notify_many(messages: Iterable[Message]) -> list[Notification]:
+    """Write every message's rows in one insert; their e-mails leave, by one task, only if
+    the transaction commits. A person named twice in a message is told once."""
     rows = Notification.objects.bulk_create(
-        Notification(recipient=person, case=case, kind=kind, title=title, body=body)
-        for person in {person.pk: person for person in recipients}.values()
+        Notification(recipient_id=person_id, case=message.case, kind=message.kind,
+                     title=message.title, body=message.body)
+        for message in messages
+        for person_id in dict.fromkeys(message.recipient_ids)
     )
     ids = [row.pk for row in rows]
     if ids:
@@ -28,6 +55,12 @@ def notify(recipients: Iterable, *, kind: str, title: str, body: str = "",
 
         transaction.on_commit(lambda: send_notification_emails.delay(notification_ids=ids))
     return rows
+
+
+def notify(recipients: Iterable, *, kind: str, title: str, body: str = "",
+           case: Case | None = None) -> list[Notification]:
+    """Write the notifications now; their e-mails leave only if the transaction commits."""
+    return notify_many([Message([person.pk for person in recipients], kind, title, body, case)])
 
 
 def alert_supervisors(*, case: Case, kind: str, title: str, body: str = "") -> None:

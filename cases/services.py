@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from .calendar import compute_due_at
-from .escalation import schedule
+from .escalation import next_step, schedule
 from .exceptions import CaseConflictError, CaseTransitionError
 from .models import (
     Case,
@@ -445,9 +445,26 @@ def record_return_visit(*, actor, case_id: int, is_solved: bool, satisfaction: s
           data={"is_solved": is_solved, "satisfaction": satisfaction},
           at=now, is_solved=is_solved, satisfaction=satisfaction)
     if satisfaction == Satisfaction.UNSATISFIED:
-        _move(case, "reopen", actor=actor,
-              note=comments or _("信访人对办理结果不满意"), data={"by_return_visit": True})
+        _reopen(case, actor=actor, note=comments or _("信访人对办理结果不满意"),
+                data={"by_return_visit": True})
     return case
+
+
+def _reopen(case: Case, *, actor, note: str, data: dict | None = None) -> None:
+    """重办 is a new round: the tier's full time again from now (the calendar applies),
+    and a fresh escalation ladder, whose steps and supervision orders are the round's own."""
+    data = dict(data or {})
+
+    def restart_clock(case: Case) -> None:
+        # Runs once the transition is known to be legal.
+        now = timezone.now()
+        case.reopened_at = now
+        case.due_at = compute_due_at(case.tier, now).due_at
+        case.escalation_step = ""
+        schedule(case)
+        data["due_at"] = case.due_at.isoformat()
+
+    _move(case, "reopen", actor=actor, note=note, data=data, then=restart_clock)
 
 
 @transaction.atomic
@@ -476,7 +493,7 @@ def reopen_case(*, actor, case_id: int, reason: str) -> Case:
     """
     case = lock_case(case_id)
     reason = _required("reason", reason, _("请说明重办原因。"))
-    _move(case, "reopen", actor=actor, note=reason)
+    _reopen(case, actor=actor, note=reason)
     return case
 
 
@@ -492,25 +509,33 @@ def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "
 
 
 # ---------------------------------------------------------------- the escalation ladder
-def reschedule(*, case: Case) -> bool:
-    """Store the ladder's next time if it differs from what is stored (row locked)."""
-    stored = case.next_action_at
-    schedule(case)
-    if case.next_action_at == stored:
-        return False
-    case.save(update_fields=["next_action_at"])
-    return True
+def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
+    """Take every ladder step due by `now` for these locked cases (the sweep's batch).
 
-
-def advance_escalation(*, case: Case, step: str, at) -> CaseEvent:
-    """Mark a ladder step as taken (call with the row locked, from the sweep) and
-    schedule the next one. The event has no actor: the office's clock took the step."""
-    case.escalation_step = step
-    schedule(case)
-    case.save(update_fields=["escalation_step", "next_action_at"])
-    return record_event(case, actor=None, action=f"escalation_{step}",
-                        data={"due_at": case.due_at.isoformat() if case.due_at else None,
-                              "at": at.isoformat()})
+    Each taken step moves `escalation_step` on and leaves an event without actor (the
+    office's clock took it); every case leaves with the ladder's next time, so a stale
+    `next_action_at` is corrected. One insert for the events and one update for the cases,
+    whatever the size of the batch; answers the (case, step) pairs taken, in ladder order.
+    """
+    taken, events, changed = [], [], []
+    for case in cases:
+        stored = (case.escalation_step, case.next_action_at)
+        while (upcoming := next_step(case)) is not None and upcoming[1] <= now:
+            step, at = upcoming
+            case.escalation_step = step
+            taken.append((case, step))
+            events.append(CaseEvent(
+                case=case, actor=None, at=now, action=f"escalation_{step}",
+                from_state=case.state, to_state=case.state,
+                data={"due_at": case.due_at.isoformat() if case.due_at else None,
+                      "at": at.isoformat()}))
+        schedule(case)
+        if (case.escalation_step, case.next_action_at) != stored:
+            changed.append(case)
+    CaseEvent.objects.bulk_create(events)
+    if changed:
+        Case.objects.bulk_update(changed, ["escalation_step", "next_action_at"])
+    return taken
 
 
 # ---------------------------------------------------------------- acts that change no state
@@ -623,6 +648,13 @@ def mark_notifications_read(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def mark_notification_read(*, user, notification_id: int) -> bool:
+    from .models import Notification
+
+    return bool(Notification.objects.filter(recipient=user, pk=notification_id,
+                                            read_at__isnull=True).update(read_at=timezone.now()))
 
 
 # ---------------------------------------------------------------- e-mail of notifications

@@ -6,6 +6,8 @@ app_name = "cases"
 
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:notification_id>/", views.open_notification,
+         name="open_notification"),
     path("<str:number>/", views.case_detail, name="detail"),
     path("<str:number>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

@@ -103,10 +103,33 @@ def attachment(request, number: str, attachment_id: int):
 
 @login_required
 def notifications(request):
-    """The person's notifications, newest first; POST marks them all read."""
+    """The notification centre: newest first, unread or all, by kind; POST marks all read."""
+    from django.core.paginator import Paginator
+
+    from .notifications import KINDS
+
     if request.method == "POST":
         services.mark_notifications_read(user=request.user)
         return redirect("cases:notifications")
+    rows = selectors.notifications_of(request.user)
+    show = request.GET.get("show", "all")
+    if show == "unread":
+        rows = rows.filter(read_at__isnull=True)
+    kind = request.GET.get("kind", "")
+    if kind in KINDS:
+        rows = rows.filter(kind=kind)
     return render(request, "cases/notifications.html", {
-        "notifications": selectors.notifications_of(request.user)[:100],
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "show": show, "kind": kind, "kinds": KINDS.items(),
     })
+
+
+@login_required
+def open_notification(request, notification_id):
+    """Mark one notification read and go to its case (or back to the centre)."""
+    notification = get_object_or_404(selectors.notifications_of(request.user),
+                                     pk=notification_id)
+    services.mark_notification_read(user=request.user, notification_id=notification.pk)
+    if notification.case_id:
+        return redirect("cases:detail", notification.case.number)
+    return redirect("cases:notifications")

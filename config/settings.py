@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "cases.context_processors.navigation",
+                "oversight.context_processors.navigation",
             ],
         },
     },
@@ -200,7 +201,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {
         "task": "oversight.tasks.sweep_deadlines",
-        "schedule": 60,
+        "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
+    },
+    # Runs every quarter hour; each department's digest goes once a day from DIGEST_HOUR.
+    "daily-digests": {
+        "task": "oversight.tasks.send_daily_digests",
+        "schedule": 15 * 60,
     },
     "sync-holiday-calendar": {
         "task": "cases.tasks.sync_holiday_calendar",
@@ -252,10 +258,11 @@ INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
 # case may be archived unvisited (noted in its history).
 VISIT_MAX_ATTEMPTS = env.int("VISIT_MAX_ATTEMPTS", default=3)
 
-# The deadline sweep: cases claimed per transaction, and how long a department has to
-# answer a supervision order (督办单).
+# The deadline sweep: cases claimed per transaction. (How long a department has to answer
+# a supervision order is set per tier in the admin.) The heads' daily digest of what is
+# due today and overdue goes from this local hour on.
 SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=200)
-SUPERVISION_ANSWER_HOURS = env.int("SUPERVISION_ANSWER_HOURS", default=24)
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")

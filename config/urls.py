@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("", include("feedback.urls")),
+    path("oversight/", include("oversight.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
 if settings.DEBUG:

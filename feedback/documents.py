@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.utils import timezone
 
+from cases.dossier import extra_parts
 from cases.models import Case
 from cases.selectors import shows_identity
 from intake.documents import render_pdf
@@ -42,6 +43,8 @@ def dossier(case: Case, user) -> tuple[str, bytes]:
                                                          if len(context["replies"]) > 1 else "")))
     if context["visits"]:
         sections.append(("visits", "回访记录"))
+    context["extra_parts"] = extra_parts(case)
+    sections += [(key, title) for key, title, _ in context["extra_parts"]]
     sections.append(("history", "案件全部记录"))
     context["sections"] = sections
     return f"{case.number}-案卷.pdf", render_pdf("feedback/documents/dossier.html", context)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,9 @@ class Escalation(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations",
                              verbose_name=_("案件"))
     step = models.CharField(_("环节"), max_length=10, choices=EscalationStep.choices)
+    # 0 for the first handling, n after the n-th reopening (Case.reopen_count): a reopened
+    # case climbs a fresh ladder against its new deadline.
+    round = models.PositiveSmallIntegerField(_("轮次"), default=0)
     due_at = models.DateTimeField(_("当时的期限"))
     happened_at = models.DateTimeField(_("时间"), default=timezone.now)
 
@@ -19,8 +23,8 @@ class Escalation(models.Model):
         verbose_name = _("督办环节")
         verbose_name_plural = _("督办环节")
         ordering = ["happened_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["case", "step"],
-                                               name="one_escalation_per_case_and_step")]
+        constraints = [models.UniqueConstraint(fields=["case", "round", "step"],
+                                               name="one_escalation_per_case_round_and_step")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.get_step_display()}"
@@ -34,19 +38,63 @@ class SupervisionOrder(models.Model):
                              verbose_name=_("案件"))
     level = models.PositiveSmallIntegerField(_("级别"), choices=[(1, _("一级督办")),
                                                                 (2, _("二级督办（通报）"))])
+    round = models.PositiveSmallIntegerField(_("轮次"), default=0,
+                                             help_text=_("0 为首次办理，重办后依次加一。"))
     opened_at = models.DateTimeField(_("督办时间"), default=timezone.now)
     answer_due_at = models.DateTimeField(_("部门反馈期限"))
     answer = models.TextField(_("部门反馈"), blank=True)
     answered_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("反馈人"))
+    late_reminded_at = models.DateTimeField(_("超时提醒时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("督办单")
         verbose_name_plural = _("督办单")
         ordering = ["-opened_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["case", "level"],
-                                               name="one_supervision_order_per_level")]
-        indexes = [models.Index(fields=["closed_at", "opened_at"], name="supervision_open_idx")]
+        constraints = [models.UniqueConstraint(fields=["case", "round", "level"],
+                                               name="one_supervision_order_per_round_and_level")]
+        indexes = [
+            models.Index(fields=["closed_at", "opened_at"], name="supervision_open_idx"),
+            # The sweep's reminder finds late answers without reading answered orders.
+            models.Index(fields=["answer_due_at"], name="supervision_late_answer_idx",
+                         condition=models.Q(closed_at__isnull=True, answered_at__isnull=True,
+                                            late_reminded_at__isnull=True)),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    def answer_is_late(self, now=None) -> bool:
+        """Answered after its time, or still unanswered past it."""
+        if self.answered_at is not None:
+            return self.answered_at > self.answer_due_at
+        return self.closed_at is None and (now or timezone.now()) > self.answer_due_at
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.get_level_display()}"
+
+
+class DailyDigest(models.Model):
+    """The morning digest of one department for one day: sent once, whatever the number of
+    beats or workers (the unique key is taken in the transaction that writes it)."""
+
+    department = models.ForeignKey("cases.Department", on_delete=models.CASCADE,
+                                   related_name="+", verbose_name=_("部门"))
+    day = models.DateField(_("日期"))
+    due_today = models.PositiveIntegerField(_("今日到期"), default=0)
+    overdue = models.PositiveIntegerField(_("已超期"), default=0)
+    sent_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("每日提醒")
+        verbose_name_plural = _("每日提醒")
+        ordering = ["-day", "department"]
+        constraints = [models.UniqueConstraint(fields=["department", "day"],
+                                               name="one_digest_per_department_and_day")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.day}"

@@ -4,25 +4,32 @@ Driven by `Case.next_action_at`, not by the beat's clock: a missed or doubled be
 second worker or a restart changes nothing. Each batch claims due rows with
 FOR UPDATE SKIP LOCKED, takes each due step under a unique (case, step) key, writes its
 notifications in the same transaction, and leaves every e-mail to after the commit.
+
+A batch costs a fixed number of statements, whatever its size: the claim, the calendar,
+the steps already taken, the recipients, and one insert or update per kind of row.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from functools import cached_property
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import services as case_services
-from cases.escalation import next_step
-from cases.models import OPEN_STATES, Case, EscalationStep
-from cases.notifications import alert_supervisors, notify, people_with_role
-from cases.roles import Role
+from cases.calendar import reading_once
+from cases.exceptions import CaseTransitionError
+from cases.models import OPEN_STATES, Case, Department, EscalationStep
+from cases.notifications import Message, notify_many, people_with_role
+from cases.roles import Role, department_ids_of, has_role
 
-from .models import Escalation, SupervisionOrder
+from .models import DailyDigest, Escalation, SupervisionOrder
 
 
 def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
@@ -30,17 +37,17 @@ def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
     now = now or timezone.now()
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     close_answered_orders(now=now)
+    remind_late_answers(now=now)
     taken = 0
     while True:
-        with transaction.atomic():
+        with transaction.atomic(), reading_once():
             batch = list(
                 Case.objects.filter(state__in=OPEN_STATES, next_action_at__lte=now)
-                .select_related("tier", "lead_department", "handler")
+                .select_related("tier")
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("next_action_at")[:batch_size]
             )
-            for case in batch:
-                taken += _take_due_steps(case, now)
+            taken += _take_batch(batch, now)
         if len(batch) < batch_size:
             return taken
 
@@ -51,61 +58,101 @@ def close_answered_orders(*, now) -> int:
         case__state__in=OPEN_STATES).update(closed_at=now)
 
 
-def _take_due_steps(case: Case, now) -> int:
-    """Every step of this locked case that is due by now, in ladder order."""
-    taken = 0
-    while (upcoming := next_step(case)) is not None and upcoming[1] <= now:
-        step, at = upcoming
-        _, created = Escalation.objects.get_or_create(
-            case=case, step=step, defaults={"due_at": case.due_at, "happened_at": now})
-        if created:
-            STEP_EFFECTS[step](case, now)
-            taken += 1
-        case_services.advance_escalation(case=case, step=step, at=at)
-    # Whatever was stored (a tier policy edited since, an old schedule), the claimed row
-    # leaves with the ladder's own next time, so no row is claimed twice for nothing.
-    case_services.reschedule(case=case)
-    return taken
+def _take_batch(batch: list[Case], now) -> int:
+    """Every step due by now for these locked cases: the steps, their effects, their
+    notifications, all in the caller's transaction."""
+    if not batch:
+        return 0
+    already = set(Escalation.objects.filter(case__in=batch).values_list(
+        "case_id", "round", "step"))
+    new = [(case, step) for case, step in
+           case_services.advance_escalations(cases=batch, now=now)
+           if (case.pk, case.reopen_count, step) not in already]
+    Escalation.objects.bulk_create(
+        Escalation(case=case, step=step, round=case.reopen_count, due_at=case.due_at,
+                   happened_at=now)
+        for case, step in new)
+    by_step = defaultdict(list)
+    for case, step in new:
+        by_step[step].append(case)
+    audience = Audience(batch)
+    messages: list[Message] = []
+    for step in (EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2):
+        if by_step[step]:
+            messages += STEP_EFFECTS[step](by_step[step], now, audience)
+    notify_many(messages)
+    return len(new)
 
 
-def _department_people(case: Case):
-    User = get_user_model()
-    if case.lead_department_id is None:
-        return list(people_with_role(Role.DISPATCHER))
-    people = list(User.objects.filter(headed_departments=case.lead_department_id,
-                                      is_active=True))
-    if case.handler_id:
-        people.append(case.handler)
-    return people
+class Audience:
+    """Who is told about the cases of one batch, read in one query per kind of person."""
+
+    def __init__(self, cases: list[Case]):
+        self.department_ids = {case.lead_department_id for case in cases
+                               if case.lead_department_id}
+
+    @cached_property
+    def heads(self) -> dict[int, list[int]]:
+        pairs = Department.heads.through.objects.filter(
+            department_id__in=self.department_ids, user__is_active=True,
+        ).values_list("department_id", "user_id")
+        heads = defaultdict(list)
+        for department_id, user_id in pairs:
+            heads[department_id].append(user_id)
+        return heads
+
+    @cached_property
+    def supervisors(self) -> list[int]:
+        return list(people_with_role(Role.SUPERVISOR).values_list("pk", flat=True))
+
+    @cached_property
+    def dispatchers(self) -> list[int]:
+        return list(people_with_role(Role.DISPATCHER).values_list("pk", flat=True))
+
+    def department(self, case: Case) -> list[int]:
+        """The lead department's heads and the case's handler; the dispatchers while the
+        case has no department yet."""
+        if case.lead_department_id is None:
+            return self.dispatchers
+        people = list(self.heads.get(case.lead_department_id, []))
+        if case.handler_id:
+            people.append(case.handler_id)
+        return people
 
 
-def _warn(case: Case, now) -> None:
-    notify(_department_people(case), kind="warning", case=case,
-           title=_("即将到期：%(number)s 将于 %(due)s 到期") % {
-               "number": case.number,
-               "due": timezone.localtime(case.due_at).strftime("%m-%d %H:%M")},
-           body=case.summary)
+def _open_orders(cases: list[Case], now, level: int) -> None:
+    """The department answers within its tier's own time (2 h for the most urgent)."""
+    SupervisionOrder.objects.bulk_create(
+        [SupervisionOrder(case=case, level=level, round=case.reopen_count, opened_at=now,
+                          answer_due_at=now + timedelta(hours=case.tier.supervision_answer_hours))
+         for case in cases],
+        ignore_conflicts=True)
 
 
-def _open_order(case: Case, now, level: int) -> None:
-    SupervisionOrder.objects.get_or_create(
-        case=case, level=level,
-        defaults={"opened_at": now,
-                  "answer_due_at": now + timedelta(hours=settings.SUPERVISION_ANSWER_HOURS)})
+def _warn(cases: list[Case], now, audience: Audience) -> list[Message]:
+    return [Message(audience.department(case), "warning", _(
+        "即将到期：%(number)s 将于 %(due)s 到期") % {
+            "number": case.number,
+            "due": timezone.localtime(case.due_at).strftime("%m-%d %H:%M")},
+        case.summary, case) for case in cases]
 
 
-def _overdue(case: Case, now) -> None:
-    _open_order(case, now, 1)
-    title = _("超期督办：%(number)s") % {"number": case.number}
-    alert_supervisors(case=case, kind="overdue", title=title, body=case.summary)
-    notify(_department_people(case), kind="overdue", case=case, title=title, body=case.summary)
+def _overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+    _open_orders(cases, now, 1)
+    messages = []
+    for case in cases:
+        title = _("超期督办：%(number)s") % {"number": case.number}
+        messages.append(Message(audience.supervisors, "overdue", title, case.summary, case))
+        messages.append(Message(audience.department(case), "overdue", title, case.summary,
+                                case))
+    return messages
 
 
-def _level2(case: Case, now) -> None:
-    _open_order(case, now, 2)
-    alert_supervisors(case=case, kind="level2",
-                      title=_("二级督办（拟通报）：%(number)s") % {"number": case.number},
-                      body=case.summary)
+def _level2(cases: list[Case], now, audience: Audience) -> list[Message]:
+    _open_orders(cases, now, 2)
+    return [Message(audience.supervisors, "level2", _(
+        "二级督办（拟通报）：%(number)s") % {"number": case.number}, case.summary, case)
+        for case in cases]
 
 
 STEP_EFFECTS = {
@@ -113,3 +160,130 @@ STEP_EFFECTS = {
     EscalationStep.OVERDUE: _overdue,
     EscalationStep.LEVEL2: _level2,
 }
+
+
+# ---------------------------------------------------------------- supervision orders
+def _lock_order(order_id: int) -> SupervisionOrder:
+    try:
+        return SupervisionOrder.objects.select_for_update().get(pk=order_id)
+    except SupervisionOrder.DoesNotExist:
+        raise ValidationError({"order": _("督办单不存在。")}) from None
+
+
+@transaction.atomic
+def answer_order(*, actor, order_id: int, answer: str) -> SupervisionOrder:
+    """The lead department answers a supervision order: what it has done and when the
+    petitioner will be answered. One answer per order; the supervisors are told."""
+    order = _lock_order(order_id)
+    case = case_services.lock_case(order.case_id)
+    if not (has_role(actor, Role.HANDLER, Role.DEPARTMENT_HEAD)
+            and case.lead_department_id in department_ids_of(actor)):
+        raise PermissionDenied(_("只有主办部门的人员可以反馈督办单。"))
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError({"answer": _("请填写反馈内容：已做的工作和答复信访人的时间。")})
+    if order.closed_at is not None:
+        raise CaseTransitionError(_("案件 %(number)s 的%(level)s已办结，不需再反馈。") % {
+            "number": case.number, "level": order.get_level_display()})
+    if order.answered_at is not None:
+        raise CaseTransitionError(_("案件 %(number)s 的%(level)s已于 %(at)s 反馈。") % {
+            "number": case.number, "level": order.get_level_display(),
+            "at": timezone.localtime(order.answered_at).strftime("%Y-%m-%d %H:%M")})
+    now = timezone.now()
+    order.answer, order.answered_at, order.answered_by = answer, now, actor
+    order.save(update_fields=["answer", "answered_at", "answered_by"])
+    case_services.record_event(case, actor=actor, action="supervision_answer", note=answer,
+                               data={"level": order.level, "late": now > order.answer_due_at})
+    notify_many([Message(people_with_role(Role.SUPERVISOR).values_list("pk", flat=True),
+                         "supervision_answer",
+                         _("督办反馈：%(number)s（%(level)s）") % {
+                             "number": case.number, "level": order.get_level_display()},
+                         answer, case)])
+    return order
+
+
+def close_orders_of(case: Case, *, now) -> int:
+    """The petitioner has been answered (or the case left the office's hands)."""
+    return SupervisionOrder.objects.filter(case=case, closed_at__isnull=True).update(
+        closed_at=now)
+
+
+def remind_late_answers(*, now) -> int:
+    """Orders whose department let the answer time pass: the supervisors and the
+    department's heads are told once (`late_reminded_at` is stamped under the row lock)."""
+    reminded = 0
+    while True:
+        with transaction.atomic():
+            orders = list(
+                SupervisionOrder.objects.filter(
+                    closed_at__isnull=True, answered_at__isnull=True,
+                    late_reminded_at__isnull=True, answer_due_at__lte=now)
+                .select_related("case")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("answer_due_at")[:settings.SWEEP_BATCH_SIZE])
+            if not orders:
+                return reminded
+            audience = Audience([order.case for order in orders])
+            messages = []
+            for order in orders:
+                order.late_reminded_at = now
+                title = _("督办反馈超时：%(number)s（%(level)s）") % {
+                    "number": order.case.number, "level": order.get_level_display()}
+                people = audience.supervisors + audience.department(order.case)
+                messages.append(Message(people, "supervision_late", title,
+                                        order.case.summary, order.case))
+            SupervisionOrder.objects.bulk_update(orders, ["late_reminded_at"])
+            notify_many(messages)
+            reminded += len(orders)
+
+
+# ---------------------------------------------------------------- the heads' daily digest
+DIGEST_LIST_LENGTH = 20
+
+
+def send_daily_digests(*, now=None) -> int:
+    """Each department head gets, once a day from DIGEST_HOUR on, what their department
+    must answer today and what is already overdue. Runs often (a missed hour is caught up
+    by the next run); a department with nothing due gets nothing. Answers how many
+    departments were told."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    if local.hour < settings.DIGEST_HOUR:
+        return 0
+    day = local.date()
+    end_of_day = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    open_due = Case.objects.filter(state__in=OPEN_STATES, due_at__lt=end_of_day,
+                                   lead_department__isnull=False)
+    figures = {
+        row["lead_department"]: row for row in open_due.order_by().values("lead_department")
+        .annotate(overdue=Count("pk", filter=Q(due_at__lte=now)),
+                  due_today=Count("pk", filter=Q(due_at__gt=now)))
+    }
+    done = set(DailyDigest.objects.filter(day=day).values_list("department_id", flat=True))
+    told = 0
+    for department in Department.objects.filter(pk__in=set(figures) - done):
+        row = figures[department.pk]
+        with transaction.atomic():
+            __, created = DailyDigest.objects.get_or_create(
+                department=department, day=day,
+                defaults={"due_today": row["due_today"], "overdue": row["overdue"],
+                          "sent_at": now})
+            if not created:
+                continue
+            heads = list(department.heads.filter(is_active=True).values_list("pk", flat=True))
+            cases = list(open_due.filter(lead_department=department)
+                         .order_by("due_at")[:DIGEST_LIST_LENGTH]
+                         .values_list("number", "summary", "due_at"))
+            lines = [f"{number}  {timezone.localtime(due).strftime('%m-%d %H:%M')}"
+                     f"{_('（已超期）') if due <= now else ''}  {summary}"
+                     for number, summary, due in cases]
+            total = row["due_today"] + row["overdue"]
+            if total > len(cases):
+                lines.append(_("……另有 %(n)d 件，请到部门待办查看。") % {"n": total - len(cases)})
+            notify_many([Message(heads, "digest", _(
+                "%(department)s %(day)s：今日到期 %(today)d 件，已超期 %(overdue)d 件") % {
+                    "department": department.name, "day": day.strftime("%m-%d"),
+                    "today": row["due_today"], "overdue": row["overdue"]},
+                "\n".join(lines))])
+            told += 1
+    return told

@@ -7,3 +7,8 @@ from . import services
 @shared_task(acks_late=True)
 def sweep_deadlines() -> int:
     return services.sweep_deadlines(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def send_daily_digests() -> int:
+    return services.send_daily_digests(now=timezone.now())

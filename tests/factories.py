@@ -147,6 +147,15 @@ def drive_to(world, state: str, *, sensitive: bool = False):
     raise AssertionError(f"no route to {state}")
 
 
+def reply_from_handling(world, case, *, result: str = "已整改"):
+    """A case in handling: result submitted, approved by the head and the office, replied."""
+    services.submit_result(actor=world.handler, case_id=case.pk, result=result, is_solved=True)
+    services.approve_result(actor=world.head, case_id=case.pk)
+    services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    return services.reply_to_petitioner(actor=world.dispatcher, case_id=case.pk, reply=result,
+                                        channel="phone")
+
+
 def run_together(*acts):
     """Start the acts at the same moment, each in its own thread and connection.
 

@@ -11,7 +11,8 @@ from cases.models import Case, Notification, State
 from dispatch import services as dispatch_services
 from oversight.models import Escalation, SupervisionOrder
 from oversight.services import sweep_deadlines
-from tests.factories import build_world, drive_to, register, run_together
+from tests.factories import (build_world, drive_to, register, reply_from_handling,
+                             run_together)
 
 
 def local(*parts):
@@ -108,20 +109,26 @@ def test_a_sweep_interrupted_mid_batch_loses_and_doubles_nothing(world, travel, 
     calls = {"n": 0}
     real = services._overdue
 
-    def crash_on_the_third(case, now):
+    def crash_on_the_second_batch(cases, now, audience):
+        # The first batch has committed; the worker dies with the second half-written.
         calls["n"] += 1
-        if calls["n"] == 3:
+        messages = real(cases, now, audience)
+        if calls["n"] == 2:
             raise RuntimeError("worker killed")
-        real(case, now)
+        return messages
 
-    monkeypatch.setitem(services.STEP_EFFECTS, "overdue", crash_on_the_third)
+    monkeypatch.setitem(services.STEP_EFFECTS, "overdue", crash_on_the_second_batch)
     with pytest.raises(RuntimeError):
-        sweep_deadlines(batch_size=10)
-    assert Escalation.objects.count() == 0  # the whole batch rolled back
+        sweep_deadlines(batch_size=2)
+    # The first batch stays; nothing of the second was kept.
+    assert Escalation.objects.filter(step="overdue").count() == 2
+    assert SupervisionOrder.objects.count() == 2
+    assert Notification.objects.filter(kind="overdue").values("case").distinct().count() == 2
     monkeypatch.setitem(services.STEP_EFFECTS, "overdue", real)
-    sweep_deadlines(batch_size=3)
+    assert sweep_deadlines(batch_size=3) == 4  # the two left, warning and overdue each
     assert Escalation.objects.filter(step="overdue").count() == 4
     assert SupervisionOrder.objects.filter(level=1).count() == 4
+    assert Notification.objects.filter(kind="overdue").values("case").distinct().count() == 4
 
 
 def test_two_sweeps_at_once_take_each_step_once(committed_db, postgres_only, travel):
@@ -153,3 +160,24 @@ def test_a_stale_schedule_is_corrected_and_never_loops(world, travel):
     assert sweep_deadlines(batch_size=1) == 0  # returns: nothing is due yet
     case.refresh_from_db()
     assert case.next_action_at > timezone.now() and steps(case) == []
+
+
+def test_a_reopened_case_climbs_a_fresh_ladder_against_a_new_deadline(world, travel):
+    case = drive_to(world, State.IN_HANDLING)
+    travel.to(case.due_at + timedelta(minutes=1))
+    sweep_deadlines()
+    reply_from_handling(world, case)
+    travel.shift(days=20)  # long after the first level-2 point
+    reopened_at = timezone.now()
+    case = case_services.record_return_visit(actor=world.clerk, case_id=case.pk,
+                                             is_solved=False, satisfaction="unsatisfied")
+    assert case.state == State.IN_HANDLING and case.reopen_count == 1
+    # Seven working days again from the reopening, and nothing due at once.
+    assert case.due_at > reopened_at + timedelta(days=7) and case.escalation_step == ""
+    assert sweep_deadlines() == 0
+    travel.to(case.due_at + timedelta(minutes=1))
+    assert sweep_deadlines() == 2
+    assert sorted(Escalation.objects.filter(case=case).values_list("round", "step")) == [
+        (0, "overdue"), (0, "warning"), (1, "overdue"), (1, "warning")]
+    assert sorted(SupervisionOrder.objects.filter(case=case).values_list("round", "level")) == [
+        (0, 1), (1, 1)]

@@ -1,0 +1,15 @@
+from cases.roles import Role, has_role
+
+from .selectors import unanswered_count
+
+
+def navigation(request) -> dict:
+    """The supervision-order link, with the count waiting for the person's department."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav_sees_orders": has_role(user, Role.SUPERVISOR, Role.DISPATCHER, Role.HANDLER,
+                                    Role.DEPARTMENT_HEAD, Role.ADMINISTRATOR),
+        "nav_orders_waiting": unanswered_count(user),
+    }

@@ -1,0 +1,15 @@
+"""Supervision orders close in the same transaction as the reply that answers them."""
+
+from django.dispatch import receiver
+from django.utils import timezone
+from django_fsm.signals import post_transition
+
+from cases.models import OPEN_STATES, Case
+
+
+@receiver(post_transition, sender=Case)
+def close_orders_when_answered(sender, instance: Case, target, **kwargs) -> None:
+    if target not in OPEN_STATES:
+        from .services import close_orders_of
+
+        close_orders_of(instance, now=timezone.now())
