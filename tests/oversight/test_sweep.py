@@ -181,3 +181,22 @@ def test_a_reopened_case_climbs_a_fresh_ladder_against_a_new_deadline(world, tra
         (0, "overdue"), (0, "warning"), (1, "overdue"), (1, "warning")]
     assert sorted(SupervisionOrder.objects.filter(case=case).values_list("round", "level")) == [
         (0, 1), (1, 1)]
+
+
+def test_an_extension_approved_after_the_deadline_closes_nothing_already_opened(world, travel):
+    case = drive_to(world, State.IN_HANDLING)
+    request = dispatch_services.request_extension(
+        actor=world.handler, case_id=case.pk, reason="等待鉴定",
+        requested_due_at=case.due_at + timedelta(days=10))
+    travel.to(case.due_at + timedelta(hours=1))
+    sweep_deadlines()  # the supervisor had not decided yet: overdue, order opened
+    dispatch_services.approve_extension(actor=world.supervisor, request_id=request.pk)
+    order = SupervisionOrder.objects.get(case=case, level=1)
+    assert order.closed_at is None and steps(case) == ["warning", "overdue"]
+    case.refresh_from_db()
+    # The ladder goes on from the new deadline: level 2 five working days after it.
+    assert case.escalation_step == "overdue" and case.next_action_at > case.due_at
+    travel.to(case.next_action_at - timedelta(minutes=1))
+    assert sweep_deadlines() == 0
+    travel.shift(minutes=2)
+    assert sweep_deadlines() == 1 and "level2" in steps(case)
