@@ -505,6 +505,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     return_count = models.PositiveIntegerField(_("退单次数"), default=0)
     extension_count = models.PositiveIntegerField(_("延期次数"), default=0)
     reopen_count = models.PositiveIntegerField(_("重办次数"), default=0)
+    # Every return-visit verdict, over all rounds (an unsatisfied one that reopened the case
+    # included): the resolution and satisfaction rates count verdicts, not final states.
+    visit_count = models.PositiveIntegerField(_("回访评价次数"), default=0)
+    solved_visits = models.PositiveIntegerField(_("评价已解决次数"), default=0)
+    satisfied_visits = models.PositiveIntegerField(_("评价满意或基本满意次数"), default=0)
     escalation_step = models.CharField(
         _("已到督办环节"), max_length=10, choices=EscalationStep.choices, blank=True)
     next_action_at = models.DateTimeField(
@@ -695,6 +700,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.is_solved = is_solved
         self.satisfaction = satisfaction
         self.visited_at = at
+        self.visit_count += 1
+        self.solved_visits += int(is_solved is True)
+        self.satisfied_visits += int(satisfaction in (Satisfaction.SATISFIED,
+                                                      Satisfaction.BASICALLY))
 
     @transition(field=state, source=State.VISITED, target=State.IN_HANDLING,
                 permission=reopener, custom={"label": _("重办")})

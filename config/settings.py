@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -202,6 +203,16 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {
         "task": "oversight.tasks.sweep_deadlines",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
+    },
+    # The summary tables of the dashboard, moved by the cases that changed since.
+    "refresh-figures": {
+        "task": "oversight.tasks.refresh_figures",
+        "schedule": env.int("FIGURES_EVERY_SECONDS", default=30),
+    },
+    # The monthly report of the month before, on the first (retried daily until made).
+    "monthly-report": {
+        "task": "oversight.tasks.make_monthly_report",
+        "schedule": crontab(minute=30, hour=1),
     },
     # Runs every quarter hour; each department's digest goes once a day from DIGEST_HOUR.
     "daily-digests": {

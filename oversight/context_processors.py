@@ -1,5 +1,6 @@
 from cases.roles import Role, has_role
 
+from .dashboard import can_see_dashboard
 from .selectors import unanswered_count
 
 
@@ -12,4 +13,5 @@ def navigation(request) -> dict:
         "nav_sees_orders": has_role(user, Role.SUPERVISOR, Role.DISPATCHER, Role.HANDLER,
                                     Role.DEPARTMENT_HEAD, Role.ADMINISTRATOR),
         "nav_orders_waiting": unanswered_count(user),
+        "nav_sees_dashboard": can_see_dashboard(user),
     }

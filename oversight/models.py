@@ -98,3 +98,86 @@ class DailyDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.day}"
+
+
+# ---------------------------------------------------------------- figures (summary tables)
+class FigureCounts(models.Model):
+    """The counters every figure row carries (see oversight.figures.MEASURES)."""
+
+    received = models.IntegerField(_("受理量"), default=0)
+    invalid = models.IntegerField(_("无效件"), default=0)
+    deadline_counted = models.IntegerField(_("应按期件"), default=0)
+    on_time = models.IntegerField(_("按期答复"), default=0)
+    responded = models.IntegerField(_("按期联系"), default=0)
+    visited = models.IntegerField(_("回访评价"), default=0)
+    solved = models.IntegerField(_("评价已解决"), default=0)
+    satisfied = models.IntegerField(_("评价满意"), default=0)
+    returns = models.IntegerField(_("退单"), default=0)
+    extensions = models.IntegerField(_("延期"), default=0)
+    reopenings = models.IntegerField(_("重办"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CaseFacts(FigureCounts):
+    """What one case contributes to the figures, as last counted: the summary moves by the
+    difference when the case changes, never by recounting."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
+                                related_name="facts", verbose_name=_("案件"))
+    day = models.DateField(_("登记日期"))
+    department_id_value = models.IntegerField(_("主办部门"), default=0)
+    category_id_value = models.IntegerField(_("问题分类"), default=0)
+    channel = models.CharField(_("渠道"), max_length=20)
+    tier_id_value = models.IntegerField(_("响应级别"), default=0)
+
+    class Meta:
+        verbose_name = _("案件统计口径")
+        verbose_name_plural = _("案件统计口径")
+
+
+class DailyFigures(FigureCounts):
+    """The counters of the cases registered on one local day, by department, category,
+    channel and tier (0 where a case has none yet). Kept up to date incrementally."""
+
+    day = models.DateField(_("日期"))
+    department_id_value = models.IntegerField(_("主办部门"), default=0)
+    category_id_value = models.IntegerField(_("问题分类"), default=0)
+    channel = models.CharField(_("渠道"), max_length=20)
+    tier_id_value = models.IntegerField(_("响应级别"), default=0)
+
+    class Meta:
+        verbose_name = _("每日统计")
+        verbose_name_plural = _("每日统计")
+        constraints = [models.UniqueConstraint(
+            fields=["day", "department_id_value", "category_id_value", "channel",
+                    "tier_id_value"], name="one_figure_row_per_day_and_dimensions")]
+
+
+class FiguresOutbox(models.Model):
+    """A case whose figures must be counted again: written in the transaction of the act
+    that changed it, consumed (and deleted) by the figures task."""
+
+    case_id_value = models.IntegerField(db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("待统计案件")
+        verbose_name_plural = _("待统计案件")
+
+
+class MonthlyReport(models.Model):
+    """The monthly oversight report, generated on the first of the next month."""
+
+    month = models.DateField(_("月份"), unique=True)
+    pdf = models.FileField(_("报告"), upload_to="reports/")
+    generated_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("月度报告")
+        verbose_name_plural = _("月度报告")
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return self.month.strftime("%Y-%m")

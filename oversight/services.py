@@ -29,6 +29,7 @@ from cases.models import OPEN_STATES, Case, Department, EscalationStep
 from cases.notifications import Message, notify_many, people_with_role
 from cases.roles import Role, department_ids_of, has_role
 
+from .figures import mark_changed
 from .models import DailyDigest, Escalation, SupervisionOrder
 
 
@@ -72,6 +73,8 @@ def _take_batch(batch: list[Case], now) -> int:
         Escalation(case=case, step=step, round=case.reopen_count, due_at=case.due_at,
                    happened_at=now)
         for case, step in new)
+    # The escalation events are inserted in bulk (no signal): queue the figures here.
+    mark_changed({case.pk for case, _step in new})
     by_step = defaultdict(list)
     for case, step in new:
         by_step[step].append(case)

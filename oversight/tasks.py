@@ -12,3 +12,10 @@ def sweep_deadlines() -> int:
 @shared_task(acks_late=True)
 def send_daily_digests() -> int:
     return services.send_daily_digests(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def refresh_figures() -> int:
+    from .figures import refresh_figures as refresh
+
+    return refresh()

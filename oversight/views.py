@@ -1,8 +1,10 @@
 """Supervision orders: the supervisors' list, one order's page, its answer and its PDF."""
 
-from urllib.parse import quote
+from datetime import date, timedelta
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -16,9 +18,11 @@ from cases.forms import attach_errors, error_message
 from cases.models import Department
 from cases.roles import Role, department_ids_of, has_role, role_required
 
-from . import selectors, services
+from . import dashboard, selectors, services
 from .documents import supervision_order_pdf
-from .forms import AnswerForm
+from .exports import table_response
+from .figures import RATES
+from .forms import AnswerForm, ScopeForm
 
 STATUS_LABELS = {"open": gettext_lazy("未办结"), "late": gettext_lazy("反馈超时"),
                  "answered": gettext_lazy("已反馈待办结"), "closed": gettext_lazy("已办结"),
@@ -98,3 +102,167 @@ def order_pdf(request, order_id):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     return response
+
+
+# ---------------------------------------------------------------- the dashboard
+def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
+    """The scope from the query string; bad input falls back to this year, and the form
+    carries the message naming the field."""
+    allowed = dashboard.allowed_departments_of(request.user)
+    form = ScopeForm(request.GET or None, allowed_departments=allowed)
+    today = timezone.localdate()
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    start = data.get("start") or date(today.year, 1, 1)
+    end = data.get("end") or today
+    department = data.get("department")
+    if allowed is not None and department is None and len(allowed) == 1:
+        department_id = next(iter(allowed))
+    else:
+        department_id = department.pk if department else None
+    scope = dashboard.Scope(
+        start=start, end=end, department=department_id,
+        category=data["category"].pk if data.get("category") else None,
+        channel=data.get("channel") or None,
+        tier=data["tier"].pk if data.get("tier") else None,
+        allowed_departments=allowed)
+    return scope, form
+
+
+def _dashboard_access(request):
+    if not dashboard.can_see_dashboard(request.user):
+        raise PermissionDenied
+
+
+TABLE_COLUMNS = [
+    ("received", _("受理量")), ("invalid", _("无效件")), ("deadline_counted", _("应按期件")),
+    ("on_time", _("按期答复")), ("on_time_rate", _("按期答复率%")),
+    ("responded", _("按期联系")), ("response_rate", _("响应率%")),
+    ("visited", _("回访评价")), ("solved", _("评价已解决")), ("resolution_rate", _("解决率%")),
+    ("satisfied", _("评价满意")), ("satisfaction_rate", _("满意率%")),
+    ("returns", _("退单")), ("extensions", _("延期")), ("reopenings", _("重办")),
+]
+
+
+@login_required
+def dashboard_page(request):
+    _dashboard_access(request)
+    scope, form = _scope(request)
+    by = request.GET.get("by", "department")
+    if by not in dashboard.BREAKDOWNS:
+        by = "department"
+    export = request.GET.get("export")
+    if export in ("xlsx", "csv"):
+        return _export_breakdown(scope, by, export)
+    rows = dashboard.breakdown(scope, by)
+    for row in rows:
+        row["query"] = urlencode(_row_scope(scope, by, row["key"]))
+    months = dashboard.breakdown(scope, "month")
+    ranking = sorted((row for row in dashboard.breakdown(scope, "department")
+                      if row["key"] and row["deadline_counted"]),
+                     key=lambda row: (-(row["on_time_rate"] or 0), -row["received"]))
+    query = urlencode(scope.as_query())
+    return render(request, "oversight/dashboard.html", {
+        "form": form, "scope": scope, "query": query, "by": by,
+        "breakdowns": [(key, label) for key, (label, _column) in dashboard.BREAKDOWNS.items()],
+        "totals": dashboard.totals(scope), "live": dashboard.live(scope), "rows": rows,
+        "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
+                                            definition) in RATES.items()],
+        "presets": _presets(), "department_locked": scope.allowed_departments is not None,
+        "chart_data": {
+            "months": [row["label"] for row in months],
+            "volume": [row["received"] for row in months],
+            "on_time_rate": [row["on_time_rate"] for row in months],
+            "satisfaction_rate": [row["satisfaction_rate"] for row in months],
+            "resolution_rate": [row["resolution_rate"] for row in months],
+            "departments": [str(row["label"]) for row in ranking],
+            "department_on_time": [row["on_time_rate"] for row in ranking],
+            "department_volume": [row["received"] for row in ranking],
+        },
+    })
+
+
+def _row_scope(scope, by: str, key) -> dict:
+    """The scope of one row of a breakdown, for its drill-down links."""
+    query = scope.as_query()
+    if by == "month":
+        month_end = (key.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        query["start"] = max(key, scope.start).isoformat()
+        query["end"] = min(month_end, scope.end).isoformat()
+    elif by == "channel":
+        query["channel"] = key
+    elif key:  # department, category, tier (0: none, not a filter)
+        query[by] = key
+    return query
+
+
+def _presets() -> list[tuple[str, str]]:
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    last_month_end = first - timedelta(days=1)
+    return [
+        (_("本月"), urlencode({"start": first, "end": today})),
+        (_("上月"), urlencode({"start": last_month_end.replace(day=1), "end": last_month_end})),
+        (_("今年"), urlencode({"start": date(today.year, 1, 1), "end": today})),
+        (_("近12个月"), urlencode({"start": (first - timedelta(days=335)).replace(day=1),
+                                 "end": today})),
+        (_("去年"), urlencode({"start": date(today.year - 1, 1, 1),
+                              "end": date(today.year - 1, 12, 31)})),
+    ]
+
+
+def _export_breakdown(scope, by, kind):
+    rows = dashboard.breakdown(scope, by)
+    total = dashboard.totals(scope)
+    label = dashboard.BREAKDOWNS[by][0]
+    headers = [label, *(title for _key, title in TABLE_COLUMNS)]
+    body = [[row["label"], *(row[key] for key, _title in TABLE_COLUMNS)] for row in rows]
+    body.append([_("合计"), *(total[key] for key, _title in TABLE_COLUMNS)])
+    title = f"{_('信访工作统计')} {scope.start:%Y-%m-%d} — {scope.end:%Y-%m-%d} {label}"
+    note = "；".join(f"{label}：{definition}" for _key, (_n, _d, label, definition)
+                    in RATES.items())
+    return table_response(kind, f"统计-{by}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}", title,
+                          headers, body, note)
+
+
+@login_required
+def drilldown_page(request):
+    """The cases behind one number of the dashboard, pages of 50, exportable."""
+    _dashboard_access(request)
+    scope, _form = _scope(request)
+    measure = request.GET.get("measure", "received")
+    if measure not in dashboard.MEASURE_LABELS:
+        measure = "received"
+    tier = request.GET.get("open_tier")
+    cases = dashboard.drilldown(scope, measure,
+                                tier=int(tier) if tier and tier.isdigit() else None)
+    cases = cases.select_related("lead_department", "category", "tier").order_by(
+        "-received_at", "-pk")
+    export = request.GET.get("export")
+    if export in ("xlsx", "csv"):
+        headers = [_("编号"), _("登记时间"), _("渠道"), _("摘要"), _("分类"), _("主办部门"),
+                   _("级别"), _("状态"), _("答复期限"), _("答复时间"), _("满意度")]
+        body = [[case.number, _local(case.received_at), case.get_channel_display(),
+                 case.summary, case.category or "", case.lead_department or "",
+                 case.tier.code if case.tier else "", case.get_state_display(),
+                 _local(case.due_at), _local(case.replied_at),
+                 case.get_satisfaction_display()] for case in cases[:EXPORT_LIMIT]]
+        return table_response(export, f"案件-{measure}", str(dashboard.MEASURE_LABELS[measure]),
+                              headers, body)
+    page_number = max(int(request.GET.get("page", "1")) if request.GET.get(
+        "page", "1").isdigit() else 1, 1)
+    rows = list(cases[(page_number - 1) * 50: page_number * 50 + 1])
+    query = urlencode({**scope.as_query(), "measure": measure,
+                       **({"open_tier": tier} if tier else {})})
+    return render(request, "oversight/drilldown.html", {
+        "cases": rows[:50], "has_next": len(rows) > 50, "page_number": page_number,
+        "measure": measure, "measure_label": dashboard.MEASURE_LABELS[measure],
+        "is_live": measure in dashboard.LIVE_MEASURES,
+        "scope": scope, "query": query, "now": timezone.now(),
+    })
+
+
+EXPORT_LIMIT = 50_000
+
+
+def _local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

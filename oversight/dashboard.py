@@ -1,0 +1,227 @@
+"""What the dashboard reads: live figures from the cases (indexed), period figures from
+the summary table, and the cases behind each number (the drill-down)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import OPEN_STATES, Case, Category, Channel, Department, TierPolicy
+from cases.roles import Role, department_ids_of, has_role
+
+from .figures import COUNTERS, MEASURES, with_rates
+from .models import DailyFigures, SupervisionOrder
+
+BREAKDOWNS = {
+    "department": (_("按部门"), "department_id_value"),
+    "category": (_("按问题分类"), "category_id_value"),
+    "channel": (_("按渠道"), "channel"),
+    "tier": (_("按响应级别"), "tier_id_value"),
+    "month": (_("按月份"), "month"),
+}
+
+
+@dataclass
+class Scope:
+    """The period and the slice of the office a dashboard shows."""
+
+    start: date
+    end: date  # inclusive
+    department: int | None = None
+    category: int | None = None  # a first-level category: its subcategories with it
+    channel: str | None = None
+    tier: int | None = None
+    # A department head sees only these departments (None: everything).
+    allowed_departments: frozenset[int] | None = None
+    category_ids: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.category:
+            self.category_ids = [self.category, *Category.objects.filter(
+                parent_id=self.category).values_list("pk", flat=True)]
+
+    def as_query(self) -> dict:
+        query = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        for name in ("department", "category", "channel", "tier"):
+            if getattr(self, name):
+                query[name] = getattr(self, name)
+        return query
+
+    # -- the same scope on the summary table and on the cases table
+    def figures(self) -> QuerySet[DailyFigures]:
+        rows = DailyFigures.objects.filter(day__gte=self.start, day__lte=self.end)
+        if self.department:
+            rows = rows.filter(department_id_value=self.department)
+        elif self.allowed_departments is not None:
+            rows = rows.filter(department_id_value__in=self.allowed_departments)
+        if self.category_ids:
+            rows = rows.filter(category_id_value__in=self.category_ids)
+        if self.channel:
+            rows = rows.filter(channel=self.channel)
+        if self.tier:
+            rows = rows.filter(tier_id_value=self.tier)
+        return rows
+
+    def cases(self) -> QuerySet[Case]:
+        cases = self.live_cases().filter(
+            received_at__gte=_start_of(self.start), received_at__lt=_start_of(self.end + timedelta(days=1)))
+        return cases
+
+    def live_cases(self) -> QuerySet[Case]:
+        """The slice without the period (for live figures)."""
+        cases = Case.objects.all()
+        if self.department:
+            cases = cases.filter(lead_department_id=self.department)
+        elif self.allowed_departments is not None:
+            cases = cases.filter(lead_department_id__in=self.allowed_departments)
+        if self.category_ids:
+            cases = cases.filter(category_id__in=self.category_ids)
+        if self.channel:
+            cases = cases.filter(channel=self.channel)
+        if self.tier:
+            cases = cases.filter(tier_id=self.tier)
+        return cases
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def allowed_departments_of(user) -> frozenset[int] | None:
+    """Supervisors, dispatchers and administrators see the whole office; a department
+    head sees their departments."""
+    if has_role(user, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR):
+        return None
+    return department_ids_of(user)
+
+
+def can_see_dashboard(user) -> bool:
+    return has_role(user, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR,
+                    Role.DEPARTMENT_HEAD)
+
+
+# ---------------------------------------------------------------- period figures
+def totals(scope: Scope) -> dict:
+    sums = scope.figures().aggregate(**{name: Sum(name) for name in COUNTERS})
+    return with_rates({name: sums[name] or 0 for name in COUNTERS})
+
+
+def breakdown(scope: Scope, by: str) -> list[dict]:
+    """Rows of counters and rates, one per department / category / channel / tier /
+    month, biggest volume first (months in order)."""
+    column = BREAKDOWNS[by][1]
+    rows = scope.figures()
+    if by == "month":
+        rows = rows.annotate(month=TruncMonth("day"))
+    grouped = rows.values(column).annotate(**{name: Sum(name) for name in COUNTERS}).order_by()
+    merged: dict = {}
+    parents = _category_parents() if by == "category" else {}
+    for row in grouped:
+        key = row[column]
+        if by == "category":
+            key = parents.get(key, key)
+        target = merged.setdefault(key, {name: 0 for name in COUNTERS})
+        for name in COUNTERS:
+            target[name] += row[name] or 0
+    labels = _labels(by, merged.keys())
+    result = [with_rates({**counts, "key": key, "label": labels.get(key, "—")})
+              for key, counts in merged.items()]
+    if by == "month":
+        result.sort(key=lambda row: row["key"])
+    else:
+        result.sort(key=lambda row: (-row["received"], str(row["label"])))
+    return result
+
+
+def _category_parents() -> dict[int, int]:
+    return {pk: parent or pk for pk, parent in Category.objects.values_list("pk", "parent_id")}
+
+
+def _labels(by: str, keys) -> dict:
+    if by == "department":
+        labels = dict(Department.objects.values_list("pk", "name"))
+        labels[0] = _("尚未交办")
+        return labels
+    if by == "category":
+        labels = dict(Category.objects.filter(parent__isnull=True).values_list("pk", "name"))
+        labels[0] = _("未分类")
+        return labels
+    if by == "channel":
+        return dict(Channel.choices)
+    if by == "tier":
+        labels = {pk: f"{code} {name}" for pk, code, name in
+                  TierPolicy.objects.values_list("pk", "code", "name")}
+        labels[0] = _("未定级")
+        return labels
+    return {key: key.strftime("%Y-%m") for key in keys}
+
+
+# ---------------------------------------------------------------- live figures
+def live(scope: Scope, now=None) -> dict:
+    """Now, whatever the period: today's intake, open by tier, due soon, overdue, open
+    supervision orders. Read from the cases through the open-state indexes."""
+    now = now or timezone.now()
+    today = _start_of(timezone.localdate(now))
+    cases = scope.live_cases()
+    open_cases = cases.filter(state__in=OPEN_STATES)
+    figures = open_cases.aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+        due_soon=Count("pk", filter=Q(
+            due_at__gte=now, due_at__lt=now + timedelta(hours=settings.INBOX_DUE_SOON_HOURS))),
+    )
+    figures["today"] = cases.filter(received_at__gte=today).count()
+    by_tier = dict(open_cases.values_list("tier_id").annotate(n=Count("pk")).order_by())
+    figures["by_tier"] = [(tier.pk, tier.code, tier.name, by_tier.get(tier.pk, 0))
+                          for tier in TierPolicy.objects.order_by("code")]
+    orders = SupervisionOrder.objects.filter(closed_at__isnull=True)
+    if scope.department:
+        orders = orders.filter(case__lead_department_id=scope.department)
+    elif scope.allowed_departments is not None:
+        orders = orders.filter(case__lead_department_id__in=scope.allowed_departments)
+    figures["open_orders"] = orders.count()
+    return figures
+
+
+LIVE_MEASURES = {
+    "today": _("今日登记"),
+    "open": _("在办"),
+    "due_soon": _("即将到期"),
+    "overdue": _("已超期"),
+}
+
+
+def drilldown(scope: Scope, measure: str, *, tier: int | None = None,
+              now=None) -> QuerySet[Case]:
+    """The cases behind a number of the dashboard."""
+    now = now or timezone.now()
+    if measure in LIVE_MEASURES:
+        cases = scope.live_cases()
+        if measure == "today":
+            return cases.filter(received_at__gte=_start_of(timezone.localdate(now)))
+        cases = cases.filter(state__in=OPEN_STATES)
+        if tier:
+            cases = cases.filter(tier_id=tier)
+        if measure == "overdue":
+            return cases.filter(due_at__lt=now)
+        if measure == "due_soon":
+            return cases.filter(due_at__gte=now, due_at__lt=now + timedelta(
+                hours=settings.INBOX_DUE_SOON_HOURS))
+        return cases
+    return scope.cases().filter(MEASURES[measure])
+
+
+MEASURE_LABELS = {
+    "received": _("受理量"), "invalid": _("无效件"), "deadline_counted": _("应按期件"),
+    "on_time": _("按期答复"), "late": _("超期答复或超期未答复"), "responded": _("按期联系"),
+    "visited": _("有回访评价"), "solved": _("评价已解决"), "satisfied": _("评价满意或基本满意"),
+    "unsatisfied": _("有不满意评价"),
+    "returns": _("有退单"), "extensions": _("有延期"), "reopenings": _("有重办"),
+    **LIVE_MEASURES,
+}
