@@ -19,3 +19,11 @@ def refresh_figures() -> int:
     from .figures import refresh_figures as refresh
 
     return refresh()
+
+
+@shared_task(acks_late=True)
+def make_monthly_report() -> str:
+    """Runs daily: the month before gets its report once (a missed first is caught up)."""
+    from .reports import make_monthly_report as make
+
+    return str(make().month)

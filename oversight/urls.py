@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -7,6 +7,8 @@ app_name = "oversight"
 urlpatterns = [
     path("", views.dashboard_page, name="dashboard"),
     path("cases/", views.drilldown_page, name="drilldown"),
+    path("reports/", views.reports, name="reports"),
+    re_path(r"^reports/(?P<month>\d{4}-\d{2})\.pdf$", views.report_pdf, name="report_pdf"),
     path("supervision/", views.orders, name="orders"),
     path("supervision/<int:order_id>/", views.order, name="order"),
     path("supervision/<int:order_id>/order.pdf", views.order_pdf, name="order_pdf"),

@@ -1,13 +1,13 @@
 """Supervision orders: the supervisors' list, one order's page, its answer and its PDF."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from .documents import supervision_order_pdf
 from .exports import table_response
 from .figures import RATES
 from .forms import AnswerForm, ScopeForm
+from .models import MonthlyReport
 
 STATUS_LABELS = {"open": gettext_lazy("未办结"), "late": gettext_lazy("反馈超时"),
                  "answered": gettext_lazy("已反馈待办结"), "closed": gettext_lazy("已办结"),
@@ -125,6 +126,10 @@ def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
         channel=data.get("channel") or None,
         tier=data["tier"].pk if data.get("tier") else None,
         allowed_departments=allowed)
+    if not form.is_bound or (form.is_valid() and not (data.get("start") and data.get("end"))):
+        # Show the period in force in the form's date fields.
+        form = ScopeForm(initial={**scope.as_query(), "start": start, "end": end},
+                         allowed_departments=allowed)
     return scope, form
 
 
@@ -266,3 +271,40 @@ EXPORT_LIMIT = 50_000
 
 def _local(moment):
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+# ---------------------------------------------------------------- monthly reports
+@role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
+def reports(request):
+    """The monthly reports: made by the scheduled task; a supervisor may make one now."""
+    from .reports import make_monthly_report, previous_month
+
+    error = ""
+    if request.method == "POST":
+        if not has_role(request.user, Role.SUPERVISOR, Role.ADMINISTRATOR):
+            raise PermissionDenied
+        text = request.POST.get("month", "").strip()
+        try:
+            month = datetime.strptime(text, "%Y-%m").date()
+        except ValueError:
+            error = _("月份：请按“年-月”填写，例如 2026-10。")
+        else:
+            if month > timezone.localdate().replace(day=1):
+                error = _("月份：不能为将来的月份。")
+            else:
+                report = make_monthly_report(month, replace=True)
+                messages.success(request, _("%(month)s 月度报告已生成") % {
+                    "month": report.month.strftime("%Y-%m")})
+                return redirect("oversight:reports")
+    return render(request, "oversight/reports.html", {
+        "reports": MonthlyReport.objects.all()[:60], "error": error,
+        "suggested": previous_month().strftime("%Y-%m"),
+        "may_make": has_role(request.user, Role.SUPERVISOR, Role.ADMINISTRATOR),
+    }, status=400 if error else 200)
+
+
+@role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
+def report_pdf(request, month):
+    report = get_object_or_404(MonthlyReport, month=datetime.strptime(month, "%Y-%m").date())
+    return FileResponse(report.pdf.open("rb"), content_type="application/pdf",
+                        filename=f"信访工作月度报告-{month}.pdf")

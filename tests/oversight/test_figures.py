@@ -148,3 +148,101 @@ def test_the_summary_agrees_with_a_count_from_scratch_after_random_events(world,
         cases)
     rebuild_figures()
     assert stored_figures() == figures_from_scratch()
+
+
+def _page(client, user, query=""):
+    client.force_login(user)
+    return client.get("/oversight/?" + query)
+
+
+def test_the_dashboard_shows_the_figures_and_their_definitions(client, world, march):
+    response = _page(client, world.supervisor, "start=2026-03-01&end=2026-03-31")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in ("按期答复率", "响应率", "解决率", "满意率", "期限内答复的案件",
+                 "50.0%", "75.0%", "城市管理局", "chart.umd.min.js"):
+        assert text in page, text
+    totals = response.context["totals"]
+    assert totals["received"] == 5
+    row = next(row for row in response.context["rows"] if row["label"] == "城市管理局")
+    assert row["received"] == 5 and row["on_time_rate"] == 50.0
+
+
+def test_the_excel_export_has_the_same_totals_as_the_page(client, world, march):
+    import io
+
+    from openpyxl import load_workbook
+
+    query = "start=2026-03-01&end=2026-03-31&by=department"
+    totals = _page(client, world.supervisor, query).context["totals"]
+    response = client.get("/oversight/?" + query + "&export=xlsx")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    headers = [cell.value for cell in sheet[3]]
+    assert headers[:2] == ["按部门", "受理量"] and sheet["A3"].font.bold
+    last = [cell.value for cell in sheet[sheet.max_row]]
+    assert last[0] == "合计"
+    assert last[headers.index("受理量")] == totals["received"] == 5
+    assert last[headers.index("按期答复率%")] == totals["on_time_rate"] == 50.0
+    assert last[headers.index("满意率%")] == 75.0
+    csv_text = client.get("/oversight/?" + query + "&export=csv").content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("按部门,受理量")
+    assert csv_text.splitlines()[-1].startswith("合计,5,2,4,2,50.0")
+
+
+def test_a_head_sees_only_their_department_and_handlers_nothing(client, world, march):
+    response = _page(client, world.head_b, "start=2026-03-01&end=2026-03-31")
+    assert response.context["totals"]["received"] == 0  # department B has none
+    assert response.context["scope"].department == world.b.pk
+    drill = client.get("/oversight/cases/?start=2026-03-01&end=2026-03-31&measure=received")
+    assert drill.context["cases"] == []
+    assert _page(client, world.head, "start=2026-03-01&end=2026-03-31"
+                 ).context["totals"]["received"] == 5
+    assert _page(client, world.handler).status_code == 403
+
+
+def test_bad_dates_are_named_and_fall_back(client, world, march):
+    page = _page(client, world.supervisor, "start=2026-03-31&end=2026-03-01").content.decode()
+    assert "截止日期" in page and "截止日期不能早于起始日期" in page
+    response = _page(client, world.supervisor, "start=2026-13-45")
+    assert "起始日期：输入一个有效的日期" in response.content.decode()
+    assert response.context["scope"].start.month == 1  # this year, from January
+
+
+def test_the_drilldown_lists_and_exports_the_cases(client, world, march):
+    client.force_login(world.supervisor)
+    response = client.get("/oversight/cases/?start=2026-03-01&end=2026-03-31&measure=late")
+    page = response.content.decode()
+    assert march["c2"].number in page and march["c3"].number in page
+    assert march["c1"].number not in page
+    export = client.get("/oversight/cases/?start=2026-03-01&end=2026-03-31&measure=late"
+                        "&export=csv").content.decode("utf-8-sig")
+    assert len(export.splitlines()) == 3
+
+
+def test_the_monthly_report_is_made_once_on_the_first_and_holds_the_figures(
+        client, world, march, travel, settings, tmp_path):
+    import subprocess
+
+    from oversight.models import MonthlyReport
+    from oversight.tasks import make_monthly_report
+
+    settings.MEDIA_ROOT = tmp_path
+    travel.to(local(2026, 4, 1, 1, 30))
+    assert make_monthly_report.delay().get() == "2026-03-01"
+    assert make_monthly_report.delay().get() == "2026-03-01"
+    report = MonthlyReport.objects.get()
+    text = subprocess.run(["pdftotext", "-layout", report.pdf.path, "-"], capture_output=True,
+                          check=True).stdout.decode()
+    for expected in ("信访工作月度报告", "2026年3月", "本月共受理有效信访事项 5 件",
+                     "按期答复 2 件", "50.0%", "75.0%", "城市管理局", "按问题分类"):
+        assert expected in text, expected
+    client.force_login(world.supervisor)
+    page = client.get("/oversight/reports/").content.decode()
+    assert "2026-03" in page
+    pdf = client.get("/oversight/reports/2026-03.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    bad = client.post("/oversight/reports/", {"month": "March"})
+    assert bad.status_code == 400 and "月份：请按" in bad.content.decode()
+    client.force_login(world.handler)
+    assert client.get("/oversight/reports/").status_code == 403

@@ -87,8 +87,9 @@ class Command(BaseCommand):
             count = self._cases(users, departments, petitioners)
         # The deadline sweep (oversight's command, called by name: feedback does not import
         # a later app) escalates the demo's late cases now, so supervision orders and
-        # notifications are there before the first beat.
+        # notifications are there before the first beat; and the dashboard's figures.
         call_command("sweep_deadlines", stdout=self.stdout)
+        call_command("refresh_figures", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(
             f"Demo ready: {count} cases; log in as clerk, dispatcher, handler, head, "
             f"supervisor or admin with the password {DEMO_PASSWORD}"
