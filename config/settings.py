@@ -275,6 +275,12 @@ VISIT_MAX_ATTEMPTS = env.int("VISIT_MAX_ATTEMPTS", default=3)
 SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=200)
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 
+# Hot topics (未诉先办): how long the page's figures are cached, and who counts as a
+# repeat petitioner (at least this many valid cases in this many days).
+HOT_TOPICS_CACHE_SECONDS = env.int("HOT_TOPICS_CACHE_SECONDS", default=600)
+HOT_REPEAT_DAYS = env.int("HOT_REPEAT_DAYS", default=90)
+HOT_REPEAT_MIN_CASES = env.int("HOT_REPEAT_MIN_CASES", default=3)
+
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")
 CASE_NUMBER_PREFIX = env.str("CASE_NUMBER_PREFIX", default="XF")

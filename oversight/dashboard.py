@@ -37,18 +37,26 @@ class Scope:
     category: int | None = None  # a first-level category: its subcategories with it
     channel: str | None = None
     tier: int | None = None
+    # Hot-topic drill-downs: a place, a petitioner, a word of the summary.
+    category_leaf: int | None = None  # one subcategory only
+    place: str = ""
+    petitioner: int | None = None
+    word: str = ""
     # A department head sees only these departments (None: everything).
     allowed_departments: frozenset[int] | None = None
     category_ids: list[int] = field(default_factory=list)
 
     def __post_init__(self):
-        if self.category:
+        if self.category_leaf:
+            self.category_ids = [self.category_leaf]
+        elif self.category:
             self.category_ids = [self.category, *Category.objects.filter(
                 parent_id=self.category).values_list("pk", flat=True)]
 
     def as_query(self) -> dict:
         query = {"start": self.start.isoformat(), "end": self.end.isoformat()}
-        for name in ("department", "category", "channel", "tier"):
+        for name in ("department", "category", "channel", "tier", "category_leaf", "place",
+                     "petitioner", "word"):
             if getattr(self, name):
                 query[name] = getattr(self, name)
         return query
@@ -86,6 +94,12 @@ class Scope:
             cases = cases.filter(channel=self.channel)
         if self.tier:
             cases = cases.filter(tier_id=self.tier)
+        if self.place:
+            cases = cases.filter(place=self.place)
+        if self.petitioner:
+            cases = cases.filter(petitioner_id=self.petitioner)
+        if self.word:
+            cases = cases.filter(summary__contains=self.word)
         return cases
 
 

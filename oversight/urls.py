@@ -7,6 +7,7 @@ app_name = "oversight"
 urlpatterns = [
     path("", views.dashboard_page, name="dashboard"),
     path("cases/", views.drilldown_page, name="drilldown"),
+    path("hot/", views.hot_topics_page, name="hot"),
     path("reports/", views.reports, name="reports"),
     re_path(r"^reports/(?P<month>\d{4}-\d{2})\.pdf$", views.report_pdf, name="report_pdf"),
     path("supervision/", views.orders, name="orders"),

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -125,12 +126,20 @@ def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
         category=data["category"].pk if data.get("category") else None,
         channel=data.get("channel") or None,
         tier=data["tier"].pk if data.get("tier") else None,
+        category_leaf=_number(request.GET.get("category_leaf")),
+        place=request.GET.get("place", "")[:200],
+        petitioner=_number(request.GET.get("petitioner")),
+        word=request.GET.get("word", "")[:50],
         allowed_departments=allowed)
     if not form.is_bound or (form.is_valid() and not (data.get("start") and data.get("end"))):
         # Show the period in force in the form's date fields.
         form = ScopeForm(initial={**scope.as_query(), "start": start, "end": end},
                          allowed_departments=allowed)
     return scope, form
+
+
+def _number(text) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 def _dashboard_access(request):
@@ -308,3 +317,41 @@ def report_pdf(request, month):
     report = get_object_or_404(MonthlyReport, month=datetime.strptime(month, "%Y-%m").date())
     return FileResponse(report.pdf.open("rb"), content_type="application/pdf",
                         filename=f"信访工作月度报告-{month}.pdf")
+
+
+# ---------------------------------------------------------------- hot topics
+HOT_TABLES = {
+    "categories": (_("上升的问题分类"), _("分类")),
+    "places": (_("上升的问题发生地"), _("发生地")),
+    "phrases": (_("上升的高频词"), _("词语")),
+}
+
+
+@role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
+def hot_topics_page(request):
+    from .hot import hot_topics
+
+    topics = hot_topics()
+    (this_start, this_end), _last = topics["this_week"], topics["last_week"]
+    export, table = request.GET.get("export"), request.GET.get("table", "categories")
+    if export in ("xlsx", "csv"):
+        if table == "repeaters":
+            headers = [_("信访人"), _("电话"), _("件数"), _("最近一次")]
+            body = [[row["name"], row["phone"], row["cases"], _local(row["last"])]
+                    for row in topics["repeaters"]]
+            title = _("重复信访人")
+        else:
+            table = table if table in HOT_TABLES else "categories"
+            title, column = HOT_TABLES[table]
+            headers = [column, _("本周"), _("上周"), _("增加"), _("增幅%")]
+            body = [[row.get("label", row["key"]), row["this_week"], row["last_week"],
+                     row["change"], row["growth"]] for row in topics[table]]
+        return table_response(export, f"热点-{table}-{this_end:%Y%m%d}", str(title), headers,
+                              body, f"{this_start:%Y-%m-%d} — {this_end:%Y-%m-%d}")
+    week = urlencode({"start": this_start, "end": this_end})
+    since = urlencode({"start": timezone.localdate() - timedelta(days=settings.HOT_REPEAT_DAYS),
+                       "end": timezone.localdate()})
+    return render(request, "oversight/hot.html", {
+        "topics": topics, "week": week, "since": since,
+        "repeat_days": settings.HOT_REPEAT_DAYS, "repeat_min": settings.HOT_REPEAT_MIN_CASES,
+    })

@@ -246,3 +246,34 @@ def test_the_monthly_report_is_made_once_on_the_first_and_holds_the_figures(
     assert bad.status_code == 400 and "月份：请按" in bad.content.decode()
     client.force_login(world.handler)
     assert client.get("/oversight/reports/").status_code == 403
+
+
+def test_hot_topics_show_what_rises_week_over_week_and_the_repeat_petitioners(
+        client, world, travel, settings):
+    from cases.models import Category
+    from oversight.hot import hot_topics
+
+    settings.HOT_REPEAT_MIN_CASES = 3
+    noise = Category.objects.create(name="噪声扰民", parent=world.category.parent)
+    travel.to(local(2026, 6, 3, 10, 0))  # last week: one case about noise
+    register(world, category=noise, summary="广场舞噪声扰民", place="人民公园")
+    travel.to(local(2026, 6, 10, 10, 0))  # this week: three, from the same person
+    for _ in range(3):
+        register(world, category=noise, summary="广场舞噪声扰民到深夜", place="人民公园")
+    refresh_figures()
+    topics = hot_topics(local(2026, 6, 12, 9, 0).date())
+    category = topics["categories"][0]
+    assert (category["key"], category["this_week"], category["last_week"]) == (noise.pk, 3, 1)
+    assert topics["places"][0]["key"] == "人民公园" and topics["places"][0]["change"] == 2
+    assert {"噪声", "扰民", "深夜"} <= {row["key"] for row in topics["phrases"]}
+    repeater = topics["repeaters"][0]
+    assert repeater["name"] == "刘建国" and repeater["cases"] == 4
+    travel.to(local(2026, 6, 12, 9, 0))
+    client.force_login(world.supervisor)
+    page = client.get("/oversight/hot/").content.decode()
+    assert "人民公园" in page and "深夜" in page and "刘建国" in page
+    drill = client.get(f"/oversight/cases/?start=2026-06-06&end=2026-06-12"
+                       f"&category_leaf={noise.pk}").content.decode()
+    assert drill.count("广场舞噪声扰民到深夜") == 3
+    export = client.get("/oversight/hot/?export=csv&table=places").content.decode("utf-8-sig")
+    assert "人民公园,3,1,2" in export
