@@ -13,9 +13,9 @@ class ScopeForm(forms.Form):
     """The dashboard's period and slice. Empty means the whole office this year."""
 
     start = forms.DateField(label=_("起始日期"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label=_("截止日期"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+                          widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     department = forms.ModelChoiceField(label=_("部门"), required=False, queryset=None,
                                         empty_label=_("全部部门"))
     category = forms.ModelChoiceField(label=_("问题分类"), required=False, queryset=None,
