@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from dispatch.admin import ReadOnlyAdmin
 
-from .models import DailyDigest, Escalation, SupervisionOrder
+from .models import DailyDigest, DailyFigures, Escalation, MonthlyReport, SupervisionOrder
 
 
 @admin.register(Escalation)
@@ -29,4 +29,22 @@ class SupervisionOrderAdmin(ReadOnlyAdmin):
 class DailyDigestAdmin(ReadOnlyAdmin):
     list_display = ["day", "department", "due_today", "overdue", "sent_at"]
     list_filter = ["department"]
+    date_hierarchy = "day"
+
+
+@admin.register(MonthlyReport)
+class MonthlyReportAdmin(ReadOnlyAdmin):
+    list_display = ["month", "generated_at", "pdf"]
+    date_hierarchy = "month"
+
+
+@admin.register(DailyFigures)
+class DailyFiguresAdmin(ReadOnlyAdmin):
+    """The summary is kept by the figures task; `manage.py refresh_figures --rebuild`
+    counts it again from the cases."""
+
+    list_display = ["day", "department_id_value", "category_id_value", "channel",
+                    "tier_id_value", "received", "deadline_counted", "on_time", "visited",
+                    "satisfied"]
+    list_filter = ["channel"]
     date_hierarchy = "day"

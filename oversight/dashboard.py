@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,14 +16,14 @@ from cases.models import OPEN_STATES, Case, Category, Channel, Department, TierP
 from cases.roles import Role, department_ids_of, has_role
 
 from .figures import COUNTERS, MEASURES, with_rates
-from .models import DailyFigures, SupervisionOrder
+from .models import DailyFigures, MonthlyFigures, SupervisionOrder
 
 BREAKDOWNS = {
     "department": (_("按部门"), "department_id_value"),
     "category": (_("按问题分类"), "category_id_value"),
     "channel": (_("按渠道"), "channel"),
     "tier": (_("按响应级别"), "tier_id_value"),
-    "month": (_("按月份"), "month"),
+    "month": (_("按月份"), "period_month"),
 }
 
 
@@ -61,9 +61,29 @@ class Scope:
                 query[name] = getattr(self, name)
         return query
 
-    # -- the same scope on the summary table and on the cases table
+    # -- the same scope on the summary tables and on the cases table
+    def figure_sets(self) -> list[QuerySet]:
+        """The period's summary rows: whole months from the monthly table, the days at
+        either end from the daily one; each row annotated with its `period_month`."""
+        first_full = self.start if self.start.day == 1 else _next_month(self.start)
+        after_last_full = _next_month(self.end) if _next_month(self.end) - timedelta(
+            days=1) == self.end else self.end.replace(day=1)
+        if first_full >= after_last_full:
+            return [self._slice(DailyFigures.objects.filter(
+                day__gte=self.start, day__lte=self.end)).annotate(period_month=TruncMonth("day"))]
+        sets = [self._slice(MonthlyFigures.objects.filter(
+            month__gte=first_full, month__lt=after_last_full)).annotate(period_month=F("month"))]
+        for low, high in ((self.start, first_full), (after_last_full, self.end + timedelta(days=1))):
+            if low < high:
+                sets.append(self._slice(DailyFigures.objects.filter(day__gte=low, day__lt=high))
+                            .annotate(period_month=TruncMonth("day")))
+        return sets
+
     def figures(self) -> QuerySet[DailyFigures]:
-        rows = DailyFigures.objects.filter(day__gte=self.start, day__lte=self.end)
+        """The period's daily rows (for charts by day)."""
+        return self._slice(DailyFigures.objects.filter(day__gte=self.start, day__lte=self.end))
+
+    def _slice(self, rows: QuerySet) -> QuerySet:
         if self.department:
             rows = rows.filter(department_id_value=self.department)
         elif self.allowed_departments is not None:
@@ -103,6 +123,10 @@ class Scope:
         return cases
 
 
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -122,20 +146,22 @@ def can_see_dashboard(user) -> bool:
 
 # ---------------------------------------------------------------- period figures
 def totals(scope: Scope) -> dict:
-    sums = scope.figures().aggregate(**{name: Sum(name) for name in COUNTERS})
-    return with_rates({name: sums[name] or 0 for name in COUNTERS})
+    counts = {name: 0 for name in COUNTERS}
+    for rows in scope.figure_sets():
+        sums = rows.aggregate(**{name: Sum(name) for name in COUNTERS})
+        for name in COUNTERS:
+            counts[name] += sums[name] or 0
+    return with_rates(counts)
 
 
 def breakdown(scope: Scope, by: str) -> list[dict]:
     """Rows of counters and rates, one per department / category / channel / tier /
     month, biggest volume first (months in order)."""
     column = BREAKDOWNS[by][1]
-    rows = scope.figures()
-    if by == "month":
-        rows = rows.annotate(month=TruncMonth("day"))
-    grouped = rows.values(column).annotate(**{name: Sum(name) for name in COUNTERS}).order_by()
     merged: dict = {}
     parents = _category_parents() if by == "category" else {}
+    grouped = [row for rows in scope.figure_sets() for row in rows.values(column).annotate(
+        **{name: Sum(name) for name in COUNTERS}).order_by()]
     for row in grouped:
         key = row[column]
         if by == "category":

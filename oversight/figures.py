@@ -31,15 +31,16 @@ from datetime import date
 
 from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, Q, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, EscalationStep, State
 
-from .models import CaseFacts, DailyFigures, FiguresOutbox
+from .models import CaseFacts, DailyFigures, FiguresOutbox, MonthlyFigures
 
 DIMENSIONS = ("day", "department_id_value", "category_id_value", "channel", "tier_id_value")
+MONTH_DIMENSIONS = ("month", *DIMENSIONS[1:])
 COUNTERS = ("received", "invalid", "deadline_counted", "on_time", "responded", "visited",
             "solved", "satisfied", "returns", "extensions", "reopenings")
 PAST_DEADLINE_STEPS = (EscalationStep.OVERDUE, EscalationStep.LEVEL2)
@@ -166,13 +167,21 @@ def refresh_figures(*, batch_size: int = 500) -> int:
 
 
 def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
+    """Add the differences to the daily and the monthly rows (created when missing)."""
+    monthly: dict[tuple, Counter] = defaultdict(Counter)
+    for key, delta in deltas.items():
+        monthly[(key[0].replace(day=1), *key[1:])].update(delta)
+    _upsert(DailyFigures._meta.db_table, DIMENSIONS, deltas)
+    _upsert(MonthlyFigures._meta.db_table, MONTH_DIMENSIONS, monthly)
+
+
+def _upsert(table: str, dimensions: tuple, deltas: dict[tuple, Counter]) -> None:
     rows = [(*key, *(delta[name] for name in COUNTERS))
             for key, delta in sorted(deltas.items(), key=lambda item: _sort_key(item[0]))
             if any(delta[name] for name in COUNTERS)]
     if not rows:
         return
-    table = DailyFigures._meta.db_table
-    columns = [*DIMENSIONS, *COUNTERS]
+    columns = [*dimensions, *COUNTERS]
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTERS)
     with connection.cursor() as cursor:
@@ -181,7 +190,7 @@ def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                 + ", ".join([placeholders] * len(chunk))
-                + f" ON CONFLICT ({', '.join(DIMENSIONS)}) DO UPDATE SET {updates}",
+                + f" ON CONFLICT ({', '.join(dimensions)}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row])
 
 
@@ -213,10 +222,24 @@ def figures_from_scratch() -> dict[tuple, dict]:
             for row in rows}
 
 
-def stored_figures() -> dict[tuple, dict]:
+def monthly_from_scratch() -> dict[tuple, dict]:
+    """The monthly summary, counted from the cases table."""
+    rows = (Case.objects.annotate(
+        month=TruncMonth("received_at"),
+        department_id_value=Coalesce("lead_department_id", Value(0)),
+        category_id_value=Coalesce("category_id", Value(0)),
+        tier_id_value=Coalesce("tier_id", Value(0)),
+    ).values(*MONTH_DIMENSIONS).annotate(**_counter_expressions()).order_by())
+    return {(row["month"].date() if hasattr(row["month"], "date") else row["month"],
+             *(row[name] for name in MONTH_DIMENSIONS[1:])):
+            {name: row[name] for name in COUNTERS} for row in rows}
+
+
+def stored_figures(model=DailyFigures) -> dict[tuple, dict]:
     """The summary as stored (rows that add up to nothing left out)."""
-    return {tuple(row[name] for name in DIMENSIONS): {name: row[name] for name in COUNTERS}
-            for row in DailyFigures.objects.values(*DIMENSIONS, *COUNTERS)
+    dimensions = MONTH_DIMENSIONS if model is MonthlyFigures else DIMENSIONS
+    return {tuple(row[name] for name in dimensions): {name: row[name] for name in COUNTERS}
+            for row in model.objects.values(*dimensions, *COUNTERS)
             if any(row[name] for name in COUNTERS)}
 
 
@@ -226,6 +249,7 @@ def rebuild_figures() -> int:
     FiguresOutbox.objects.all().delete()
     CaseFacts.objects.all().delete()
     DailyFigures.objects.all().delete()
+    MonthlyFigures.objects.all().delete()
     facts = Case.objects.annotate(
         f_day=TruncDate("received_at"),
         f_department=Coalesce("lead_department_id", Value(0)),
@@ -245,6 +269,14 @@ def rebuild_figures() -> int:
             f"INSERT INTO {DailyFigures._meta.db_table} ({', '.join([*DIMENSIONS, *COUNTERS])}) "
             f"SELECT {', '.join(DIMENSIONS)}, {sums} FROM {CaseFacts._meta.db_table} "
             f"GROUP BY {', '.join(DIMENSIONS)}")
+        # Annotations only, in the order of the columns (values() keeps model fields first).
+        dimensions = {"f_month": TruncMonth("day"),
+                      **{f"f_{name}": F(name) for name in DIMENSIONS[1:]}}
+        months = DailyFigures.objects.annotate(**dimensions).values(*dimensions).annotate(
+            **{f"f_{name}": Sum(name) for name in COUNTERS}).order_by()
+        sql, params = months.query.sql_with_params()
+        cursor.execute(f"INSERT INTO {MonthlyFigures._meta.db_table} "
+                       f"({', '.join([*MONTH_DIMENSIONS, *COUNTERS])}) {sql}", params)
     return CaseFacts.objects.count()
 
 

@@ -155,6 +155,24 @@ class DailyFigures(FigureCounts):
                     "tier_id_value"], name="one_figure_row_per_day_and_dimensions")]
 
 
+class MonthlyFigures(FigureCounts):
+    """The same counters by month (the first day of the month): a year is read from twelve
+    months of rows, whatever the number of days and cases."""
+
+    month = models.DateField(_("月份"))
+    department_id_value = models.IntegerField(_("主办部门"), default=0)
+    category_id_value = models.IntegerField(_("问题分类"), default=0)
+    channel = models.CharField(_("渠道"), max_length=20)
+    tier_id_value = models.IntegerField(_("响应级别"), default=0)
+
+    class Meta:
+        verbose_name = _("每月统计")
+        verbose_name_plural = _("每月统计")
+        constraints = [models.UniqueConstraint(
+            fields=["month", "department_id_value", "category_id_value", "channel",
+                    "tier_id_value"], name="one_figure_row_per_month_and_dimensions")]
+
+
 class FiguresOutbox(models.Model):
     """A case whose figures must be counted again: written in the transaction of the act
     that changed it, consumed (and deleted) by the figures task."""

@@ -11,8 +11,9 @@ from cases import services as case_services
 from cases.models import State
 from dispatch import services as dispatch_services
 from oversight import dashboard
-from oversight.figures import (figures_from_scratch, rebuild_figures, refresh_figures,
-                               stored_figures)
+from oversight.figures import (figures_from_scratch, monthly_from_scratch, rebuild_figures,
+                               refresh_figures, stored_figures)
+from oversight.models import MonthlyFigures
 from oversight.services import sweep_deadlines
 from tests.factories import drive_to, register, reply_from_handling
 
@@ -95,6 +96,14 @@ def test_each_rate_on_a_hand_built_set(world, march):
     assert totals["reopenings"] == 1
     # The same figures straight from the cases.
     assert stored_figures() == figures_from_scratch()
+    assert stored_figures(MonthlyFigures) == monthly_from_scratch()
+    # A period of whole months and loose days reads both tables and finds the same.
+    wider = dashboard.Scope(start=local(2026, 2, 15).date(), end=local(2026, 4, 10).date())
+    assert dashboard.totals(wider) == totals
+    one_day = dashboard.Scope(start=local(2026, 3, 2).date(), end=local(2026, 3, 2).date())
+    assert dashboard.totals(one_day)["received"] == 4  # c4 came on the 30th
+    months = dashboard.breakdown(wider, "month")
+    assert [(row["label"], row["received"]) for row in months] == [("2026-03", 5)]
 
 
 def test_each_number_drills_down_to_its_cases(world, march):
@@ -144,10 +153,12 @@ def test_the_summary_agrees_with_a_count_from_scratch_after_random_events(world,
             refresh_figures(batch_size=7)
     refresh_figures(batch_size=7)
     assert stored_figures() == figures_from_scratch()
+    assert stored_figures(MonthlyFigures) == monthly_from_scratch()
     assert sum(row["received"] + row["invalid"] for row in stored_figures().values()) == len(
         cases)
     rebuild_figures()
     assert stored_figures() == figures_from_scratch()
+    assert stored_figures(MonthlyFigures) == monthly_from_scratch()
 
 
 def _page(client, user, query=""):
