@@ -34,18 +34,18 @@ from oversight.figures import mark_changed, rebuild_figures, refresh_figures  # 
 GENERATED = {
     "number": "'DB-' || g",
     "channel": "(ARRAY['visit','phone','letter','email','web','hotline_12345'])"
-               "[1 + mod(g::bigint * 2654435761, 6)]",
-    "petitioner_id": "(SELECT min(id) FROM cases_petitioner) + mod(g * 7919, {people})",
+               "[(1 + mod(g::bigint * 2654435761, 6))::int]",
+    "petitioner_id": "(SELECT min(id) FROM cases_petitioner) + mod(g::bigint * 7919, {people})",
     "summary": "(ARRAY['小区噪声扰民','道路积水','物业不作为','拖欠工资','油烟污染','违章搭建',"
                "'路灯不亮','垃圾清运不及时'])[1 + mod(g / 7, 8)]",
     "content": "'基准案件内容'",
     "place": "'街道' || (mod(g, 300))",
     "category_id": "(SELECT array_agg(id ORDER BY id) FROM cases_category "
-                   "WHERE parent_id IS NOT NULL)[1 + mod(g::bigint * 40503 + g / 11, {categories})]",
+                   "WHERE parent_id IS NOT NULL)[(1 + mod(g::bigint * 40503 + g / 11, {categories}))::int]",
     "tier_id": "(SELECT array_agg(id ORDER BY code) FROM cases_tierpolicy)"
-               "[1 + mod(g::bigint * 2246822519 + g / 5, 4)]",
+               "[(1 + mod(g::bigint * 2246822519 + g / 5, 4))::int]",
     "lead_department_id": "(SELECT array_agg(id ORDER BY id) FROM cases_department)"
-                          "[1 + mod(g::bigint * 3266489917 + g / 3, {departments})]",
+                          "[(1 + mod(g::bigint * 3266489917 + g / 3, {departments}))::int]",
     # Three years back from now, spread evenly; the newest 2 % are still open.
     "received_at": "now() - (interval '3 years') * (1 - g::float / {total})",
     "accepted_at": "now() - (interval '3 years') * (1 - g::float / {total})",
