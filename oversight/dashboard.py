@@ -27,6 +27,12 @@ BREAKDOWNS = {
 }
 
 
+FIGURE_COLUMNS = {"department": "department_id_value", "category": "category_id_value",
+                  "tier": "tier_id_value"}
+CASE_COLUMNS = {"department": "lead_department_id", "category": "category_id",
+                "tier": "tier_id"}
+
+
 @dataclass
 class Scope:
     """The period and the slice of the office a dashboard shows."""
@@ -84,36 +90,30 @@ class Scope:
         return self._slice(DailyFigures.objects.filter(day__gte=self.start, day__lte=self.end))
 
     def _slice(self, rows: QuerySet) -> QuerySet:
+        return rows.filter(self._conditions(FIGURE_COLUMNS))
+
+    def _conditions(self, columns: dict[str, str]) -> Q:
+        """The slice as a filter, on the summary's columns or the cases' ones."""
+        condition = Q()
         if self.department:
-            rows = rows.filter(department_id_value=self.department)
+            condition &= Q(**{columns["department"]: self.department})
         elif self.allowed_departments is not None:
-            rows = rows.filter(department_id_value__in=self.allowed_departments)
+            condition &= Q(**{columns["department"] + "__in": self.allowed_departments})
         if self.category_ids:
-            rows = rows.filter(category_id_value__in=self.category_ids)
+            condition &= Q(**{columns["category"] + "__in": self.category_ids})
         if self.channel:
-            rows = rows.filter(channel=self.channel)
+            condition &= Q(channel=self.channel)
         if self.tier:
-            rows = rows.filter(tier_id_value=self.tier)
-        return rows
+            condition &= Q(**{columns["tier"]: self.tier})
+        return condition
 
     def cases(self) -> QuerySet[Case]:
-        cases = self.live_cases().filter(
-            received_at__gte=_start_of(self.start), received_at__lt=_start_of(self.end + timedelta(days=1)))
-        return cases
+        return self.live_cases().filter(received_at__gte=_start_of(self.start),
+                                        received_at__lt=_start_of(self.end + timedelta(days=1)))
 
     def live_cases(self) -> QuerySet[Case]:
         """The slice without the period (for live figures)."""
-        cases = Case.objects.all()
-        if self.department:
-            cases = cases.filter(lead_department_id=self.department)
-        elif self.allowed_departments is not None:
-            cases = cases.filter(lead_department_id__in=self.allowed_departments)
-        if self.category_ids:
-            cases = cases.filter(category_id__in=self.category_ids)
-        if self.channel:
-            cases = cases.filter(channel=self.channel)
-        if self.tier:
-            cases = cases.filter(tier_id=self.tier)
+        cases = Case.objects.filter(self._conditions(CASE_COLUMNS))
         if self.place:
             cases = cases.filter(place=self.place)
         if self.petitioner:

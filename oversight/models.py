@@ -120,32 +120,36 @@ class FigureCounts(models.Model):
         abstract = True
 
 
-class CaseFacts(FigureCounts):
-    """What one case contributes to the figures, as last counted: the summary moves by the
-    difference when the case changes, never by recounting."""
+class FigureDimensions(FigureCounts):
+    """What the figures are broken down by (0 where a case has none yet)."""
 
-    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
-                                related_name="facts", verbose_name=_("案件"))
-    day = models.DateField(_("登记日期"))
     department_id_value = models.IntegerField(_("主办部门"), default=0)
     category_id_value = models.IntegerField(_("问题分类"), default=0)
     channel = models.CharField(_("渠道"), max_length=20)
     tier_id_value = models.IntegerField(_("响应级别"), default=0)
 
     class Meta:
+        abstract = True
+
+
+class CaseFacts(FigureDimensions):
+    """What one case contributes to the figures, as last counted: the summary moves by the
+    difference when the case changes, never by recounting."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
+                                related_name="facts", verbose_name=_("案件"))
+    day = models.DateField(_("登记日期"))
+
+    class Meta:
         verbose_name = _("案件统计口径")
         verbose_name_plural = _("案件统计口径")
 
 
-class DailyFigures(FigureCounts):
+class DailyFigures(FigureDimensions):
     """The counters of the cases registered on one local day, by department, category,
     channel and tier (0 where a case has none yet). Kept up to date incrementally."""
 
     day = models.DateField(_("日期"))
-    department_id_value = models.IntegerField(_("主办部门"), default=0)
-    category_id_value = models.IntegerField(_("问题分类"), default=0)
-    channel = models.CharField(_("渠道"), max_length=20)
-    tier_id_value = models.IntegerField(_("响应级别"), default=0)
 
     class Meta:
         verbose_name = _("每日统计")
@@ -155,15 +159,11 @@ class DailyFigures(FigureCounts):
                     "tier_id_value"], name="one_figure_row_per_day_and_dimensions")]
 
 
-class MonthlyFigures(FigureCounts):
+class MonthlyFigures(FigureDimensions):
     """The same counters by month (the first day of the month): a year is read from twelve
     months of rows, whatever the number of days and cases."""
 
     month = models.DateField(_("月份"))
-    department_id_value = models.IntegerField(_("主办部门"), default=0)
-    category_id_value = models.IntegerField(_("问题分类"), default=0)
-    channel = models.CharField(_("渠道"), max_length=20)
-    tier_id_value = models.IntegerField(_("响应级别"), default=0)
 
     class Meta:
         verbose_name = _("每月统计")
