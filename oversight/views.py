@@ -48,6 +48,16 @@ def orders(request):
     department = request.GET.get("department", "")
     if department.isdigit():
         chosen = chosen.filter(case__lead_department_id=int(department))
+    export = request.GET.get("export")
+    if export in ("xlsx", "csv"):
+        headers = [_("案件"), _("摘要"), _("主办部门"), _("级别"), _("督办时间"), _("反馈期限"),
+                   _("反馈时间"), _("部门反馈"), _("办结时间")]
+        body = [[order.case.number, order.case.summary, order.case.lead_department or "",
+                 order.get_level_display(), _local(order.opened_at),
+                 _local(order.answer_due_at), _local(order.answered_at), order.answer,
+                 _local(order.closed_at)] for order in chosen.order_by("opened_at")[:EXPORT_LIMIT]]
+        return table_response(export, f"督办单-{status}", str(STATUS_LABELS[status]), headers,
+                              body)
     page = Paginator(chosen.order_by("answered_at", "opened_at", "pk") if status != "closed"
                      else chosen.order_by("-closed_at", "-pk"), 50).get_page(request.GET.get("page"))
     return render(request, "oversight/orders.html", {

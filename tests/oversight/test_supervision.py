@@ -151,3 +151,15 @@ def test_the_notification_centre_filters_and_marks_read(client, world, overdue_o
     # Someone else's notification is not found.
     client.force_login(world.head_b)
     assert client.get(reverse("cases:open_notification", args=[one.pk])).status_code == 404
+
+
+def test_the_order_list_exports_to_excel(client, world, overdue_order):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(world.supervisor)
+    response = client.get(reverse("oversight:orders") + "?status=open&export=xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert [cell.value for cell in sheet[3]][:2] == ["案件", "摘要"]
+    assert sheet["A4"].value == overdue_order.case.number
