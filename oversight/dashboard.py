@@ -146,37 +146,52 @@ def can_see_dashboard(user) -> bool:
 
 # ---------------------------------------------------------------- period figures
 def totals(scope: Scope) -> dict:
-    counts = {name: 0 for name in COUNTERS}
-    for rows in scope.figure_sets():
-        sums = rows.aggregate(**{name: Sum(name) for name in COUNTERS})
-        for name in COUNTERS:
-            counts[name] += sums[name] or 0
-    return with_rates(counts)
+    return figures_of(scope)["totals"]
 
 
 def breakdown(scope: Scope, by: str) -> list[dict]:
     """Rows of counters and rates, one per department / category / channel / tier /
     month, biggest volume first (months in order)."""
-    column = BREAKDOWNS[by][1]
-    merged: dict = {}
-    parents = _category_parents() if by == "category" else {}
-    grouped = [row for rows in scope.figure_sets() for row in rows.values(column).annotate(
+    return figures_of(scope, by)[by]
+
+
+def figures_of(scope: Scope, by: str = "department") -> dict:
+    """Everything the dashboard shows for a period, from one grouped query per summary
+    table: the totals, the months, the departments and the `by` breakdown."""
+    wanted = ("month", "department", by)
+    columns = list(dict.fromkeys(BREAKDOWNS[name][1] for name in wanted))
+    grouped = [row for rows in scope.figure_sets() for row in rows.values(*columns).annotate(
         **{name: Sum(name) for name in COUNTERS}).order_by()]
-    for row in grouped:
-        key = row[column]
-        if by == "category":
-            key = parents.get(key, key)
-        target = merged.setdefault(key, {name: 0 for name in COUNTERS})
+    parents = _category_parents() if by == "category" else {}
+    result = {"totals": with_rates(_add_up(grouped, lambda row: None).get(None, _zero()))}
+    for name in dict.fromkeys(wanted):
+        column = BREAKDOWNS[name][1]
+        if name == "category":
+            merged = _add_up(grouped, lambda row: parents.get(row[column], row[column]))
+        else:
+            merged = _add_up(grouped, lambda row: row[column])
+        labels = _labels(name, merged.keys())
+        rows = [with_rates({**counts, "key": key, "label": labels.get(key, "—")})
+                for key, counts in merged.items()]
+        if name == "month":
+            rows.sort(key=lambda row: row["key"])
+        else:
+            rows.sort(key=lambda row: (-row["received"], str(row["label"])))
+        result[name] = rows
+    return result
+
+
+def _zero() -> dict:
+    return {name: 0 for name in COUNTERS}
+
+
+def _add_up(rows: list[dict], key_of) -> dict:
+    merged: dict = {}
+    for row in rows:
+        target = merged.setdefault(key_of(row), _zero())
         for name in COUNTERS:
             target[name] += row[name] or 0
-    labels = _labels(by, merged.keys())
-    result = [with_rates({**counts, "key": key, "label": labels.get(key, "—")})
-              for key, counts in merged.items()]
-    if by == "month":
-        result.sort(key=lambda row: row["key"])
-    else:
-        result.sort(key=lambda row: (-row["received"], str(row["label"])))
-    return result
+    return merged
 
 
 def _category_parents() -> dict[int, int]:
@@ -210,16 +225,17 @@ def live(scope: Scope, now=None) -> dict:
     today = _start_of(timezone.localdate(now))
     cases = scope.live_cases()
     open_cases = cases.filter(state__in=OPEN_STATES)
-    figures = open_cases.aggregate(
+    tiers = list(TierPolicy.objects.order_by("code"))
+    figures = open_cases.aggregate(  # one pass over the open cases
         open=Count("pk"),
         overdue=Count("pk", filter=Q(due_at__lt=now)),
         due_soon=Count("pk", filter=Q(
             due_at__gte=now, due_at__lt=now + timedelta(hours=settings.INBOX_DUE_SOON_HOURS))),
+        **{f"tier_{tier.pk}": Count("pk", filter=Q(tier_id=tier.pk)) for tier in tiers},
     )
     figures["today"] = cases.filter(received_at__gte=today).count()
-    by_tier = dict(open_cases.values_list("tier_id").annotate(n=Count("pk")).order_by())
-    figures["by_tier"] = [(tier.pk, tier.code, tier.name, by_tier.get(tier.pk, 0))
-                          for tier in TierPolicy.objects.order_by("code")]
+    figures["by_tier"] = [(tier.pk, tier.code, tier.name, figures.pop(f"tier_{tier.pk}"))
+                          for tier in tiers]
     orders = SupervisionOrder.objects.filter(closed_at__isnull=True)
     if scope.department:
         orders = orders.filter(case__lead_department_id=scope.department)

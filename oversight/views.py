@@ -177,18 +177,19 @@ def dashboard_page(request):
     export = request.GET.get("export")
     if export in ("xlsx", "csv"):
         return _export_breakdown(scope, by, export)
-    rows = dashboard.breakdown(scope, by)
+    figures = dashboard.figures_of(scope, by)
+    rows = figures[by]
     for row in rows:
         row["query"] = urlencode(_row_scope(scope, by, row["key"]))
-    months = dashboard.breakdown(scope, "month")
-    ranking = sorted((row for row in dashboard.breakdown(scope, "department")
+    months = figures["month"]
+    ranking = sorted((row for row in figures["department"]
                       if row["key"] and row["deadline_counted"]),
                      key=lambda row: (-(row["on_time_rate"] or 0), -row["received"]))
     query = urlencode(scope.as_query())
     return render(request, "oversight/dashboard.html", {
         "form": form, "scope": scope, "query": query, "by": by,
         "breakdowns": [(key, label) for key, (label, _column) in dashboard.BREAKDOWNS.items()],
-        "totals": dashboard.totals(scope), "live": dashboard.live(scope), "rows": rows,
+        "totals": figures["totals"], "live": dashboard.live(scope), "rows": rows,
         "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
                                             definition) in RATES.items()],
         "presets": _presets(), "department_locked": scope.allowed_departments is not None,
@@ -235,8 +236,8 @@ def _presets() -> list[tuple[str, str]]:
 
 
 def _export_breakdown(scope, by, kind):
-    rows = dashboard.breakdown(scope, by)
-    total = dashboard.totals(scope)
+    figures = dashboard.figures_of(scope, by)
+    rows, total = figures[by], figures["totals"]
     label = dashboard.BREAKDOWNS[by][0]
     headers = [label, *(title for _key, title in TABLE_COLUMNS)]
     body = [[row["label"], *(row[key] for key, _title in TABLE_COLUMNS)] for row in rows]
