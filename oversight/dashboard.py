@@ -156,15 +156,16 @@ def breakdown(scope: Scope, by: str) -> list[dict]:
 
 
 def figures_of(scope: Scope, by: str = "department") -> dict:
-    """Everything the dashboard shows for a period, from one grouped query per summary
-    table: the totals, the months, the departments and the `by` breakdown."""
-    wanted = ("month", "department", by)
-    columns = list(dict.fromkeys(BREAKDOWNS[name][1] for name in wanted))
-    grouped = [row for rows in scope.figure_sets() for row in rows.values(*columns).annotate(
-        **{name: Sum(name) for name in COUNTERS}).order_by()]
+    """Everything the dashboard shows for a period: the totals, the months and the
+    departments from one grouped query per summary table (a few hundred rows), and a
+    breakdown by category, channel or tier from one more."""
+    base = _grouped(scope, ["period_month", "department_id_value"])
+    result = {"totals": with_rates(_add_up(base, lambda row: None).get(None, _zero()))}
+    sources = {"month": base, "department": base}
+    if by not in sources:
+        sources[by] = _grouped(scope, [BREAKDOWNS[by][1]])
     parents = _category_parents() if by == "category" else {}
-    result = {"totals": with_rates(_add_up(grouped, lambda row: None).get(None, _zero()))}
-    for name in dict.fromkeys(wanted):
+    for name, grouped in sources.items():
         column = BREAKDOWNS[name][1]
         if name == "category":
             merged = _add_up(grouped, lambda row: parents.get(row[column], row[column]))
@@ -179,6 +180,11 @@ def figures_of(scope: Scope, by: str = "department") -> dict:
             rows.sort(key=lambda row: (-row["received"], str(row["label"])))
         result[name] = rows
     return result
+
+
+def _grouped(scope: Scope, columns: list[str]) -> list[dict]:
+    return [row for rows in scope.figure_sets() for row in rows.values(*columns).annotate(
+        **{name: Sum(name) for name in COUNTERS}).order_by()]
 
 
 def _zero() -> dict:
