@@ -175,9 +175,11 @@ def main():
     start = time.perf_counter()
     refresh_figures()
     print(f"refresh with nothing queued: {(time.perf_counter() - start) * 1000:.1f} ms")
-    plan = dashboard.DailyFigures.objects.filter(day__gte=year.start, day__lte=year.end)
-    print("plan of the year's figures: " + " | ".join(
-        line.strip() for line in plan.explain().splitlines() if "Scan" in line))
+    for rows in year.figure_sets():
+        grouped = rows.values("period_month", "department_id_value").annotate(
+            n=dashboard.Sum("received")).order_by()
+        print(f"plan of the year's figures ({rows.model.__name__}): " + " | ".join(
+            line.strip() for line in grouped.explain().splitlines() if "Scan" in line))
 
 
 if __name__ == "__main__":
