@@ -139,9 +139,12 @@ def allowed_departments_of(user) -> frozenset[int] | None:
     return department_ids_of(user)
 
 
+DASHBOARD_ROLES = (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR,
+                   Role.DEPARTMENT_HEAD)
+
+
 def can_see_dashboard(user) -> bool:
-    return has_role(user, Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR,
-                    Role.DEPARTMENT_HEAD)
+    return has_role(user, *DASHBOARD_ROLES)
 
 
 # ---------------------------------------------------------------- period figures
@@ -155,16 +158,17 @@ def breakdown(scope: Scope, by: str) -> list[dict]:
     return figures_of(scope, by)[by]
 
 
-def figures_of(scope: Scope, by: str = "department") -> dict:
+def figures_of(scope: Scope, *by: str) -> dict:
     """Everything the dashboard shows for a period: the totals, the months and the
-    departments from one grouped query per summary table (a few hundred rows), and a
-    breakdown by category, channel or tier from one more."""
+    departments from one grouped query per summary table (a few hundred rows), and each
+    breakdown asked for by category, channel or tier from one more."""
     base = _grouped(scope, ["period_month", "department_id_value"])
     result = {"totals": with_rates(_add_up(base, lambda row: None).get(None, _zero()))}
     sources = {"month": base, "department": base}
-    if by not in sources:
-        sources[by] = _grouped(scope, [BREAKDOWNS[by][1]])
-    parents = _category_parents() if by == "category" else {}
+    for name in by:
+        if name not in sources:
+            sources[name] = _grouped(scope, [BREAKDOWNS[name][1]])
+    parents = _category_parents() if "category" in by else {}
     for name, grouped in sources.items():
         column = BREAKDOWNS[name][1]
         if name == "category":

@@ -10,13 +10,9 @@ from intake.documents import render_pdf
 from .models import SupervisionOrder
 
 
-def order_context(order: SupervisionOrder) -> dict:
-    return {"order": order, "case": order.case, "now": timezone.now()}
-
-
 def supervision_order_pdf(order: SupervisionOrder) -> tuple[str, bytes]:
-    context = {**order_context(order), "title": "督办单", "office_name": settings.OFFICE_NAME,
-               "printed_at": timezone.localtime()}
+    context = {"order": order, "case": order.case, "title": "督办单",
+               "office_name": settings.OFFICE_NAME, "printed_at": timezone.localtime()}
     name = f"{order.case.number}-督办单-{order.level}.pdf"
     return name, render_pdf("oversight/documents/supervision_order.html", context)
 

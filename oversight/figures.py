@@ -27,10 +27,10 @@ with the same definitions written as queries: the tests hold one against the oth
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models import Case as Conditional
+from django.db.models import Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -182,14 +182,14 @@ def _upsert(table: str, dimensions: tuple, deltas: dict[tuple, Counter]) -> None
     if not rows:
         return
     columns = [*dimensions, *COUNTERS]
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    row_of_parameters = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTERS)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                + ", ".join([placeholders] * len(chunk))
+                + ", ".join([row_of_parameters] * len(chunk))
                 + f" ON CONFLICT ({', '.join(dimensions)}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row])
 
@@ -280,15 +280,10 @@ def rebuild_figures() -> int:
     return CaseFacts.objects.count()
 
 
-def _case_expression(name: str):
-    from django.db.models import Case as When_, When
+def _case_expression(name: str) -> Conditional:
+    """One case's counter as SQL: its field where summed, else 1 when the measure holds."""
+    then = F(SUMMED[name]) if name in SUMMED else Value(1)
+    condition = VALID if name in SUMMED else MEASURES[name]
+    return Conditional(When(condition, then=then), default=Value(0),
+                       output_field=IntegerField())
 
-    if name in SUMMED:
-        return When_(When(VALID, then=F(SUMMED[name])), default=Value(0),
-                     output_field=IntegerField())
-    return When_(When(MEASURES[name], then=Value(1)), default=Value(0),
-                 output_field=IntegerField())
-
-
-def local_day(moment) -> date:
-    return timezone.localtime(moment).date()

@@ -13,6 +13,7 @@ import logging
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
+import jieba
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, Sum
@@ -24,6 +25,7 @@ from .figures import VALID
 from .models import DailyFigures
 
 logger = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
 
 # Words that say nothing about the matter.
 STOP_WORDS = frozenset("""
@@ -107,9 +109,6 @@ def _category_weeks(this_start, this_end, last_start, last_end) -> list[dict]:
 
 
 def _words(text: str) -> list[str]:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
     return [word for word in jieba.lcut(text or "")
             if len(word) >= 2 and word not in STOP_WORDS and not word.isdigit()
             and not word.isascii()]

@@ -64,10 +64,6 @@ class SupervisionOrder(models.Model):
                                             late_reminded_at__isnull=True)),
         ]
 
-    @property
-    def is_open(self) -> bool:
-        return self.closed_at is None
-
     def answer_is_late(self, now=None) -> bool:
         """Answered after its time, or still unanswered past it."""
         if self.answered_at is not None:

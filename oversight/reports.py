@@ -7,8 +7,10 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from intake.documents import render_pdf
 
@@ -45,7 +47,8 @@ def bars(rows: list[dict], key: str, *, label: str = "label", width: int = 460,
 def report_context(month: date) -> dict:
     first, last = month_bounds(month)
     scope = dashboard.Scope(start=first, end=last)
-    departments = [row for row in dashboard.breakdown(scope, "department")]
+    figures = dashboard.figures_of(scope, "category", "channel", "tier")
+    departments = figures["department"]
     days = scope.figures().values("day").order_by("day")
     from django.db.models import Sum
 
@@ -54,12 +57,12 @@ def report_context(month: date) -> dict:
                 for day in (first + timedelta(days=n) for n in range((last - first).days + 1))]
     return {
         "month": first, "first": first, "last": last, "office_name": settings.OFFICE_NAME,
-        "totals": dashboard.totals(scope),
+        "totals": figures["totals"],
         "rates": [(key, label, definition) for key, (_n, _d, label, definition) in RATES.items()],
         "departments": departments,
-        "categories": dashboard.breakdown(scope, "category"),
-        "channels": dashboard.breakdown(scope, "channel"),
-        "tiers": dashboard.breakdown(scope, "tier"),
+        "categories": figures["category"],
+        "channels": figures["channel"],
+        "tiers": figures["tier"],
         "volume_chart": bars([row for row in departments if row["received"]], "received"),
         "on_time_chart": bars([row for row in departments if row["on_time_rate"] is not None],
                               "on_time_rate", maximum=100),
@@ -85,6 +88,8 @@ def make_monthly_report(month: date | None = None, *, replace: bool = False) -> 
     """Make (or, with replace, make again) the report of a month; the month before by
     default. Made once whatever the number of workers: the month is unique."""
     month = (month or previous_month()).replace(day=1)
+    if month > timezone.localdate().replace(day=1):
+        raise ValidationError({"month": _("不能为将来的月份。")})
     existing = MonthlyReport.objects.filter(month=month).first()
     if existing and not replace:
         return existing

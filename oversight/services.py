@@ -37,7 +37,6 @@ def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
     """Take every ladder step due by `now`; answers how many steps were taken."""
     now = now or timezone.now()
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
-    close_answered_orders(now=now)
     remind_late_answers(now=now)
     taken = 0
     while True:
@@ -51,12 +50,6 @@ def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
             taken += _take_batch(batch, now)
         if len(batch) < batch_size:
             return taken
-
-
-def close_answered_orders(*, now) -> int:
-    """An order closes once its case is no longer waiting for the office's answer."""
-    return SupervisionOrder.objects.filter(closed_at__isnull=True).exclude(
-        case__state__in=OPEN_STATES).update(closed_at=now)
 
 
 def _take_batch(batch: list[Case], now) -> int:
@@ -173,14 +166,25 @@ def _lock_order(order_id: int) -> SupervisionOrder:
         raise ValidationError({"order": _("督办单不存在。")}) from None
 
 
+def is_answerer(user, case: Case) -> bool:
+    """The lead department's heads and handlers answer its supervision orders."""
+    return (has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD)
+            and case.lead_department_id in department_ids_of(user))
+
+
+def waits_for_answer_from(user, order: SupervisionOrder) -> bool:
+    """Whether this order is open, unanswered and this person's to answer."""
+    return (order.closed_at is None and order.answered_at is None
+            and is_answerer(user, order.case))
+
+
 @transaction.atomic
 def answer_order(*, actor, order_id: int, answer: str) -> SupervisionOrder:
     """The lead department answers a supervision order: what it has done and when the
     petitioner will be answered. One answer per order; the supervisors are told."""
     order = _lock_order(order_id)
     case = case_services.lock_case(order.case_id)
-    if not (has_role(actor, Role.HANDLER, Role.DEPARTMENT_HEAD)
-            and case.lead_department_id in department_ids_of(actor)):
+    if not is_answerer(actor, case):
         raise PermissionDenied(_("只有主办部门的人员可以反馈督办单。"))
     answer = (answer or "").strip()
     if not answer:

@@ -5,26 +5,26 @@ from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import Department
-from cases.roles import Role, department_ids_of, has_role, role_required
+from cases.roles import Role, has_role, role_required
 
 from . import dashboard, selectors, services
 from .documents import supervision_order_pdf
 from .exports import table_response
 from .figures import RATES
 from .forms import AnswerForm, ScopeForm
-from .models import MonthlyReport
+from .models import DailyFigures, MonthlyReport
 
 STATUS_LABELS = {"open": gettext_lazy("未办结"), "late": gettext_lazy("反馈超时"),
                  "answered": gettext_lazy("已反馈待办结"), "closed": gettext_lazy("已办结"),
@@ -75,17 +75,11 @@ def _order(request, order_id):
     return get_object_or_404(selectors.orders_visible_to(request.user), pk=order_id)
 
 
-def _may_answer(user, order) -> bool:
-    return (order.closed_at is None and order.answered_at is None
-            and has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD)
-            and order.case.lead_department_id in department_ids_of(user))
-
-
 @role_required(*STAFF)
 def order(request, order_id):
     order = _order(request, order_id)
     form = None
-    if _may_answer(request.user, order):
+    if services.waits_for_answer_from(request.user, order):
         form = AnswerForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -152,24 +146,22 @@ def _number(text) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
-def _dashboard_access(request):
-    if not dashboard.can_see_dashboard(request.user):
-        raise PermissionDenied
+def _column_title(key: str):
+    """A counter's name is its field's; a rate's is its label with %."""
+    if key in RATES:
+        return format_lazy("{}%", RATES[key][2])
+    return DailyFigures._meta.get_field(key).verbose_name
 
 
-TABLE_COLUMNS = [
-    ("received", _("受理量")), ("invalid", _("无效件")), ("deadline_counted", _("应按期件")),
-    ("on_time", _("按期答复")), ("on_time_rate", _("按期答复率%")),
-    ("responded", _("按期联系")), ("response_rate", _("响应率%")),
-    ("visited", _("回访评价")), ("solved", _("评价已解决")), ("resolution_rate", _("解决率%")),
-    ("satisfied", _("评价满意")), ("satisfaction_rate", _("满意率%")),
-    ("returns", _("退单")), ("extensions", _("延期")), ("reopenings", _("重办")),
-]
+# The breakdown tables' columns, each rate after the counter it divides.
+TABLE_COLUMNS = [(key, _column_title(key)) for key in (
+    "received", "invalid", "deadline_counted", "on_time", "on_time_rate", "responded",
+    "response_rate", "visited", "solved", "resolution_rate", "satisfied", "satisfaction_rate",
+    "returns", "extensions", "reopenings")]
 
 
-@login_required
+@role_required(*dashboard.DASHBOARD_ROLES)
 def dashboard_page(request):
-    _dashboard_access(request)
     scope, form = _scope(request)
     by = request.GET.get("by", "department")
     if by not in dashboard.BREAKDOWNS:
@@ -249,10 +241,9 @@ def _export_breakdown(scope, by, kind):
                           headers, body, note)
 
 
-@login_required
+@role_required(*dashboard.DASHBOARD_ROLES)
 def drilldown_page(request):
     """The cases behind one number of the dashboard, pages of 50, exportable."""
-    _dashboard_access(request)
     scope, _form = _scope(request)
     measure = request.GET.get("measure", "received")
     if measure not in dashboard.MEASURE_LABELS:
@@ -307,12 +298,13 @@ def reports(request):
         try:
             month = datetime.strptime(text, "%Y-%m").date()
         except ValueError:
-            error = _("月份：请按“年-月”填写，例如 2026-10。")
-        else:
-            if month > timezone.localdate().replace(day=1):
-                error = _("月份：不能为将来的月份。")
-            else:
+            month, error = None, _("月份：请按“年-月”填写，例如 2026-10。")
+        if month is not None:
+            try:
                 report = make_monthly_report(month, replace=True)
+            except ValidationError as refused:
+                error = _("月份：") + "；".join(refused.messages)
+            else:
                 messages.success(request, _("%(month)s 月度报告已生成") % {
                     "month": report.month.strftime("%Y-%m")})
                 return redirect("oversight:reports")
