@@ -307,21 +307,6 @@ def condition(message):
     return decorate
 
 
-@condition(_("尚未确定响应级别"))
-def has_tier(case: "Case") -> bool:
-    return case.tier_id is not None
-
-
-@condition(_("尚未选择问题分类"))
-def has_category(case: "Case") -> bool:
-    return case.category_id is not None
-
-
-@condition(_("尚未选择主办部门"))
-def has_lead_department(case: "Case") -> bool:
-    return case.lead_department_id is not None
-
-
 @condition(_("呈办案件须先有领导批示，才能交办"))
 def instructed_if_escalated(case: "Case") -> bool:
     return case.handling_mode != HandlingMode.ESCALATED or bool(case.instruction.strip())
@@ -361,11 +346,6 @@ def visited_or_unreachable(case: "Case") -> bool:
     return case.state != State.REPLIED or case.unreached_visits >= settings.VISIT_MAX_ATTEMPTS
 
 
-@condition(_("合并目标案件不正确"))
-def has_merge_target(case: "Case") -> bool:
-    return case.merged_into_id is not None and case.merged_into_id != case.pk
-
-
 # --- permissions: may this person make this move on this case?
 def office_staff(case: "Case", user) -> bool:
     return has_role(user, *OFFICE_ROLES)
@@ -390,10 +370,50 @@ def reopener(case: "Case", user) -> bool:
 
 
 def lead_department_staff(case: "Case", user) -> bool:
+    """The people who work a case for its lead department: its handlers and heads; for a
+    case the office handles itself (直办), the office's own staff."""
+    if case.handling_mode == HandlingMode.DIRECT:
+        return has_role(user, *OFFICE_ROLES)
     return (
         has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD)
         and case.lead_department_id in department_ids_of(user)
     )
+
+
+def lead_department_head(case: "Case", user) -> bool:
+    if case.handling_mode == HandlingMode.DIRECT:
+        return has_role(user, Role.DISPATCHER)
+    return (has_role(user, Role.DEPARTMENT_HEAD)
+            and case.lead_department_id in headed_department_ids_of(user))
+
+
+def assisting_department_ids(case: "Case") -> frozenset[int]:
+    """The case's assisting departments (prefetched where a list shows many cases)."""
+    cached = getattr(case, "_assisting_ids", None)
+    if cached is None:
+        cached = frozenset(d.pk for d in case.assisting_departments.all())
+        case._assisting_ids = cached
+    return cached
+
+
+def assisting_department_staff(case: "Case", user) -> bool:
+    return (has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD)
+            and bool(assisting_department_ids(case) & department_ids_of(user)))
+
+
+def department_staff(case: "Case", user) -> bool:
+    """Lead or assisting: whoever works on the case for a department."""
+    return lead_department_staff(case, user) or assisting_department_staff(case, user)
+
+
+def department_of(user, case: "Case") -> int | None:
+    """The department a person acts for on this case: the lead first, else the lowest
+    assisting one they belong to; None if they work on it for no department."""
+    if lead_department_staff(case, user):
+        return case.lead_department_id
+    if assisting_department_staff(case, user):
+        return min(assisting_department_ids(case) & department_ids_of(user))
+    return None
 
 
 def current_reviewer(case: "Case", user) -> bool:
@@ -486,12 +506,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     refusal_reason = models.TextField(_("不予受理理由"), blank=True)
     refusal_guidance = models.TextField(_("告知的途径"), blank=True)
     instruction = models.TextField(_("领导批示"), blank=True)
-    result = models.TextField(_("办理结果"), blank=True)
-    is_solved = models.BooleanField(_("问题是否解决"), null=True, blank=True)
     review_stage = models.CharField(
         _("审核环节"), max_length=20, choices=ReviewStage.choices, blank=True
     )
-    reply = models.TextField(_("答复意见"), blank=True)
     reply_channel = models.CharField(
         _("答复方式"), max_length=20, choices=ReplyChannel.choices, blank=True
     )
@@ -587,7 +604,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     # ------------------------------------------------------------ intake outcomes
     @transition(field=state, source=State.RECEIVED, target=State.ACCEPTED,
-                conditions=[has_tier], permission=office_staff, custom={"label": _("受理")})
+                permission=office_staff, custom={"label": _("受理")})
     def accept(self, *, at, due_at) -> None:
         self.accepted_at = at
         self.due_at = due_at
@@ -606,7 +623,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.closed_at = at
 
     @transition(field=state, source=[State.RECEIVED, State.ACCEPTED], target=State.MERGED,
-                conditions=[has_merge_target], permission=office_staff,
+                permission=office_staff,
                 custom={"label": _("合并")})
     def merge(self, *, at) -> None:
         self.closed_at = at
@@ -618,7 +635,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     # ------------------------------------------------------------ dispatch
     @transition(field=state, source=[State.ACCEPTED, State.RETURNED], target=State.DISPATCHED,
-                conditions=[has_category, has_lead_department, instructed_if_escalated],
+                conditions=[instructed_if_escalated],
                 permission=dispatcher, custom={"label": _("交办")})
     def dispatch(self, *, at) -> None:
         if self.handling_mode != HandlingMode.ESCALATED:
@@ -627,7 +644,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.handler = None
 
     @transition(field=state, source=State.ACCEPTED, target=State.IN_HANDLING,
-                conditions=[has_category, has_lead_department, not_escalated],
+                conditions=[not_escalated],
                 permission=dispatcher, custom={"label": _("直办")})
     def handle_directly(self, *, at) -> None:
         self.handling_mode = HandlingMode.DIRECT
@@ -664,9 +681,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=State.IN_HANDLING, target=State.RESULT_SUBMITTED,
                 permission=lead_department_staff, custom={"label": _("提交办理结果")})
-    def submit_result(self, *, at, result: str, is_solved: bool) -> None:
-        self.result = result
-        self.is_solved = is_solved
+    def submit_result(self, *, at) -> None:
+        # The written result is the handling app's HandlingResult row, made with this act.
         self.result_submitted_at = at
         # A case the office handles itself skips the department head.
         self.review_stage = (
@@ -689,15 +705,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=State.RESULT_SUBMITTED, target=State.REPLIED,
                 conditions=[result_is_approved], permission=office_staff,
                 custom={"label": _("答复信访人")})
-    def reply_to_petitioner(self, *, at, reply: str, channel: str) -> None:
-        self.reply = reply
+    def reply_to_petitioner(self, *, at, channel: str) -> None:
+        # What was said is the feedback app's Reply row, made with this act.
         self.reply_channel = channel
         self.replied_at = at
 
     @transition(field=state, source=State.REPLIED, target=State.VISITED,
                 permission=office_staff_or_the_petitioner, custom={"label": _("回访")})
     def record_return_visit(self, *, at, is_solved: bool, satisfaction: str) -> None:
-        self.is_solved = is_solved
         self.satisfaction = satisfaction
         self.visited_at = at
         self.visit_count += 1

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, Notification
-from .roles import Role
+from .models import Case, Department, HandlingMode, Notification, ReviewStage
+from .roles import OFFICE_ROLES, Role
 
 
 # Every kind of notification, as the centre's filter names it.
@@ -22,6 +22,10 @@ KINDS = {
     "unsatisfied_again": _("再次不满意"), "warning": _("即将到期"), "overdue": _("超期督办"),
     "level2": _("二级督办"), "supervision_answer": _("督办反馈"),
     "supervision_late": _("督办反馈超时"), "digest": _("每日提醒"),
+    "dispatched": _("新交办"), "returned": _("退单"), "result_submitted": _("待审核"),
+    "sent_back": _("审核退回"), "approved": _("待答复"), "reopened": _("重办"),
+    "supervision_opened": _("督办单"), "intake_warning": _("受理即将超时"),
+    "intake_overdue": _("受理超时"),
 }
 
 
@@ -65,3 +69,57 @@ def notify(recipients: Iterable, *, kind: str, title: str, body: str = "",
 
 def alert_supervisors(*, case: Case, kind: str, title: str, body: str = "") -> None:
     notify(people_with_role(Role.SUPERVISOR), kind=kind, title=title, body=body, case=case)
+
+
+# ---------------------------------------------------------------- who hears of a handoff
+def people_with_roles(*roles: str) -> list[int]:
+    return list(get_user_model().objects.filter(groups__name__in=roles, is_active=True)
+                .values_list("pk", flat=True).distinct())
+
+
+def department_people(department_ids: Iterable[int]) -> list[int]:
+    """Every active member and head of these departments."""
+    ids = list(department_ids)
+    members = Department.members.through.objects.filter(
+        department_id__in=ids, user__is_active=True).values_list("user_id", flat=True)
+    heads = Department.heads.through.objects.filter(
+        department_id__in=ids, user__is_active=True).values_list("user_id", flat=True)
+    return list(dict.fromkeys([*members, *heads]))
+
+
+def department_heads(department_id: int) -> list[int]:
+    return list(Department.heads.through.objects.filter(
+        department_id=department_id, user__is_active=True).values_list("user_id", flat=True))
+
+
+def lead_workers(case: Case) -> list[int]:
+    """Who works the case for its lead department now: its handler if it has one, else the
+    department (for 直办, the office's dispatchers)."""
+    if case.handler_id:
+        return [case.handler_id]
+    if case.handling_mode == HandlingMode.DIRECT:
+        return people_with_roles(Role.DISPATCHER)
+    return department_people([case.lead_department_id]) if case.lead_department_id else []
+
+
+def current_reviewers(case: Case) -> list[int]:
+    """Who must review the result at its current stage."""
+    if case.review_stage == ReviewStage.HEAD:
+        return department_heads(case.lead_department_id)
+    if case.review_stage == ReviewStage.OFFICE:
+        return people_with_roles(Role.DISPATCHER)
+    if case.review_stage == ReviewStage.SUPERVISOR:
+        return people_with_roles(Role.SUPERVISOR)
+    return []
+
+
+def office_staff() -> list[int]:
+    return people_with_roles(*OFFICE_ROLES)
+
+
+def tell(recipient_ids: Iterable[int], *, kind: str, case: Case, title: str,
+         body: str = "", skip=None) -> list[Notification]:
+    """A handoff's message to the next people (not to the actor who made it)."""
+    skip_id = getattr(skip, "pk", None)
+    return notify_many([Message([pk for pk in recipient_ids if pk != skip_id], kind, title,
+                                body, case)])

@@ -9,5 +9,6 @@ urlpatterns = [
     path("notifications/<int:notification_id>/", views.open_notification,
          name="open_notification"),
     path("<str:number>/", views.case_detail, name="detail"),
+    path("<str:number>/acts/<str:name>/", views.act, name="act"),
     path("<str:number>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

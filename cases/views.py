@@ -1,9 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
+from .acts import available_acts, documents_of, ensure_allowed, get_act, panels
+from .exceptions import CaseError
+from .forms import attach_errors, error_message
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
@@ -73,23 +80,98 @@ def home(request):
     return render(request, template, context)
 
 
-@login_required
-def case_detail(request, number: str):
-    """The case file as this person may see it: facts, people, files, history."""
-    case = get_object_or_404(
-        selectors.visible_cases(request.user).select_related(
+def _visible_case(user, number: str):
+    return get_object_or_404(
+        selectors.visible_cases(user).select_related(
             "petitioner", "category", "category__parent", "tier", "lead_department",
             "handler", "registered_by", "earlier_case", "merged_into"),
         number=number,
     )
+
+
+@login_required
+def case_detail(request, number: str):
+    """The case file as this person may see it: what they may do now, facts, people,
+    files, history. The buttons and panels come from the table of acts."""
+    case = _visible_case(request.user, number)
     return render(request, "cases/detail.html", {
         "case": case,
+        "acts": act_buttons(case, available_acts(request.user, case)),
+        "panels": [panel.template for panel in panels()],
+        "documents": documents_of(case),
         "show_identity": selectors.shows_identity(request.user, case),
         "events": case.events.select_related("actor"),
         "attachments": case.attachments.all(),
         "representatives": case.representatives.all(),
         "petitioner_case_count": case.petitioner.cases.count(),
     })
+
+
+def act_url(case, act) -> str:
+    if act.page:
+        return reverse(act.page, args=[case.number])
+    return reverse("cases:act", args=[case.number, act.name])
+
+
+def act_buttons(case, acts) -> list[dict]:
+    """One button per act; acts served by the same page share one button. An act with
+    nothing to fill in is a one-click POST."""
+    buttons: dict[str, dict] = {}
+    for act in acts:
+        url = act_url(case, act)
+        if url in buttons:
+            buttons[url]["label"] += " / " + act.label_text
+            continue
+        buttons[url] = {"name": act.name, "label": act.label_text, "url": url,
+                        "style": act.style, "stage": act.stage, "help": str(act.help),
+                        "post": act.form is None and not act.page}
+    return list(buttons.values())
+
+
+@login_required
+def act(request, number: str, name: str):
+    """The page of one act: its form, then the act's service. The same table, forms and
+    errors as the API; a refused act says why (409), a wrong person is told so (403)."""
+    case = _visible_case(request.user, number)
+    declared = get_act(name)
+    if declared is None:
+        raise Http404
+    refusal, status = None, 200
+    try:
+        ensure_allowed(name, request.user, case)
+    except CaseError as error:
+        refusal, status = error.message, 409
+    except PermissionDenied as error:
+        refusal, status = error_message(error), 403
+    if request.method == "POST" and refusal is None:
+        form = declared.make_form(request.POST, request.FILES, case=case, user=request.user)
+        if form.is_valid():
+            try:
+                declared.perform(actor=request.user, case=case, data=form.cleaned_data)
+            except ValidationError as error:
+                attach_errors(form, error)
+            except (CaseError, PermissionDenied) as error:
+                form.add_error(None, error_message(error))
+            else:
+                messages.success(request, _("%(act)s：%(number)s") % {
+                    "act": declared.label_text, "number": case.number})
+                return redirect(_safe_next(request) or reverse("cases:detail", args=[number]))
+        status = 400
+    elif declared.page and refusal is None:
+        return redirect(act_url(case, declared))
+    else:
+        form = declared.make_form(case=case, user=request.user)
+    return render(request, "cases/act.html", {
+        "case": case, "act": declared, "form": form, "refusal": refusal,
+        "next": _safe_next(request),
+    }, status=status)
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return ""
 
 
 @login_required

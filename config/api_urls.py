@@ -3,13 +3,12 @@
 from django.urls import path
 
 from cases import api as case_api
-from feedback import api as transitions_api
 from intake import api as intake_api
 
 urlpatterns = [
     path("cases/", intake_api.register_case, name="api-cases"),
     path("cases/<str:number>/", intake_api.case_detail, name="api-case"),
-    path("cases/<str:number>/transitions/<str:name>/", transitions_api.transition,
+    path("cases/<str:number>/transitions/<str:name>/", case_api.transition,
          name="api-transition"),
     path("categories/", case_api.categories, name="api-categories"),
     path("departments/", case_api.departments, name="api-departments"),

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class DispatchConfig(AppConfig):
     name = "dispatch"
     verbose_name = _("派单办理")
+
+    def ready(self) -> None:
+        from .acts import register_all
+
+        register_all()

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases import services as case_services
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import State
@@ -50,12 +49,7 @@ def dispatch_case(request, number):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                case = services.dispatch(
-                    actor=request.user, case_id=case.pk, mode=data["mode"],
-                    category_id=data["category"], tier_code=data["tier"],
-                    tier_change_reason=data["tier_change_reason"],
-                    lead_department_id=data["lead_department"],
-                    assisting_department_ids=data["assisting_departments"], note=data["note"])
+                case = services.dispatch(actor=request.user, case_id=case.pk, **data)
             except ValidationError as error:
                 attach_errors(form, error)
             except (CaseError, PermissionDenied) as error:
@@ -83,7 +77,7 @@ def refuse_return(request, number):
     try:
         if not form.is_valid():
             raise ValidationError({"reason": _("请说明驳回退单的理由。")})
-        case_services.refuse_return(actor=request.user, case_id=case.pk,
+        services.refuse_return(actor=request.user, case_id=case.pk,
                                     reason=form.cleaned_data["reason"])
     except (CaseError, ValidationError) as error:
         messages.error(request, error_message(error))

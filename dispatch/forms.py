@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Tier
-from intake.forms import MultipleFileField
+from cases.forms import MultipleFileField, ReasonForm, YesNoField
 
 from .selectors import INBOX_STATES, InboxFilters
 
@@ -37,13 +37,27 @@ class InboxFilterForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    handler = forms.IntegerField()
+    """分派: one of the lead department's active members."""
+
+    takes_case = True
+    handler = forms.TypedChoiceField(label=_("承办人"), coerce=int)
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        people = get_user_model().objects.filter(
+            is_active=True, departments=case.lead_department_id).order_by("username") \
+            if case is not None else []
+        self.fields["handler"].choices = [
+            (person.pk, person.get_full_name() or person.username) for person in people]
 
 
 class DispatchForm(forms.Form):
     category = forms.TypedChoiceField(label=_("问题分类"), coerce=int, empty_value=None,
                                       required=False)
-    tier = forms.ChoiceField(label=_("响应级别"), choices=Tier.choices)
+    tier = forms.ChoiceField(label=_("响应级别"), required=False,
+                             choices=[("", _("不变"))] + list(Tier.choices))
     tier_change_reason = forms.CharField(label=_("调整级别的理由"), required=False,
                                          max_length=500)
     mode = forms.ChoiceField(label=_("办理方式"), widget=forms.RadioSelect)
@@ -68,9 +82,17 @@ class DispatchForm(forms.Form):
         self.fields["assisting_departments"].choices = departments
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("理由"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+class DispatchActForm(DispatchForm):
+    """The same fields for one mode (the act names it): 交办, 直办 or 呈办."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["mode"]
+
+
+class ChangeTierForm(forms.Form):
+    tier_code = forms.ChoiceField(label=_("响应级别"), choices=Tier.choices)
+    reason = forms.CharField(label=_("调整级别的理由"), max_length=500)
 
 
 class NoteForm(forms.Form):
@@ -78,9 +100,8 @@ class NoteForm(forms.Form):
     text = forms.CharField(label=_("内容"), max_length=5000,
                            widget=forms.Textarea(attrs={"rows": 3}))
     contact_method = forms.ChoiceField(label=_("联系方式"), required=False)
-    reached = forms.TypedChoiceField(label=_("是否联系上"), required=False, empty_value=None,
-                                     coerce=lambda v: v == "yes",
-                                     choices=[("", "—"), ("yes", _("联系上")), ("no", _("未联系上"))])
+    reached = YesNoField(label=_("是否联系上"), required=False, blank=True,
+                         yes=_("联系上"), no=_("未联系上"))
     happened_at = forms.DateTimeField(label=_("时间"), required=False,
                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
@@ -106,9 +127,8 @@ class ResultForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 2}))
     result = forms.CharField(label=_("办理结果"), max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 2}))
-    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), widget=forms.RadioSelect,
-                                       coerce=lambda v: v == "yes",
-                                       choices=[("yes", _("已解决")), ("no", _("未解决"))])
+    is_solved = YesNoField(label=_("问题是否已解决"), widget=forms.RadioSelect,
+                           yes=_("已解决"), no=_("未解决"))
 
 
 class ReviewForm(forms.Form):
@@ -116,6 +136,11 @@ class ReviewForm(forms.Form):
                                  choices=[("approve", _("审核通过")), ("send_back", _("退回重办"))])
     note = forms.CharField(label=_("意见"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SendBackForm(forms.Form):
+    note = forms.CharField(label=_("退回意见"), max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class DecisionForm(forms.Form):

@@ -6,13 +6,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases import services as case_services
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
-from cases.models import current_reviewer
+from cases.acts import allowed_names
 from cases.selectors import visible_cases
 
-from . import selectors, services
+from . import services
 from .forms import AttachmentForm, ExtensionForm, NoteForm, ResultForm, ReviewForm
 
 
@@ -37,8 +36,7 @@ def handle(request, number, *, forms=None, status=200):
         "review_form": forms.get("review") or ReviewForm(),
         "attachment_form": forms.get("files") or AttachmentForm(),
         "attachments": case.attachments.filter(kind="handling"),
-        "can_review": current_reviewer(case, request.user),
-        "can_handle": selectors.works_on(request.user, case),
+        "may": allowed_names(request.user, case),
     }, status=status)
 
 
@@ -85,9 +83,9 @@ def submit_result(request, number):
 def review(request, number):
     def act(case, data):
         if data["decision"] == "approve":
-            case_services.approve_result(actor=request.user, case_id=case.pk, note=data["note"])
+            services.approve_result(actor=request.user, case_id=case.pk, note=data["note"])
         else:
-            case_services.send_back_result(actor=request.user, case_id=case.pk, note=data["note"])
+            services.send_back_result(actor=request.user, case_id=case.pk, note=data["note"])
 
     return _run(request, number, "review", ReviewForm(request.POST), act, _("已审核"))
 
@@ -111,5 +109,5 @@ def slip(request, number):
 def attach(request, number):
     return _run(request, number, "files", AttachmentForm(request.POST, request.FILES),
                 lambda case, data: services.attach_files(actor=request.user, case_id=case.pk,
-                                                         uploads=data["files"]),
+                                                         files=data["files"]),
                 _("材料已上传"))

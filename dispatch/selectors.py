@@ -162,17 +162,6 @@ def last_return(case: Case):
     return case.events.filter(action="return_to_dispatcher").order_by("-at").first()
 
 
-def works_on(user, case: Case) -> bool:
-    """Whether the person handles this case for its lead or an assisting department."""
-    from cases.roles import Role, department_ids_of, has_role
-
-    if not has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD):
-        return False
-    mine = department_ids_of(user)
-    return case.lead_department_id in mine or case.assisting_departments.filter(
-        pk__in=mine).exists()
-
-
 def review_queue(user) -> QuerySet[Case]:
     """Results waiting for this person's review: as head, as the office, as supervisor."""
     from cases.models import ReviewStage

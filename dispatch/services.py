@@ -1,26 +1,60 @@
-"""The dispatcher's and the departments' acts: classify and dispatch, notes and contacts,
-extensions, the written result. Each runs in one transaction and calls the case's own
-services for every move of the case."""
+"""The dispatch and handling acts: classify and dispatch (交办, 直办, 呈办), instruct,
+department accept, return and its ruling, the handler's assignment, notes and contacts,
+extensions, files, the written result and its review. Each runs in one transaction,
+moves the case through `cases.services.move` and tells the next person."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import services as case_services
+from cases.acts import ensure_allowed
+from cases.calendar import compute_due_at
+from cases.escalation import schedule
 from cases.exceptions import CaseTransitionError
-from cases.models import Case, HandlingMode, State
-from cases.notifications import alert_supervisors, notify
-from cases.roles import Role, department_ids_of, has_role
+from cases.models import (
+    Case,
+    Category,
+    Department,
+    HandlingMode,
+    ReviewStage,
+    State,
+    department_of,
+)
+from cases.notifications import (
+    alert_supervisors,
+    current_reviewers,
+    department_people,
+    lead_workers,
+    notify,
+    office_staff,
+    people_with_roles,
+    tell,
+)
+from cases.roles import Role, has_role
 
 from .models import ExtensionRequest, ExtensionState, HandlingNote, HandlingResult, NoteKind
 
-WORKING_STATES = (State.DISPATCHED, State.IN_HANDLING)
+
+# ---------------------------------------------------------------- dispatch
+def _set_category(case: Case, category_id) -> None:
+    """The subcategory chosen at dispatch; a case leaves the office classified."""
+    if category_id in (None, ""):
+        if case.category_id is None:
+            raise ValidationError({"category": _("请选择问题分类。")})
+        return
+    category = case_services.get_or_invalid(Category, "category", category_id,
+                                            _("问题分类不存在。"), is_active=True)
+    if category.children.exists():
+        raise ValidationError({"category": _("请选择到二级分类。")})
+    case.category = category
 
 
 @transaction.atomic
@@ -29,51 +63,192 @@ def dispatch(
     actor,
     case_id: int,
     mode: str,
-    category_id: int | None = None,
-    tier_code: str = "",
+    category: int | None = None,
+    tier: str = "",
     tier_change_reason: str = "",
-    lead_department_id: int | None = None,
-    assisting_department_ids: Iterable[int] = (),
+    lead_department: int | None = None,
+    assisting_departments: Iterable[int] = (),
     note: str = "",
 ) -> Case:
     """Classify, set the tier (a change needs a reason), and send the case on its way:
     交办 to a lead department, 直办 by the office, or 呈办 to a supervisor first."""
     case = case_services.lock_case(case_id)
-    if tier_code and (not case.tier_id or tier_code != case.tier.code):
-        case_services.change_tier(actor=actor, case_id=case_id, tier_code=tier_code,
-                                  reason=tier_change_reason)
+    if tier and (not case.tier_id or tier != case.tier.code):
+        change_tier(actor=actor, case_id=case_id, tier_code=tier, reason=tier_change_reason)
     if mode == HandlingMode.ASSIGNED:
-        if not lead_department_id:
+        if not lead_department:
             raise ValidationError({"lead_department": _("请选择主办部门。")})
-        return case_services.dispatch_case(
-            actor=actor, case_id=case_id, lead_department_id=lead_department_id,
-            assisting_department_ids=assisting_department_ids, category_id=category_id,
-            note=note)
+        return dispatch_case(actor=actor, case_id=case_id, lead_department_id=lead_department,
+                             assisting_department_ids=assisting_departments,
+                             category_id=category, note=note)
     if mode == HandlingMode.DIRECT:
-        return case_services.handle_directly(actor=actor, case_id=case_id,
-                                             category_id=category_id, note=note)
+        return handle_directly(actor=actor, case_id=case_id, category_id=category, note=note)
     if mode == HandlingMode.ESCALATED:
-        case = case_services.escalate_case(actor=actor, case_id=case_id,
-                                           category_id=category_id, note=note)
-        alert_supervisors(case=case, kind="escalated",
-                          title=_("呈办待批示：%(number)s") % {"number": case.number},
-                          body=case.summary)
-        return case
+        return escalate_case(actor=actor, case_id=case_id, category_id=category, note=note)
     raise ValidationError({"mode": _("请选择办理方式。")})
 
 
-def _department_of(actor, case: Case, *, lead_only: bool) -> int:
-    """The actor's department on this case (lead first), or PermissionDenied."""
-    mine = department_ids_of(actor)
-    if not has_role(actor, Role.HANDLER, Role.DEPARTMENT_HEAD):
-        raise PermissionDenied(_("只有承办部门的人员可以记录办理情况。"))
-    if case.lead_department_id in mine:
-        return case.lead_department_id
-    if not lead_only:
-        assisting = set(case.assisting_departments.values_list("pk", flat=True)) & mine
-        if assisting:
-            return min(assisting)
-    raise PermissionDenied(_("案件 %(number)s 不是您部门承办的。") % {"number": case.number})
+@transaction.atomic
+def dispatch_case(
+    *,
+    actor,
+    case_id: int,
+    lead_department_id: int,
+    assisting_department_ids: Iterable[int] = (),
+    category_id: int | None = None,
+    note: str = "",
+) -> Case:
+    """交办 to a lead department (with assisting ones); from `returned` it re-dispatches.
+    Both departments hear of it at once (a T1 case has two hours)."""
+    case = case_services.lock_case(case_id)
+    _set_category(case, category_id)
+    lead = case_services.get_or_invalid(Department, "lead_department", lead_department_id,
+                                        _("主办部门不存在。"), is_active=True, is_office=False)
+    try:
+        assisting_ids = {int(pk) for pk in assisting_department_ids} - {lead.pk}
+    except (TypeError, ValueError):
+        raise ValidationError({"assisting_departments": _("协办部门不存在。")}) from None
+    assisting = list(Department.objects.filter(pk__in=assisting_ids, is_active=True))
+    if len(assisting) != len(assisting_ids):
+        raise ValidationError({"assisting_departments": _("协办部门不存在。")})
+    case.lead_department = lead
+    was_returned = case.state == State.RETURNED
+    case_services.move(
+        case.dispatch, actor=actor, note=note or (_("重新交办") if was_returned else ""),
+        data={"lead_department": lead.name, "assisting": [d.name for d in assisting],
+              "redispatch": was_returned},
+        at=timezone.now())
+    case.assisting_departments.set(assisting)
+    case._assisting_ids = frozenset(d.pk for d in assisting)
+    due = timezone.localtime(case.due_at).strftime("%m-%d %H:%M") if case.due_at else "—"
+    tell(department_people([lead.pk]), kind="dispatched", case=case, skip=actor,
+         title=_("新交办（主办）：%(number)s，%(due)s 前答复") % {"number": case.number, "due": due},
+         body="\n".join(filter(None, [case.summary, note])))
+    if assisting:
+        tell(department_people(d.pk for d in assisting), kind="dispatched", case=case,
+             skip=actor,
+             title=_("新交办（协办）：%(number)s") % {"number": case.number},
+             body="\n".join(filter(None, [case.summary, note])))
+    return case
+
+
+@transaction.atomic
+def handle_directly(*, actor, case_id: int, category_id: int | None = None,
+                    note: str = "") -> Case:
+    """直办: the office investigates the case itself."""
+    case = case_services.lock_case(case_id)
+    _set_category(case, category_id)
+    office = Department.objects.filter(is_office=True).first()
+    if office is None:
+        raise ValidationError({"lead_department": _("系统尚未设置信访办部门，请联系管理员。")})
+    case.lead_department = office
+    case_services.move(case.handle_directly, actor=actor, note=note, at=timezone.now())
+    return case
+
+
+@transaction.atomic
+def escalate_case(*, actor, case_id: int, category_id: int | None = None,
+                  note: str = "") -> Case:
+    """呈办: sent to a supervisor for instruction before it is dispatched."""
+    case = case_services.lock_case(case_id)
+    _set_category(case, category_id)
+    case_services.move(case.escalate, actor=actor, note=note)
+    alert_supervisors(case=case, kind="escalated",
+                      title=_("呈办待批示：%(number)s") % {"number": case.number},
+                      body=case.summary)
+    return case
+
+
+@transaction.atomic
+def instruct_case(*, actor, case_id: int, instruction: str) -> Case:
+    """批示: the supervisor's instruction on an escalated case; the dispatchers dispatch."""
+    case = case_services.lock_case(case_id)
+    instruction = case_services.required_text("instruction", instruction, _("请填写批示内容。"))
+    case_services.move(case.instruct, actor=actor, note=instruction, instruction=instruction)
+    tell(people_with_roles(Role.DISPATCHER), kind="escalated", case=case, skip=actor,
+         title=_("已批示，待交办：%(number)s") % {"number": case.number}, body=instruction)
+    return case
+
+
+@transaction.atomic
+def return_case(*, actor, case_id: int, reason: str) -> Case:
+    """退单: the department is not responsible; back to the dispatcher within the window."""
+    case = case_services.lock_case(case_id)
+    reason = case_services.required_text("reason", reason, _("请说明退单理由。"))
+    # Counted against the department that returns and the dispatcher who sent it there.
+    dispatched = case.events.filter(action="dispatch").order_by("-at", "-pk").first()
+    case_services.move(case.return_to_dispatcher, actor=actor, note=reason,
+                       data={"department": case.lead_department_id,
+                             "dispatcher": dispatched.actor_id if dispatched else None})
+    tell(people_with_roles(Role.DISPATCHER), kind="returned", case=case, skip=actor,
+         title=_("退单：%(number)s（%(department)s）") % {
+             "number": case.number, "department": case.lead_department.name},
+         body=reason)
+    return case
+
+
+@transaction.atomic
+def refuse_return(*, actor, case_id: int, reason: str) -> Case:
+    """驳回退单: the dispatcher holds the department responsible."""
+    case = case_services.lock_case(case_id)
+    reason = case_services.required_text("reason", reason, _("请说明驳回退单的理由。"))
+    case_services.move(case.refuse_return, actor=actor, note=reason)
+    tell(department_people([case.lead_department_id]), kind="returned", case=case, skip=actor,
+         title=_("退单被驳回，请继续办理：%(number)s") % {"number": case.number}, body=reason)
+    return case
+
+
+@transaction.atomic
+def change_tier(*, actor, case_id: int, tier_code: str, reason: str) -> Case:
+    """改级: the dispatcher changes the tier before dispatch, with a reason; the deadline is
+    recomputed from the acceptance under the new tier."""
+    case = case_services.lock_case(case_id)
+    ensure_allowed("change_tier", actor, case)
+    reason = case_services.required_text("tier_change_reason", reason,
+                                         _("调整响应级别须说明理由。"))
+    old = case.tier.code if case.tier_id else ""
+    case.tier = case_services.tier_by_code(tier_code)
+    if case.tier.code == old:
+        return case
+    due_at = compute_due_at(case.tier, case.accepted_at).due_at
+    if case.platform_due_at and case.platform_due_at < due_at:
+        due_at = case.platform_due_at
+    case.due_at = due_at
+    schedule(case)
+    case.save(update_fields=["tier", "due_at", "next_action_at"])
+    case_services.record_event(case, actor=actor, action="change_tier", note=reason,
+                               data={"from": old, "to": case.tier.code,
+                                     "due_at": due_at.isoformat()})
+    return case
+
+
+# ---------------------------------------------------------------- handling
+@transaction.atomic
+def department_accept_case(*, actor, case_id: int) -> Case:
+    """签收: the lead department takes the case; a handler who signs becomes its handler."""
+    case = case_services.lock_case(case_id)
+    handler = actor if has_role(actor, Role.HANDLER) else None
+    case_services.move(case.department_accept, actor=actor, at=timezone.now(), handler=handler)
+    return case
+
+
+@transaction.atomic
+def assign_handler(*, actor, case_id: int, handler: int) -> Case:
+    """分派: the department head names the handler of a case of the department."""
+    case = case_services.lock_case(case_id)
+    ensure_allowed("assign_handler", actor, case)
+    person = get_user_model().objects.filter(
+        pk=handler, is_active=True, departments=case.lead_department_id).first()
+    if person is None:
+        raise ValidationError({"handler": _("承办人须是主办部门的在岗人员。")})
+    case.handler = person
+    case.save(update_fields=["handler"])
+    case_services.record_event(case, actor=actor, action="assign_handler",
+                               note=person.get_full_name() or person.username,
+                               data={"handler": person.pk})
+    tell([person.pk], kind="dispatched", case=case, skip=actor,
+         title=_("分派给您承办：%(number)s") % {"number": case.number}, body=case.summary)
+    return case
 
 
 @transaction.atomic
@@ -91,17 +266,15 @@ def add_note(
     assisting department's opinion to the lead. The first contact that reached the
     petitioner marks the case as responded to."""
     case = case_services.lock_case(case_id)
-    text = (text or "").strip()
-    if not text:
-        raise ValidationError({"text": _("请填写内容。")})
+    ensure_allowed("add_note", actor, case)
+    text = case_services.required_text("text", text, _("请填写内容。"))
     if kind not in NoteKind.values:
         raise ValidationError({"kind": _("请选择记录类别。")})
-    department_id = _department_of(actor, case, lead_only=kind != NoteKind.ASSIST)
+    department_id = department_of(actor, case)
     if kind == NoteKind.ASSIST and department_id == case.lead_department_id:
         raise ValidationError({"kind": _("协办意见由协办部门填写。")})
-    if case.state not in WORKING_STATES:
-        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能记录办理情况。")
-                                  % {"number": case.number, "state": case.get_state_display()})
+    if kind != NoteKind.ASSIST and department_id != case.lead_department_id:
+        raise ValidationError({"kind": _("协办部门只能填写协办意见。")})
     happened_at = happened_at or timezone.now()
     if happened_at > timezone.now():
         raise ValidationError({"happened_at": _("时间不能晚于现在。")})
@@ -116,36 +289,55 @@ def add_note(
         reached=reached if kind == NoteKind.CONTACT else None, happened_at=happened_at)
     if kind == NoteKind.CONTACT and reached:
         case_services.record_first_contact(case=case, at=happened_at)
-    case_services.record_event(case, actor=actor, action="contact" if kind == NoteKind.CONTACT
-                          else "note", note=text, data={"kind": kind, "note": note.pk})
+    case_services.record_event(case, actor=actor,
+                               action="contact" if kind == NoteKind.CONTACT else "note",
+                               note=text, data={"kind": kind, "note": note.pk})
+    if kind == NoteKind.ASSIST:
+        tell(lead_workers(case), kind="handling", case=case, skip=actor,
+             title=_("协办意见：%(number)s") % {"number": case.number}, body=text)
     return note
 
 
+@transaction.atomic
+def attach_files(*, actor, case_id: int, files) -> list:
+    """Handling material (photos, notices, reports) from the lead or an assisting
+    department; judged by content like every upload."""
+    from django.conf import settings
+
+    case = case_services.lock_case(case_id)
+    ensure_allowed("attach_files", actor, case)
+    if not files:
+        raise ValidationError({"files": _("请选择文件。")})
+    if len(files) > settings.ATTACHMENT_MAX_FILES:
+        raise ValidationError({"files": _("一次最多上传 %(n)s 个文件。") % {
+            "n": settings.ATTACHMENT_MAX_FILES}})
+    try:
+        attached = [case_services.add_attachment(actor=actor, case=case, upload=upload,
+                                                 kind="handling") for upload in files]
+    except ValidationError as error:
+        raise ValidationError({"files": error.message_dict.get("attachments", error.messages)}) \
+            from error
+    case_services.record_event(case, actor=actor, action="note",
+                               note="、".join(a.original_name for a in attached),
+                               data={"attachments": [a.pk for a in attached]})
+    return attached
+
+
+# ---------------------------------------------------------------- extensions
 @transaction.atomic
 def request_extension(*, actor, case_id: int, reason: str,
                       requested_due_at: datetime) -> ExtensionRequest:
     """延期申请: only before the deadline, one pending at a time; supervisors are told."""
     case = case_services.lock_case(case_id)
-    _department_of(actor, case, lead_only=True)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("请说明延期理由。")})
-    if case.state not in WORKING_STATES:
-        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能申请延期。")
-                                  % {"number": case.number, "state": case.get_state_display()})
-    now = timezone.now()
-    if case.due_at is None or now >= case.due_at:
-        raise CaseTransitionError(_("案件 %(number)s 已超过办理期限，延期须在期限届满前申请。")
-                                  % {"number": case.number})
+    ensure_allowed("request_extension", actor, case)
+    reason = case_services.required_text("reason", reason, _("请说明延期理由。"))
     if requested_due_at is None or requested_due_at <= case.due_at:
         raise ValidationError({"requested_due_at": _("申请延至的时间须晚于原期限。")})
-    if case.extension_requests.filter(state=ExtensionState.PENDING).exists():
-        raise ValidationError({"reason": _("已有一份延期申请在审批中。")})
     request = ExtensionRequest.objects.create(
         case=case, requested_by=actor, reason=reason, requested_due_at=requested_due_at,
-        original_due_at=case.due_at, requested_at=now)
+        original_due_at=case.due_at, requested_at=timezone.now())
     case_services.record_event(case, actor=actor, action="request_extension", note=reason,
-                          data={"to": requested_due_at.isoformat()})
+                               data={"to": requested_due_at.isoformat()})
     alert_supervisors(case=case, kind="extension_requested",
                       title=_("延期申请：%(number)s") % {"number": case.number}, body=reason)
     return request
@@ -161,30 +353,47 @@ def _lock_pending(request_id: int) -> ExtensionRequest:
 
 
 @transaction.atomic
+def decide_extension(*, actor, case_id: int, decision: str, note: str = "") -> ExtensionRequest:
+    """The supervisor decides the case's pending extension request."""
+    # The case first, then what hangs off it (one lock order for every act).
+    case = case_services.lock_case(case_id)
+    ensure_allowed("decide_extension", actor, case)
+    pending = case.extension_requests.filter(state=ExtensionState.PENDING).first()
+    if decision == "approve":
+        return approve_extension(actor=actor, request_id=pending.pk, note=note)
+    if decision == "refuse":
+        return refuse_extension(actor=actor, request_id=pending.pk, note=note)
+    raise ValidationError({"decision": _("请选择是否同意延期。")})
+
+
+@transaction.atomic
 def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionRequest:
     """The deadline moves to the requested time; the petitioner's page shows the reason."""
+    case_id = ExtensionRequest.objects.filter(pk=request_id).values_list("case_id", flat=True)
+    case = case_services.lock_case(case_id.first() or 0) if case_id.exists() else None
     request = _lock_pending(request_id)
-    case = case_services.lock_case(request.case_id)
-    case_services.extend_deadline(actor=actor, case=case, new_due_at=request.requested_due_at,
-                                  reason=request.reason)
+    ensure_allowed("decide_extension", actor, case)
+    _extend_deadline(actor=actor, case=case, new_due_at=request.requested_due_at,
+                     reason=request.reason)
     request.state = ExtensionState.APPROVED
     request.decided_by, request.decided_at = actor, timezone.now()
     request.decision_note = (note or "").strip()
     request.save()
     notify([request.requested_by], kind="extension_approved", case=case,
-           title=_("延期已批准：%(number)s") % {"number": case.number}, body=request.decision_note)
+           title=_("延期已批准：%(number)s，新期限 %(due)s") % {
+               "number": case.number,
+               "due": timezone.localtime(case.due_at).strftime("%m-%d %H:%M")},
+           body=request.decision_note)
     return request
 
 
 @transaction.atomic
 def refuse_extension(*, actor, request_id: int, note: str) -> ExtensionRequest:
+    case_id = ExtensionRequest.objects.filter(pk=request_id).values_list("case_id", flat=True)
+    case = case_services.lock_case(case_id.first() or 0) if case_id.exists() else None
     request = _lock_pending(request_id)
-    if not has_role(actor, Role.SUPERVISOR):
-        raise PermissionDenied(_("只有督办人员可以审批延期。"))
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": _("不同意延期须说明理由。")})
-    case = case_services.lock_case(request.case_id)
+    ensure_allowed("decide_extension", actor, case)
+    note = case_services.required_text("note", note, _("不同意延期须说明理由。"))
     request.state = ExtensionState.REFUSED
     request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
     request.save()
@@ -194,11 +403,28 @@ def refuse_extension(*, actor, request_id: int, note: str) -> ExtensionRequest:
     return request
 
 
+def _extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
+    """延期: move the deadline of a locked open case (the history keeps the old one)."""
+    if case.due_at and new_due_at <= case.due_at:
+        raise ValidationError({"new_due_at": _("延期后的期限须晚于原期限。")})
+    old = case.due_at
+    case.due_at = new_due_at
+    case.extension_count += 1
+    schedule(case)
+    case.save(update_fields=["due_at", "extension_count", "next_action_at"])
+    case_services.record_event(case, actor=actor, action="extend", note=reason,
+                               data={"from": old.isoformat() if old else None,
+                                     "to": new_due_at.isoformat()})
+    return case
+
+
+# ---------------------------------------------------------------- the result and its review
 @transaction.atomic
 def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: str,
                   is_solved: bool) -> HandlingResult:
-    """The written result goes into the review chain (department head, office, and a
-    supervisor for a sensitive case)."""
+    """提交办理结果: the written result goes into the review chain (department head,
+    office, and a supervisor for a sensitive case); the first reviewer is told."""
+    case = case_services.lock_case(case_id)
     errors = {field: _("请填写%(what)s。") % {"what": what}
               for field, value, what in (("findings", findings, _("调查核实情况")),
                                          ("opinion", opinion, _("处理意见")),
@@ -206,36 +432,45 @@ def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: s
               if not (value or "").strip()}
     if errors:
         raise ValidationError(errors)
-    case = case_services.submit_result(actor=actor, case_id=case_id, result=result.strip(),
-                                       is_solved=is_solved)
-    return HandlingResult.objects.create(
+    if is_solved not in (True, False):
+        raise ValidationError({"is_solved": _("请选择问题是否已解决。")})
+    now = timezone.now()
+    case_services.move(case.submit_result, actor=actor, note=result.strip(),
+                       data={"is_solved": is_solved}, at=now)
+    handling_result = HandlingResult.objects.create(
         case=case, submitted_by=actor, findings=findings.strip(), opinion=opinion.strip(),
-        result=result.strip(), is_solved=is_solved, submitted_at=case.result_submitted_at)
+        result=result.strip(), is_solved=is_solved, submitted_at=now)
+    tell(current_reviewers(case), kind="result_submitted", case=case, skip=actor,
+         title=_("办理结果待审核：%(number)s") % {"number": case.number}, body=result.strip())
+    return handling_result
 
 
 @transaction.atomic
-def attach_files(*, actor, case_id: int, uploads) -> list:
-    """Handling material (photos, notices, reports) from the lead or an assisting
-    department; judged by content like every upload."""
-    from django.conf import settings
-
+def approve_result(*, actor, case_id: int, note: str = "") -> Case:
+    """审核通过 at the current stage: head, then office, then a supervisor if sensitive.
+    The next reviewer is told, or, at the last stage, the office's reply desk."""
     case = case_services.lock_case(case_id)
-    _department_of(actor, case, lead_only=False)
-    if case.state not in WORKING_STATES:
-        raise CaseTransitionError(_("案件 %(number)s 当前状态为「%(state)s」，不能上传办理材料。")
-                                  % {"number": case.number, "state": case.get_state_display()})
-    if not uploads:
-        raise ValidationError({"files": _("请选择文件。")})
-    if len(uploads) > settings.ATTACHMENT_MAX_FILES:
-        raise ValidationError({"files": _("一次最多上传 %(n)s 个文件。") % {
-            "n": settings.ATTACHMENT_MAX_FILES}})
-    try:
-        attached = [case_services.add_attachment(actor=actor, case=case, upload=upload,
-                                                 kind="handling") for upload in uploads]
-    except ValidationError as error:
-        raise ValidationError({"files": error.message_dict.get("attachments", error.messages)}) \
-            from error
-    case_services.record_event(case, actor=actor, action="note",
-                               note="、".join(a.original_name for a in attached),
-                               data={"attachments": [a.pk for a in attached]})
-    return attached
+    case_services.move(case.approve_result, actor=actor, note=note,
+                       data={"stage": case.review_stage, "next_stage": case.next_review_stage()})
+    if case.review_stage == ReviewStage.APPROVED:
+        tell(office_staff(), kind="approved", case=case, skip=actor,
+             title=_("办理结果已审核通过，待答复：%(number)s") % {"number": case.number},
+             body=case.summary)
+    else:
+        tell(current_reviewers(case), kind="result_submitted", case=case, skip=actor,
+             title=_("办理结果待审核：%(number)s（%(stage)s）") % {
+                 "number": case.number, "stage": case.get_review_stage_display()},
+             body=case.summary)
+    return case
+
+
+@transaction.atomic
+def send_back_result(*, actor, case_id: int, note: str) -> Case:
+    """审核退回: back to handling with the reviewer's note; the handler is told."""
+    case = case_services.lock_case(case_id)
+    note = case_services.required_text("note", note, _("请写明退回意见。"))
+    stage = case.review_stage
+    case_services.move(case.send_back, actor=actor, note=note, data={"stage": stage})
+    tell(lead_workers(case), kind="sent_back", case=case, skip=actor,
+         title=_("办理结果被退回：%(number)s") % {"number": case.number}, body=note)
+    return case

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases import services as case_services
 from cases.exceptions import CaseError
 from cases.forms import error_message
 from cases.models import Case, State
@@ -58,6 +57,6 @@ def decide_extension(request, request_id):
 def instruct(request, number):
     case = get_object_or_404(Case, number=number)
     form = InstructionForm(request.POST)
-    return _done(request, lambda: case_services.instruct_case(
+    return _done(request, lambda: services.instruct_case(
         actor=request.user, case_id=case.pk,
         instruction=form.cleaned_data["instruction"] if form.is_valid() else ""))

@@ -4,21 +4,23 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases import services as case_services
+from cases.acts import allowed_names
 from cases.exceptions import CaseError
 from cases.forms import error_message
 from cases.roles import Role, headed_department_ids_of, role_required
 from cases.selectors import visible_cases
 
-from . import selectors
+from . import selectors, services
 from .forms import AssignForm, InboxFilterForm
 
 DEPARTMENT_ROLES = (Role.HANDLER, Role.DEPARTMENT_HEAD)
+# The acts an inbox row offers as buttons.
+ROW_ACTS = ("department_accept", "assign_handler")
 
 
 @role_required(*DEPARTMENT_ROLES)
@@ -37,6 +39,8 @@ def inbox(request):
              if key not in ("after", "last") and value}
     query["department"] = department.pk
     is_head = department.pk in headed_department_ids_of(request.user)
+    for case in page.rows:
+        case.may = allowed_names(request.user, case, only=ROW_ACTS)
     return render(request, "dispatch/inbox.html", {
         "departments": departments, "department": department, "form": form, "page": page,
         "query": urlencode(query), "is_head": is_head,
@@ -60,7 +64,7 @@ def _act(request, number, act, success):
 def take(request, number):
     """签收: the department takes the case on."""
     return _act(request, number,
-                lambda case: case_services.department_accept_case(actor=request.user,
+                lambda case: services.department_accept_case(actor=request.user,
                                                                   case_id=case.pk),
                 _("已签收 %(number)s"))
 
@@ -69,12 +73,14 @@ def take(request, number):
 @role_required(Role.DEPARTMENT_HEAD)
 def assign(request, number):
     """分派: the head names the handler."""
-    form = AssignForm(request.POST)
+    case = get_object_or_404(visible_cases(request.user), number=number)
+    form = AssignForm(request.POST, case=case)
     if not form.is_valid():
-        raise Http404
+        messages.error(request, _("承办人须是主办部门的在岗人员。"))
+        return redirect(request.POST.get("next") or "dispatch:inbox")
     return _act(request, number,
-                lambda case: case_services.assign_handler(
-                    actor=request.user, case_id=case.pk, handler_id=form.cleaned_data["handler"]),
+                lambda case: services.assign_handler(
+                    actor=request.user, case_id=case.pk, handler=form.cleaned_data["handler"]),
                 _("已分派 %(number)s"))
 
 

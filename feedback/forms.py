@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import YesNoField
 from cases.models import InvalidReason, ReplyChannel, Satisfaction
 
 from .models import VisitMethod
@@ -18,12 +19,10 @@ class ReplyForm(forms.Form):
 class VisitForm(forms.Form):
     method = forms.ChoiceField(label=_("回访方式"), widget=forms.RadioSelect,
                                choices=[c for c in VisitMethod.choices if c[0] != "public"])
-    reached = forms.TypedChoiceField(label=_("是否联系上"), widget=forms.RadioSelect,
-                                     coerce=lambda v: v == "yes",
-                                     choices=[("yes", _("联系上")), ("no", _("未联系上"))])
-    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), required=False,
-                                       empty_value=None, coerce=lambda v: v == "yes",
-                                       choices=[("", "—"), ("yes", _("已解决")), ("no", _("未解决"))])
+    reached = YesNoField(label=_("是否联系上"), widget=forms.RadioSelect,
+                         yes=_("联系上"), no=_("未联系上"))
+    is_solved = YesNoField(label=_("问题是否已解决"), required=False, blank=True,
+                           yes=_("已解决"), no=_("未解决"))
     satisfaction = forms.ChoiceField(label=_("满意度"), required=False,
                                      choices=[("", "—")] + list(Satisfaction.choices))
     comments = forms.CharField(label=_("信访人意见"), required=False, max_length=2000,
@@ -37,6 +36,14 @@ class VisitForm(forms.Form):
             if not data.get("satisfaction"):
                 self.add_error("satisfaction", _("联系上信访人时请记录满意度。"))
         return data
+
+
+class UnreachedVisitForm(forms.Form):
+    method = forms.ChoiceField(label=_("回访方式"), widget=forms.RadioSelect,
+                               choices=[c for c in VisitMethod.choices if c[0] != "public"])
+    comments = forms.CharField(label=_("说明"), required=False, max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 2}),
+                               help_text=_("例如：电话无人接听、号码停机。"))
 
 
 class ArchiveForm(forms.Form):

@@ -28,6 +28,13 @@ class Reply(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.get_channel_display()}"
 
+    @property
+    def full_text(self) -> str:
+        """What the petitioner reads: the reply, then the next steps where there are any."""
+        if not self.next_steps:
+            return self.content
+        return f"{self.content}\n\n{_('下一步工作')}：{self.next_steps}"
+
 
 class VisitMethod(models.TextChoices):
     PHONE = "phone", _("电话回访")

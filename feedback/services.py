@@ -1,34 +1,41 @@
-"""Closing the loop: the reply, the return visit and its verdict."""
+"""The closing acts: the reply, the return visit and its verdict, reopening, the archive."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import services as case_services
-from cases.models import Case, Satisfaction
-from cases.notifications import alert_supervisors
+from cases.acts import ensure_allowed
+from cases.calendar import compute_due_at
+from cases.escalation import schedule
+from cases.models import Case, InvalidReason, ReplyChannel, Satisfaction
+from cases.notifications import alert_supervisors, lead_workers, tell
 from cases.roles import VerifiedPetitioner
 
 from .models import Reply, ReturnVisit, VisitMethod
 
 
+# ---------------------------------------------------------------- the reply
 @transaction.atomic
 def send_reply(*, actor, case_id: int, channel: str, content: str,
                next_steps: str = "") -> Reply:
     """答复: tell the petitioner the approved result; by e-mail too when they gave an
-    address (sent after commit, once)."""
-    content = (content or "").strip()
+    address (sent after commit, once). The Reply row is the one record of what was said."""
+    case = case_services.lock_case(case_id)
+    content = case_services.required_text("content", content, _("请填写答复内容。"))
     next_steps = (next_steps or "").strip()
-    full = content + (f"\n\n{_('下一步工作')}：{next_steps}" if next_steps else "")
-    case = case_services.reply_to_petitioner(actor=actor, case_id=case_id, reply=full,
-                                             channel=channel)
+    channel = case_services.choice("channel", channel, ReplyChannel, _("请选择答复方式。"))
+    now = timezone.now()
+    case_services.move(case.reply_to_petitioner, actor=actor, note=content,
+                       data={"channel": channel}, at=now, channel=channel)
     reply = Reply.objects.create(
         case=case, channel=channel, content=content, next_steps=next_steps,
         handling_unit=case.lead_department.name if case.lead_department else settings.OFFICE_NAME,
-        sent_by=actor, sent_at=case.replied_at)
+        sent_by=actor, sent_at=now)
     if case.petitioner.email:
         from .tasks import email_reply
 
@@ -39,43 +46,48 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
 def email_reply_now(*, reply_id: int) -> bool:
     """Send the reply by e-mail unless it already went (called by the task)."""
     from django.core.mail import send_mail
-    from django.utils import timezone
 
     with transaction.atomic():
-        reply = (Reply.objects.select_for_update(skip_locked=True)
+        reply = (Reply.objects.select_for_update(skip_locked=True, of=("self",))
                  .filter(pk=reply_id, emailed_at__isnull=True)
                  .select_related("case", "case__petitioner").first())
         if reply is None or not reply.case.petitioner.email:
             return False
         send_mail(_("%(office)s 答复意见（%(number)s）") % {"office": settings.OFFICE_NAME,
                                                           "number": reply.case.number},
-                  reply.case.reply, settings.DEFAULT_FROM_EMAIL, [reply.case.petitioner.email])
+                  reply.full_text, settings.DEFAULT_FROM_EMAIL, [reply.case.petitioner.email])
         reply.emailed_at = timezone.now()
         reply.save(update_fields=["emailed_at"])
         return True
 
 
+# ---------------------------------------------------------------- the return visit
 @transaction.atomic
 def record_visit(*, actor, case_id: int, method: str, reached: bool,
                  is_solved: bool | None = None, satisfaction: str = "",
                  comments: str = "") -> ReturnVisit:
     """回访: one attempt. Reached: the verdict (unsatisfied reopens the case, and a second
-    unsatisfied verdict on the same case alerts the supervisors). Not reached: counted."""
+    unsatisfied verdict on the same case alerts the supervisors). Not reached: counted;
+    after VISIT_MAX_ATTEMPTS of them the replied case may be archived unvisited."""
+    case = case_services.lock_case(case_id)
     if method not in VisitMethod.values:
         raise ValidationError({"method": _("请选择回访方式。")})
     if reached not in (True, False):
         raise ValidationError({"reached": _("请说明是否联系上信访人。")})
+    comments = (comments or "").strip()
     if reached:
-        case = case_services.record_return_visit(
-            actor=actor, case_id=case_id, is_solved=is_solved, satisfaction=satisfaction,
-            comments=comments)
+        _record_verdict(case, actor=actor, is_solved=is_solved, satisfaction=satisfaction,
+                        comments=comments)
     else:
-        case = case_services.record_unreached_visit(actor=actor, case_id=case_id, note=comments)
+        ensure_allowed("record_unreached_visit", actor, case)
+        case.unreached_visits += 1
+        case.save(update_fields=["unreached_visits"])
+        case_services.record_event(case, actor=actor, action="visit_unreached", note=comments,
+                                   data={"attempt": case.unreached_visits})
     visit = ReturnVisit.objects.create(
         case=case, method=method, reached=reached,
         is_solved=is_solved if reached else None, satisfaction=satisfaction if reached else "",
-        comments=(comments or "").strip(),
-        visited_by=actor if getattr(actor, "is_authenticated", False) else None)
+        comments=comments, visited_by=case_services.staff_or_none(actor))
     if reached and satisfaction == Satisfaction.UNSATISFIED:
         unsatisfied = case.return_visits.filter(satisfaction=Satisfaction.UNSATISFIED).count()
         if unsatisfied >= 2:
@@ -87,8 +99,80 @@ def record_visit(*, actor, case_id: int, method: str, reached: bool,
     return visit
 
 
+@transaction.atomic
+def record_unreached_visit(*, actor, case_id: int, method: str, comments: str = "") -> ReturnVisit:
+    """A return-visit attempt that did not reach the petitioner."""
+    return record_visit(actor=actor, case_id=case_id, method=method, reached=False,
+                        comments=comments)
+
+
+def _record_verdict(case: Case, *, actor, is_solved, satisfaction: str, comments: str) -> None:
+    """The petitioner's verdict on a locked case; unsatisfied reopens it to its department."""
+    satisfaction = case_services.choice("satisfaction", satisfaction, Satisfaction,
+                                        _("请选择满意度。"))
+    if is_solved not in (True, False):
+        raise ValidationError({"is_solved": _("请选择问题是否已解决。")})
+    case_services.move(case.record_return_visit, actor=actor, note=comments,
+                       data={"is_solved": is_solved, "satisfaction": satisfaction},
+                       at=timezone.now(), is_solved=is_solved, satisfaction=satisfaction)
+    if satisfaction == Satisfaction.UNSATISFIED:
+        _reopen(case, actor=actor, note=comments or _("信访人对办理结果不满意"),
+                data={"by_return_visit": True})
+
+
 def rate_reply(*, case: Case, is_solved: bool, satisfaction: str, comments: str = "") -> Case:
     """The petitioner's own rating on the tracking page: it counts as the return visit."""
     record_visit(actor=VerifiedPetitioner(case.pk), case_id=case.pk, method=VisitMethod.PUBLIC,
                  reached=True, is_solved=is_solved, satisfaction=satisfaction, comments=comments)
     return Case.objects.get(pk=case.pk)
+
+
+# ---------------------------------------------------------------- reopening
+def _reopen(case: Case, *, actor, note: str, data: dict | None = None) -> None:
+    """重办 is a new round: the tier's full time again from now (the calendar applies),
+    and a fresh escalation ladder, whose steps and supervision orders are the round's own.
+    The lead department is told."""
+    data = dict(data or {})
+
+    def restart_clock(case: Case) -> None:
+        # Runs once the transition is known to be legal.
+        now = timezone.now()
+        case.reopened_at = now
+        case.due_at = compute_due_at(case.tier, now).due_at
+        case.escalation_step = ""
+        schedule(case)
+        data["due_at"] = case.due_at.isoformat()
+
+    case_services.move(case.reopen, actor=actor, note=note, data=data, then=restart_clock)
+    tell(lead_workers(case), kind="reopened", case=case, skip=actor,
+         title=_("重办：%(number)s，%(due)s 前再次答复") % {
+             "number": case.number,
+             "due": timezone.localtime(case.due_at).strftime("%m-%d %H:%M")},
+         body=note)
+
+
+@transaction.atomic
+def reopen_case(*, actor, case_id: int, reason: str) -> Case:
+    """重办: back to the lead department after its return visit.
+
+    An unsatisfied visit does this by itself; the office or a supervisor may also decide
+    it, with a reason, when the result does not hold up.
+    """
+    case = case_services.lock_case(case_id)
+    reason = case_services.required_text("reason", reason, _("请说明重办原因。"))
+    _reopen(case, actor=actor, note=reason)
+    return case
+
+
+# ---------------------------------------------------------------- the archive
+@transaction.atomic
+def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "") -> Case:
+    """归档: the file is closed and read-only; an invalid case is left out of the rates."""
+    case = case_services.lock_case(case_id)
+    if invalid_reason:
+        case_services.choice("invalid_reason", invalid_reason, InvalidReason,
+                             _("无效件原因不在列表中。"))
+    case_services.move(case.archive, actor=actor, note=note,
+                       data={"invalid_reason": invalid_reason},
+                       at=timezone.now(), invalid_reason=invalid_reason)
+    return case

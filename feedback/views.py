@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import ReviewStage, State
-from cases import services as case_services
 from cases.roles import OFFICE_ROLES, Role, role_required
 from cases.selectors import visible_cases
 from intake.documents import render_pdf
@@ -84,6 +83,7 @@ def visit(request, number):
         form, status = VisitForm(initial={"method": "phone"}), 200
     return render(request, "feedback/visit.html", {
         "case": case, "form": form, "visits": case.return_visits.select_related("visited_by"),
+        "reply": case.replies.first(),
         "max_attempts": settings.VISIT_MAX_ATTEMPTS,
     }, status=status)
 
@@ -112,7 +112,7 @@ def archive(request, number):
         form = ArchiveForm(request.POST)
         if form.is_valid():
             try:
-                case_services.archive_case(actor=request.user, case_id=case.pk,
+                services.archive_case(actor=request.user, case_id=case.pk,
                                            **form.cleaned_data)
             except ValidationError as error:
                 attach_errors(form, error)

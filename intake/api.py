@@ -4,11 +4,11 @@ import uuid
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from cases.api import case_summary, local
 from cases.models import Case, Category, Channel, Gender, Tier
 from cases.selectors import shows_identity, visible_cases
 from cases.validators import normalize_phone, validate_id_number, validate_phone
@@ -67,16 +67,6 @@ class CaseRegistrationSerializer(serializers.Serializer):
                                        help_text="the caller's idempotency key")
 
 
-def local(moment):
-    """Times in the office's zone (Asia/Shanghai, +08:00), as the platform reads them."""
-    return timezone.localtime(moment).isoformat() if moment else None
-
-
-def case_summary(case) -> dict:
-    return {"number": case.number, "state": case.state, "state_display": case.get_state_display(),
-            "due_at": local(case.due_at)}
-
-
 @api_view(["POST"])
 def register_case(request):
     """POST /api/v1/cases/: the same service and checks as the counter's form."""
@@ -93,7 +83,7 @@ def register_case(request):
             "head_count", "is_abnormal", "earlier_case") if key in data},
         **services.outcome_arguments(data),
     )
-    return Response(case_summary(case), status=status.HTTP_201_CREATED)
+    return Response(case_summary(case, request.user), status=status.HTTP_201_CREATED)
 
 
 @api_view(["GET"])
@@ -103,7 +93,8 @@ def case_detail(request, number: str):
         visible_cases(request.user).select_related("petitioner", "category", "tier",
                                                    "lead_department"),
         number=number)
-    body = case_summary(case)
+    body = case_summary(case, request.user)
+    replied = case.events.filter(action="reply_to_petitioner").order_by("-at", "-pk").first()
     body.update({
         "channel": case.channel,
         "summary": case.summary,
@@ -114,7 +105,7 @@ def case_detail(request, number: str):
         "received_at": local(case.received_at),
         "accepted_at": local(case.accepted_at),
         "replied_at": local(case.replied_at),
-        "reply": case.reply or None,
+        "reply": replied.note if replied else None,
         "petitioner": {"name": case.petitioner.name} if shows_identity(request.user, case)
         else None,
         "events": [

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class IntakeConfig(AppConfig):
     name = "intake"
     verbose_name = _("登记受理")
+
+    def ready(self) -> None:
+        from .acts import register_all
+
+        register_all()

@@ -9,24 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import MultipleFileField, ReasonForm
 from cases.models import Category, Channel, Gender, Tier
 from cases.validators import normalize_phone, validate_id_number, validate_phone
 
 from .services import Outcome
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
 
 
 class PhoneField(forms.CharField):
@@ -249,3 +236,35 @@ class RatingForm(TrackingForm):
 
 class QueueSearchForm(forms.Form):
     q = forms.CharField(label=_("按编号、电话或内容查找"), required=False, max_length=100)
+
+
+# ---------------------------------------------------------------- the intake acts
+class AcceptForm(forms.Form):
+    tier_code = forms.ChoiceField(label=_("响应级别"), required=False,
+                                  choices=[("", _("按分类默认"))] + list(Tier.choices))
+    note = forms.CharField(label=_("受理说明"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label=_("答复内容"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 5}))
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(label=_("不予受理理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+    guidance = forms.CharField(label=_("告知的途径"), max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text=_("告知信访人应当向哪个机关或通过什么途径反映。"))
+
+
+class MergeForm(forms.Form):
+    into_number = forms.CharField(label=_("并入案件编号"), max_length=24,
+                                  help_text=_("例如 XF-2026-000123"))
+    note = forms.CharField(label=_("说明"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WithdrawForm(ReasonForm):
+    pass

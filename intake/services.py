@@ -1,23 +1,186 @@
-"""The counter's acts: register a matter with its outcome; the public's: submit and rate."""
+"""The intake acts: register a matter, accept it, answer it on the spot, refuse it with
+guidance, merge it into an earlier case, withdraw it; the counter's registration with its
+outcome, and the public's submission."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import services as case_services
-from cases.models import Case, Channel, Petitioner, Representative
+from cases.calendar import compute_due_at
+from cases.escalation import schedule
+from cases.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Channel,
+    Petitioner,
+    Representative,
+    State,
+    Tier,
+    TierPolicy,
+)
 from cases.notifications import alert_supervisors
+from cases.numbering import next_case_number
+from cases.roles import OFFICE_ROLES, has_role
 from cases.validators import normalize_phone
 
 from .models import IntakeSubmission
 
+DEFAULT_TIER = Tier.T3
 
+
+# ---------------------------------------------------------------- the intake acts
+@transaction.atomic
+def register_case(
+    *,
+    actor,
+    channel: str,
+    petitioner: Petitioner,
+    summary: str,
+    content: str,
+    demands: str = "",
+    place: str = "",
+    category: Category | None = None,
+    tier: TierPolicy | None = None,
+    is_confidential: bool = False,
+    is_sensitive: bool = False,
+    is_collective: bool = False,
+    head_count: int | None = None,
+    is_abnormal: bool = False,
+    earlier_case: Case | None = None,
+    external_reference: str = "",
+    platform_due_at: datetime | None = None,
+) -> Case:
+    """Record a matter as it reached the office; it waits in `received` for an outcome.
+
+    Staff register by any channel; the public (actor None) only through the web form.
+    """
+    if actor is None:
+        if channel != Channel.WEB:
+            raise PermissionDenied(_("公众只能通过网上信访提交。"))
+    elif not has_role(actor, *OFFICE_ROLES):
+        raise PermissionDenied(_("只有信访办工作人员可以登记案件。"))
+    if is_collective and (head_count is None or head_count < 2):
+        raise ValidationError({"head_count": _("集体访须填写来访人数（至少2人）。")})
+    if petitioner.pk is None:
+        raise ValidationError({"petitioner": _("请先保存信访人信息。")})
+    now = timezone.now()
+    case = Case(
+        channel=channel,
+        petitioner=petitioner,
+        summary=(summary or "").strip(),
+        content=(content or "").strip(),
+        demands=(demands or "").strip(),
+        place=(place or "").strip(),
+        category=category,
+        tier=tier,
+        registered_by=actor,
+        is_confidential=is_confidential or petitioner.wants_confidentiality,
+        is_sensitive=is_sensitive,
+        is_collective=is_collective,
+        head_count=head_count if is_collective else None,
+        is_abnormal=is_abnormal,
+        is_repeat=earlier_case is not None,
+        earlier_case=earlier_case,
+        external_reference=(external_reference or "").strip(),
+        platform_due_at=platform_due_at,
+        received_at=now,
+    )
+    case.full_clean(exclude=["number", "state"])
+    case.number = next_case_number(year=timezone.localtime(now).year)
+    case.save()
+    CaseEvent.record(
+        case, actor=actor, action="register", from_state="",
+        note=case.get_channel_display(),
+        data={"earlier_case": earlier_case.number} if earlier_case else None,
+    )
+    return case
+
+
+@transaction.atomic
+def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> Case:
+    """受理: the clock starts; the tier is the one given, the category's, or T3."""
+    case = case_services.lock_case(case_id)
+    if tier_code:
+        case.tier = case_services.tier_by_code(tier_code)
+    elif case.tier_id is None:
+        default = case.category.default_tier if case.category_id else None
+        case.tier = default or case_services.tier_by_code(DEFAULT_TIER)
+    now = timezone.now()
+    deadline = compute_due_at(case.tier, now)
+    due_at = deadline.due_at
+    data = {"tier": case.tier.code, "due_at": due_at.isoformat()}
+    if case.platform_due_at and case.platform_due_at < due_at:
+        due_at = case.platform_due_at  # the 12345 platform's promise comes first
+        data["due_at"] = due_at.isoformat()
+        data["platform_due_at"] = True
+    if deadline.fallback_years:
+        data["calendar_fallback_years"] = sorted(deadline.fallback_years)
+        note = " ".join(filter(None, [note, _(
+            "%(years)s 年节假日未录入，期限按普通周末计算。"
+        ) % {"years": "、".join(map(str, sorted(deadline.fallback_years)))}]))
+    case_services.move(case.accept, actor=actor, note=note, data=data, at=now, due_at=due_at,
+          then=schedule)
+    return case
+
+
+@transaction.atomic
+def answer_on_the_spot(*, actor, case_id: int, answer: str) -> Case:
+    """即办: a consultation answered at once."""
+    case = case_services.lock_case(case_id)
+    answer = case_services.required_text("answer", answer, _("请填写答复内容。"))
+    case_services.move(case.answer_on_the_spot, actor=actor, note=answer, at=timezone.now(), answer=answer)
+    return case
+
+
+@transaction.atomic
+def refuse_case(*, actor, case_id: int, reason: str, guidance: str) -> Case:
+    """不予受理: outside the office's scope; the petitioner is told where to go instead."""
+    case = case_services.lock_case(case_id)
+    reason = case_services.required_text("reason", reason, _("请填写不予受理的理由。"))
+    guidance = case_services.required_text("guidance", guidance, _("请告知信访人应当向哪里反映。"))
+    case_services.move(case.refuse, actor=actor, note=reason, data={"guidance": guidance},
+          at=timezone.now(), reason=reason, guidance=guidance)
+    return case
+
+
+@transaction.atomic
+def merge_case(*, actor, case_id: int, into_number: str, note: str = "") -> Case:
+    """合并: the same matter is already being handled under an earlier number."""
+    case = case_services.lock_case(case_id)
+    target = Case.objects.filter(number=(into_number or "").strip()).first()
+    if target is None or target.pk == case.pk:
+        raise ValidationError({"into_number": _("请填写要并入的另一件案件的编号。")})
+    if target.state == State.MERGED:
+        raise ValidationError({"into_number": _("案件 %(number)s 本身已被合并，请并入它的主案。")
+                                              % {"number": target.number}})
+    case.merged_into = target
+    case_services.move(case.merge, actor=actor, note=note, data={"into": target.number},
+          at=timezone.now())
+    CaseEvent.record(target, actor=actor, action="merged_in", from_state=target.state,
+                     note=note, data={"case": case.number})
+    return case
+
+
+@transaction.atomic
+def withdraw_case(*, actor, case_id: int, reason: str) -> Case:
+    """撤回: the petitioner withdraws the matter."""
+    case = case_services.lock_case(case_id)
+    reason = case_services.required_text("reason", reason, _("请填写撤回原因。"))
+    case_services.move(case.withdraw, actor=actor, note=reason, at=timezone.now())
+    return case
+
+
+# ---------------------------------------------------------------- the counter
 class Outcome:
     """How the clerk ends a registration (DESIGN: intake outcomes)."""
 
@@ -104,7 +267,7 @@ def register_intake(
         raise ValidationError({"attachments": _("一次最多上传 %(n)s 个文件。") % {
             "n": settings.ATTACHMENT_MAX_FILES}})
     person = save_petitioner(petitioner_id=petitioner_id, details=petitioner)
-    case = case_services.register_case(actor=actor, petitioner=person, **matter)
+    case = register_case(actor=actor, petitioner=person, **matter)
     for representative in representatives:
         Representative.objects.create(case=case, **representative)
     for upload in attachments:
@@ -114,14 +277,14 @@ def register_intake(
 
     try:
         if outcome == Outcome.ACCEPT:
-            case = case_services.accept_case(actor=actor, case_id=case.pk, tier_code=tier_code)
+            case = accept_case(actor=actor, case_id=case.pk, tier_code=tier_code)
         elif outcome == Outcome.ANSWER:
-            case = case_services.answer_on_the_spot(actor=actor, case_id=case.pk, answer=answer)
+            case = answer_on_the_spot(actor=actor, case_id=case.pk, answer=answer)
         elif outcome == Outcome.REFUSE:
-            case = case_services.refuse_case(actor=actor, case_id=case.pk,
+            case = refuse_case(actor=actor, case_id=case.pk,
                                              reason=refusal_reason, guidance=refusal_guidance)
         elif outcome == Outcome.MERGE:
-            case = case_services.merge_case(actor=actor, case_id=case.pk, into_number=merge_into)
+            case = merge_case(actor=actor, case_id=case.pk, into_number=merge_into)
     except ValidationError as error:
         # The acts name their own fields; the registration names them as its form does.
         raise ValidationError({OUTCOME_FIELDS.get(field, field): messages

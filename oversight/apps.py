@@ -10,6 +10,8 @@ class OversightConfig(AppConfig):
         from cases.dossier import register_part
 
         from . import signals  # noqa: F401
+        from .acts import register_all
         from .documents import dossier_part
 
+        register_all()
         register_part(dossier_part)

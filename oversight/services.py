@@ -27,7 +27,9 @@ from cases.calendar import reading_once
 from cases.exceptions import CaseTransitionError
 from cases.models import OPEN_STATES, Case, Department, EscalationStep
 from cases.notifications import Message, notify_many, people_with_role
-from cases.roles import Role, department_ids_of, has_role
+from cases.acts import ensure_allowed
+from cases.models import lead_department_staff
+from cases.roles import Role
 
 from .figures import mark_changed
 from .models import DailyDigest, Escalation, SupervisionOrder
@@ -166,25 +168,23 @@ def _lock_order(order_id: int) -> SupervisionOrder:
         raise ValidationError({"order": _("督办单不存在。")}) from None
 
 
-def is_answerer(user, case: Case) -> bool:
-    """The lead department's heads and handlers answer its supervision orders."""
-    return (has_role(user, Role.HANDLER, Role.DEPARTMENT_HEAD)
-            and case.lead_department_id in department_ids_of(user))
-
-
 def waits_for_answer_from(user, order: SupervisionOrder) -> bool:
     """Whether this order is open, unanswered and this person's to answer."""
     return (order.closed_at is None and order.answered_at is None
-            and is_answerer(user, order.case))
+            and lead_department_staff(order.case, user))
 
 
 @transaction.atomic
 def answer_order(*, actor, order_id: int, answer: str) -> SupervisionOrder:
     """The lead department answers a supervision order: what it has done and when the
     petitioner will be answered. One answer per order; the supervisors are told."""
+    case_id = SupervisionOrder.objects.filter(pk=order_id).values_list("case_id", flat=True)
+    if not case_id:
+        raise ValidationError({"order": _("督办单不存在。")})
+    # The case first, then what hangs off it (one lock order for every act).
+    case = case_services.lock_case(case_id[0])
     order = _lock_order(order_id)
-    case = case_services.lock_case(order.case_id)
-    if not is_answerer(actor, case):
+    if not lead_department_staff(case, actor):
         raise PermissionDenied(_("只有主办部门的人员可以反馈督办单。"))
     answer = (answer or "").strip()
     if not answer:
@@ -207,6 +207,21 @@ def answer_order(*, actor, order_id: int, answer: str) -> SupervisionOrder:
                              "number": case.number, "level": order.get_level_display()},
                          answer, case)])
     return order
+
+
+def open_order_of(case: Case) -> SupervisionOrder | None:
+    """The case's oldest supervision order still waiting for the department's answer."""
+    return (SupervisionOrder.objects.filter(case=case, closed_at__isnull=True,
+                                            answered_at__isnull=True)
+            .order_by("opened_at", "pk").first())
+
+
+@transaction.atomic
+def answer_supervision(*, actor, case_id: int, answer: str) -> SupervisionOrder:
+    """督办反馈 from the case: answers its oldest open order (the act of the table)."""
+    case = case_services.lock_case(case_id)
+    ensure_allowed("answer_supervision", actor, case)
+    return answer_order(actor=actor, order_id=open_order_of(case).pk, answer=answer)
 
 
 def close_orders_of(case: Case, *, now) -> int:

@@ -11,9 +11,11 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from factory.django import DjangoModelFactory
 
-from cases import services
 from cases.models import Category, Channel, Department, Petitioner, State, TierPolicy
 from cases.roles import Role
+from dispatch import services as dispatch_acts
+from feedback import services as feedback_acts
+from intake import services as intake_acts
 
 PASSWORD = "test-pass-2026"
 
@@ -96,7 +98,7 @@ def register(world, **overrides):
         "category": world.category,
     }
     arguments.update(overrides)
-    return services.register_case(**arguments)
+    return intake_acts.register_case(**arguments)
 
 
 def drive_to(world, state: str, *, sensitive: bool = False):
@@ -106,54 +108,54 @@ def drive_to(world, state: str, *, sensitive: bool = False):
     if state == State.RECEIVED:
         return case
     if state == State.ANSWERED:
-        return services.answer_on_the_spot(actor=w.clerk, case_id=case.pk, answer="已当场解答")
+        return intake_acts.answer_on_the_spot(actor=w.clerk, case_id=case.pk, answer="已当场解答")
     if state == State.REFUSED:
-        return services.refuse_case(actor=w.clerk, case_id=case.pk, reason="属诉讼事项",
+        return intake_acts.refuse_case(actor=w.clerk, case_id=case.pk, reason="属诉讼事项",
                                     guidance="请向人民法院提起诉讼")
     if state == State.MERGED:
         earlier = register(w)
-        return services.merge_case(actor=w.clerk, case_id=case.pk, into_number=earlier.number)
-    case = services.accept_case(actor=w.clerk, case_id=case.pk)
+        return intake_acts.merge_case(actor=w.clerk, case_id=case.pk, into_number=earlier.number)
+    case = intake_acts.accept_case(actor=w.clerk, case_id=case.pk)
     if state == State.ACCEPTED:
         return case
     if state == State.WITHDRAWN:
-        return services.withdraw_case(actor=w.clerk, case_id=case.pk, reason="信访人撤回")
-    case = services.dispatch_case(actor=w.dispatcher, case_id=case.pk, lead_department_id=w.a.pk)
+        return intake_acts.withdraw_case(actor=w.clerk, case_id=case.pk, reason="信访人撤回")
+    case = dispatch_acts.dispatch_case(actor=w.dispatcher, case_id=case.pk, lead_department_id=w.a.pk)
     if state == State.DISPATCHED:
         return case
     if state == State.RETURNED:
-        return services.return_case(actor=w.handler, case_id=case.pk, reason="不属本部门职责")
-    case = services.department_accept_case(actor=w.handler, case_id=case.pk)
+        return dispatch_acts.return_case(actor=w.handler, case_id=case.pk, reason="不属本部门职责")
+    case = dispatch_acts.department_accept_case(actor=w.handler, case_id=case.pk)
     if state == State.IN_HANDLING:
         return case
-    case = services.submit_result(actor=w.handler, case_id=case.pk, result="已整改",
-                                  is_solved=True)
+    case = dispatch_acts.submit_result(actor=w.handler, case_id=case.pk, findings="已整改", opinion="已整改", result="已整改",
+                                  is_solved=True).case
     if state == State.RESULT_SUBMITTED:
         return case
-    services.approve_result(actor=w.head, case_id=case.pk)
-    services.approve_result(actor=w.dispatcher, case_id=case.pk)
+    dispatch_acts.approve_result(actor=w.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=w.dispatcher, case_id=case.pk)
     if sensitive:
-        services.approve_result(actor=w.supervisor, case_id=case.pk)
-    case = services.reply_to_petitioner(actor=w.dispatcher, case_id=case.pk, reply="已整改",
-                                        channel="phone")
+        dispatch_acts.approve_result(actor=w.supervisor, case_id=case.pk)
+    case = feedback_acts.send_reply(actor=w.dispatcher, case_id=case.pk, content="已整改",
+                                        channel="phone").case
     if state == State.REPLIED:
         return case
-    case = services.record_return_visit(actor=w.clerk, case_id=case.pk, is_solved=True,
-                                        satisfaction="satisfied")
+    case = feedback_acts.record_visit(actor=w.clerk, method="phone", reached=True, case_id=case.pk, is_solved=True,
+                                        satisfaction="satisfied").case
     if state == State.VISITED:
         return case
     if state == State.ARCHIVED:
-        return services.archive_case(actor=w.dispatcher, case_id=case.pk)
+        return feedback_acts.archive_case(actor=w.dispatcher, case_id=case.pk)
     raise AssertionError(f"no route to {state}")
 
 
 def reply_from_handling(world, case, *, result: str = "已整改"):
     """A case in handling: result submitted, approved by the head and the office, replied."""
-    services.submit_result(actor=world.handler, case_id=case.pk, result=result, is_solved=True)
-    services.approve_result(actor=world.head, case_id=case.pk)
-    services.approve_result(actor=world.dispatcher, case_id=case.pk)
-    return services.reply_to_petitioner(actor=world.dispatcher, case_id=case.pk, reply=result,
-                                        channel="phone")
+    dispatch_acts.submit_result(actor=world.handler, case_id=case.pk, findings=result, opinion=result, result=result, is_solved=True)
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
+    return feedback_acts.send_reply(actor=world.dispatcher, case_id=case.pk, content=result,
+                                        channel="phone").case
 
 
 def run_together(*acts):

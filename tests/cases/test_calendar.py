@@ -6,10 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cases import services
 from cases.calendar import add_working_days, compute_due_at, is_working_day, missing_calendar_years
 from cases.checks import holiday_calendar_entered
 from cases.models import CalendarDay, DayKind, TierPolicy
+from intake import services as intake_acts
 from tests.factories import register
 
 
@@ -20,7 +20,7 @@ def local(*parts) -> datetime:
 def accept_at(world, moment, tier_code, travel):
     travel.to(moment)
     case = register(world)
-    return services.accept_case(actor=world.clerk, case_id=case.pk, tier_code=tier_code)
+    return intake_acts.accept_case(actor=world.clerk, case_id=case.pk, tier_code=tier_code)
 
 
 @pytest.mark.parametrize(

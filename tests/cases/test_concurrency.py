@@ -4,9 +4,10 @@ import pytest
 from django.db import transaction
 from django_fsm import ConcurrentTransition
 
-from cases import services
 from cases.exceptions import CaseTransitionError
 from cases.models import Case, State
+from dispatch import services as dispatch_acts
+from intake import services as intake_acts
 from tests.factories import build_world, drive_to, run_together
 
 
@@ -14,8 +15,8 @@ def test_two_clerks_accepting_the_same_case_make_one_move(committed_db, postgres
     world = build_world()
     case = drive_to(world, State.RECEIVED)
     outcomes = run_together(
-        lambda: services.accept_case(actor=world.clerk, case_id=case.pk),
-        lambda: services.accept_case(actor=world.dispatcher, case_id=case.pk),
+        lambda: intake_acts.accept_case(actor=world.clerk, case_id=case.pk),
+        lambda: intake_acts.accept_case(actor=world.dispatcher, case_id=case.pk),
     )
     (loser,) = [o for o in outcomes if isinstance(o, Exception)]
     assert isinstance(loser, CaseTransitionError)
@@ -27,8 +28,8 @@ def test_a_return_and_an_acceptance_at_once_make_one_move(committed_db, postgres
     world = build_world()
     case = drive_to(world, State.DISPATCHED)
     outcomes = run_together(
-        lambda: services.return_case(actor=world.handler, case_id=case.pk, reason="不属本部门"),
-        lambda: services.department_accept_case(actor=world.head, case_id=case.pk),
+        lambda: dispatch_acts.return_case(actor=world.handler, case_id=case.pk, reason="不属本部门"),
+        lambda: dispatch_acts.department_accept_case(actor=world.head, case_id=case.pk),
     )
     (loser,) = [o for o in outcomes if isinstance(o, Exception)]
     assert isinstance(loser, CaseTransitionError)
@@ -41,7 +42,7 @@ def test_a_return_and_an_acceptance_at_once_make_one_move(committed_db, postgres
 def test_a_stale_copy_can_never_overwrite_a_newer_state(world):
     case = drive_to(world, State.RECEIVED)
     stale = Case.objects.get(pk=case.pk)
-    services.accept_case(actor=world.clerk, case_id=case.pk)
+    intake_acts.accept_case(actor=world.clerk, case_id=case.pk)
     stale.answer_on_the_spot(at=stale.received_at, answer="已解答")
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()

@@ -3,21 +3,23 @@
 import pytest
 from django.forms.models import model_to_dict
 
-from cases import services
 from cases.exceptions import CaseTransitionError
 from cases.models import ENDED_AT_INTAKE, OPEN_STATES, Case, CaseEvent, State
+from dispatch import services as dispatch_acts
+from feedback import services as feedback_acts
+from intake import services as intake_acts
 from tests.factories import drive_to, register
 
 
 def _escalate_first(w, case):
     if case.state == State.ACCEPTED:
-        services.escalate_case(actor=w.dispatcher, case_id=case.pk)
+        dispatch_acts.escalate_case(actor=w.dispatcher, case_id=case.pk)
 
 
 def _approve_first(w, case):
     if case.state == State.RESULT_SUBMITTED:
-        services.approve_result(actor=w.head, case_id=case.pk)
-        services.approve_result(actor=w.dispatcher, case_id=case.pk)
+        dispatch_acts.approve_result(actor=w.head, case_id=case.pk)
+        dispatch_acts.approve_result(actor=w.dispatcher, case_id=case.pk)
 
 
 def _merge_target(w):
@@ -27,59 +29,59 @@ def _merge_target(w):
 # act: (legal source states, preparation run first (or None), the act itself)
 ACTS = {
     "accept": ({State.RECEIVED}, None,
-               lambda w, c: services.accept_case(actor=w.clerk, case_id=c.pk)),
+               lambda w, c: intake_acts.accept_case(actor=w.clerk, case_id=c.pk)),
     "answer_on_the_spot": ({State.RECEIVED}, None,
-                           lambda w, c: services.answer_on_the_spot(
+                           lambda w, c: intake_acts.answer_on_the_spot(
                                actor=w.clerk, case_id=c.pk, answer="已解答")),
     "refuse": ({State.RECEIVED}, None,
-               lambda w, c: services.refuse_case(actor=w.clerk, case_id=c.pk,
+               lambda w, c: intake_acts.refuse_case(actor=w.clerk, case_id=c.pk,
                                                  reason="属诉讼事项", guidance="请向法院起诉")),
     "merge": ({State.RECEIVED, State.ACCEPTED}, None,
-              lambda w, c: services.merge_case(actor=w.clerk, case_id=c.pk,
+              lambda w, c: intake_acts.merge_case(actor=w.clerk, case_id=c.pk,
                                                into_number=_merge_target(w))),
     "withdraw": (set(OPEN_STATES), None,
-                 lambda w, c: services.withdraw_case(actor=w.clerk, case_id=c.pk,
+                 lambda w, c: intake_acts.withdraw_case(actor=w.clerk, case_id=c.pk,
                                                      reason="信访人撤回")),
     "dispatch": ({State.ACCEPTED, State.RETURNED}, None,
-                 lambda w, c: services.dispatch_case(actor=w.dispatcher, case_id=c.pk,
+                 lambda w, c: dispatch_acts.dispatch_case(actor=w.dispatcher, case_id=c.pk,
                                                      lead_department_id=w.b.pk)),
     "handle_directly": ({State.ACCEPTED}, None,
-                        lambda w, c: services.handle_directly(actor=w.dispatcher,
+                        lambda w, c: dispatch_acts.handle_directly(actor=w.dispatcher,
                                                               case_id=c.pk)),
     "escalate": ({State.ACCEPTED}, None,
-                 lambda w, c: services.escalate_case(actor=w.dispatcher, case_id=c.pk)),
+                 lambda w, c: dispatch_acts.escalate_case(actor=w.dispatcher, case_id=c.pk)),
     "instruct": ({State.ACCEPTED}, _escalate_first,
-                 lambda w, c: services.instruct_case(actor=w.supervisor, case_id=c.pk,
+                 lambda w, c: dispatch_acts.instruct_case(actor=w.supervisor, case_id=c.pk,
                                                      instruction="请城管局牵头办理")),
     "department_accept": ({State.DISPATCHED}, None,
-                          lambda w, c: services.department_accept_case(actor=w.handler,
+                          lambda w, c: dispatch_acts.department_accept_case(actor=w.handler,
                                                                        case_id=c.pk)),
     "return": ({State.DISPATCHED}, None,
-               lambda w, c: services.return_case(actor=w.handler, case_id=c.pk,
+               lambda w, c: dispatch_acts.return_case(actor=w.handler, case_id=c.pk,
                                                  reason="不属本部门")),
     "refuse_return": ({State.RETURNED}, None,
-                      lambda w, c: services.refuse_return(actor=w.dispatcher, case_id=c.pk,
+                      lambda w, c: dispatch_acts.refuse_return(actor=w.dispatcher, case_id=c.pk,
                                                           reason="属城管职责")),
     "submit_result": ({State.IN_HANDLING}, None,
-                      lambda w, c: services.submit_result(actor=w.handler, case_id=c.pk,
-                                                          result="已处理", is_solved=True)),
+                      lambda w, c: dispatch_acts.submit_result(actor=w.handler, case_id=c.pk,
+                                                          findings="已处理", opinion="已处理", result="已处理", is_solved=True).case),
     "approve_result": ({State.RESULT_SUBMITTED}, None,
-                       lambda w, c: services.approve_result(actor=w.head, case_id=c.pk)),
+                       lambda w, c: dispatch_acts.approve_result(actor=w.head, case_id=c.pk)),
     "send_back": ({State.RESULT_SUBMITTED}, None,
-                  lambda w, c: services.send_back_result(actor=w.head, case_id=c.pk,
+                  lambda w, c: dispatch_acts.send_back_result(actor=w.head, case_id=c.pk,
                                                          note="请补充现场照片")),
     "reply": ({State.RESULT_SUBMITTED}, _approve_first,
-              lambda w, c: services.reply_to_petitioner(actor=w.dispatcher, case_id=c.pk,
-                                                        reply="已处理完毕", channel="phone")),
+              lambda w, c: feedback_acts.send_reply(actor=w.dispatcher, case_id=c.pk,
+                                                        content="已处理完毕", channel="phone").case),
     "record_return_visit": ({State.REPLIED}, None,
-                            lambda w, c: services.record_return_visit(
-                                actor=w.clerk, case_id=c.pk, is_solved=True,
-                                satisfaction="satisfied")),
+                            lambda w, c: feedback_acts.record_visit(
+                                actor=w.clerk, method="phone", reached=True, case_id=c.pk, is_solved=True,
+                                satisfaction="satisfied").case),
     "reopen": ({State.VISITED}, None,
-               lambda w, c: services.reopen_case(actor=w.dispatcher, case_id=c.pk,
+               lambda w, c: feedback_acts.reopen_case(actor=w.dispatcher, case_id=c.pk,
                                                  reason="督查发现问题未解决")),
     "archive": ({State.VISITED, *ENDED_AT_INTAKE}, None,
-                lambda w, c: services.archive_case(actor=w.dispatcher, case_id=c.pk)),
+                lambda w, c: feedback_acts.archive_case(actor=w.dispatcher, case_id=c.pk)),
 }
 
 EXPECTED_TARGET = {

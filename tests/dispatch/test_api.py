@@ -5,6 +5,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent, State
+from dispatch import services as dispatch_acts
 from tests.factories import drive_to
 
 
@@ -29,14 +30,14 @@ def test_the_whole_handling_chain_through_the_api(world):
     assert response.json()["state"] == "result_submitted"
     move(world.head, case, "approve_result")
     move(world.dispatcher, case, "approve_result")
-    assert move(world.dispatcher, case, "reply", reply="已整改",
+    assert move(world.dispatcher, case, "reply", content="已整改",
                 channel="phone").json()["state"] == "replied"
 
 
 def test_a_refused_move_is_409_and_changes_nothing(world):
     case = drive_to(world, State.DISPATCHED)
     before = CaseEvent.objects.count()
-    response = move(world.dispatcher, case, "reply", reply="x", channel="phone")
+    response = move(world.dispatcher, case, "reply", content="x", channel="phone")
     assert response.status_code == 409 and case.number in response.json()["detail"]
     assert CaseEvent.objects.count() == before
 
@@ -45,9 +46,10 @@ def test_a_missing_field_is_named(world):
     case = drive_to(world, State.DISPATCHED)
     response = move(world.handler, case, "return")
     assert response.status_code == 400 and "reason" in response.json()
+    case = drive_to(world, State.IN_HANDLING)
     response = move(world.handler, case, "submit_result", findings="a", opinion="b", result="c",
-                    is_solved="yes")
-    assert response.status_code == 400
+                    is_solved="maybe")
+    assert response.status_code == 400 and "is_solved" in response.json()
 
 
 def test_the_wrong_role_is_403_with_the_reason(world):
@@ -80,12 +82,12 @@ def test_an_extension_through_the_api(world):
 
 
 def test_a_reply_through_the_api_is_a_full_reply(world):
-    from cases import services as case_services
 
     case = drive_to(world, State.RESULT_SUBMITTED)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
-    move(world.dispatcher, case, "reply", reply="已整改完毕", channel="letter")
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
+    move(world.dispatcher, case, "reply", content="已整改完毕", channel="letter")
     assert case.replies.get().content == "已整改完毕"
-    move(world.clerk, case, "record_return_visit", is_solved=True, satisfaction="satisfied")
+    move(world.clerk, case, "record_return_visit", method="phone", reached=True, is_solved=True,
+         satisfaction="satisfied")
     assert case.return_visits.get().method == "phone"

@@ -103,7 +103,7 @@ def test_an_assisting_department_sees_the_matter_but_not_the_person(client, worl
 
     case = drive_to(world, State.ACCEPTED)
     services.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
-                      lead_department_id=world.a.pk, assisting_department_ids=[world.b.pk])
+                      lead_department=world.a.pk, assisting_departments=[world.b.pk])
     client.force_login(world.handler_b)
     page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
     assert case.summary in page and "刘建国" not in page and "13800138001" not in page

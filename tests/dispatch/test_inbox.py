@@ -8,6 +8,7 @@ from django.urls import reverse
 from cases.models import Case, State
 from dispatch import selectors
 from dispatch.selectors import InboxFilters
+from dispatch import services as dispatch_acts
 from tests.factories import drive_to
 
 
@@ -27,9 +28,8 @@ def test_filters_and_their_counts(world, travel):
     first, second, third = dispatched(world, 3)
     Case.objects.filter(pk=first.pk).update(due_at=first.due_at - timedelta(days=30))  # overdue
     Case.objects.filter(pk=second.pk).update(due_at=travel_now() + timedelta(hours=3))  # soon
-    from cases import services as case_services
 
-    case_services.department_accept_case(actor=world.handler, case_id=third.pk)
+    dispatch_acts.department_accept_case(actor=world.handler, case_id=third.pk)
     page = selectors.department_inbox(world.handler, world.a, InboxFilters())
     assert (page.counts["total"], page.counts["overdue"], page.counts["due_soon"]) == (3, 1, 1)
     assert (page.counts["state_dispatched"], page.counts["state_in_handling"]) == (2, 1)
@@ -104,13 +104,12 @@ def test_a_clerk_has_no_inbox(client, world):
 
 
 def test_the_category_and_handler_filters_on_the_page(client, world):
-    from cases import services as case_services
     from tests.factories import CategoryFactory
 
     mine = drive_to(world, State.DISPATCHED)
     other = drive_to(world, State.DISPATCHED)
     Case.objects.filter(pk=other.pk).update(category=CategoryFactory(name="其他分类"))
-    case_services.assign_handler(actor=world.head, case_id=mine.pk, handler_id=world.handler.pk)
+    dispatch_acts.assign_handler(actor=world.head, case_id=mine.pk, handler=world.handler.pk)
     client.force_login(world.head)
     by_handler = client.get(reverse("dispatch:inbox"), {"handler": world.handler.pk})
     assert [c.pk for c in by_handler.context["page"].rows] == [mine.pk]

@@ -17,11 +17,11 @@ def test_dispatch_with_a_changed_tier_needs_a_reason(world):
     case = drive_to(world, State.ACCEPTED)  # T3 from its category
     with pytest.raises(ValidationError) as error:
         services.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
-                          lead_department_id=world.a.pk, tier_code="T1")
+                          lead_department=world.a.pk, tier="T1")
     assert "tier_change_reason" in error.value.message_dict
     assert Case.objects.get(pk=case.pk).tier.code == "T3"
     case = services.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
-                             lead_department_id=world.a.pk, tier_code="T1",
+                             lead_department=world.a.pk, tier="T1",
                              tier_change_reason="燃气泄漏，危及安全")
     assert (case.state, case.tier.code) == (State.DISPATCHED, "T1")
     assert case.due_at == case.accepted_at + timedelta(hours=2)
@@ -30,8 +30,8 @@ def test_dispatch_with_a_changed_tier_needs_a_reason(world):
 
 def test_each_handling_mode(world):
     assigned = services.dispatch(actor=world.dispatcher, case_id=drive_to(world, State.ACCEPTED).pk,
-                                 mode="assigned", lead_department_id=world.a.pk,
-                                 assisting_department_ids=[world.b.pk])
+                                 mode="assigned", lead_department=world.a.pk,
+                                 assisting_departments=[world.b.pk])
     assert assigned.state == State.DISPATCHED and list(assigned.assisting_departments.all()) == [world.b]
     direct = services.dispatch(actor=world.dispatcher, case_id=drive_to(world, State.ACCEPTED).pk,
                                mode="direct")
@@ -82,13 +82,14 @@ def test_a_contact_needs_its_method_and_outcome(world):
 def test_an_assisting_department_writes_to_the_lead_but_not_as_the_lead(world):
     case = drive_to(world, State.ACCEPTED)
     services.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
-                      lead_department_id=world.a.pk, assisting_department_ids=[world.b.pk])
+                      lead_department=world.a.pk, assisting_departments=[world.b.pk])
     note = services.add_note(actor=world.handler_b, case_id=case.pk, kind="assist",
                              text="我局配合核查房屋产权")
     assert note.department == world.b
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError) as error:
         services.add_note(actor=world.handler_b, case_id=case.pk, kind="investigation",
                           text="越权记录")
+    assert "kind" in error.value.message_dict
 
 
 def test_another_department_cannot_write_on_the_case(world):
@@ -140,7 +141,7 @@ def test_one_pending_extension_at_a_time(world):
     later = case.due_at + timedelta(days=3)
     services.request_extension(actor=world.handler, case_id=case.pk, reason="等待鉴定",
                                requested_due_at=later)
-    with pytest.raises(ValidationError):
+    with pytest.raises(CaseTransitionError, match="已有一份延期申请在审批中"):
         services.request_extension(actor=world.handler, case_id=case.pk, reason="再申请",
                                    requested_due_at=later)
 
@@ -155,21 +156,20 @@ def test_the_written_result_enters_the_review_chain(world):
                                     findings="现场核查属实", opinion="责令限期整改",
                                     result="摊位已清理", is_solved=True)
     case.refresh_from_db()
-    assert (case.state, case.review_stage, case.result) == (State.RESULT_SUBMITTED, "head",
-                                                            "摊位已清理")
+    assert (case.state, case.review_stage) == (State.RESULT_SUBMITTED, "head")
+    assert result.result == "摊位已清理"
     assert HandlingResult.objects.get() == result
 
 
 def test_the_head_assigns_a_handler_of_the_department(world):
     case = drive_to(world, State.DISPATCHED)
-    from cases import services as case_services
 
     with pytest.raises(ValidationError):
-        case_services.assign_handler(actor=world.head, case_id=case.pk,
-                                     handler_id=world.handler_b.pk)
+        services.assign_handler(actor=world.head, case_id=case.pk,
+                                     handler=world.handler_b.pk)
     with pytest.raises(PermissionDenied):
-        case_services.assign_handler(actor=world.head_b, case_id=case.pk,
-                                     handler_id=world.handler.pk)
-    case = case_services.assign_handler(actor=world.head, case_id=case.pk,
-                                        handler_id=world.handler.pk)
+        services.assign_handler(actor=world.head_b, case_id=case.pk,
+                                     handler=world.handler.pk)
+    case = services.assign_handler(actor=world.head, case_id=case.pk,
+                                        handler=world.handler.pk)
     assert case.handler == world.handler

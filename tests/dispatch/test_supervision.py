@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from cases import services as case_services
 from cases.models import Case, State
 from dispatch import services
 from tests.factories import drive_to
@@ -39,7 +38,7 @@ def test_a_refusal_without_a_reason_is_not_taken(client, world):
 
 def test_a_supervisor_instructs_an_escalated_case(client, world):
     case = drive_to(world, State.ACCEPTED)
-    case_services.escalate_case(actor=world.dispatcher, case_id=case.pk)
+    services.escalate_case(actor=world.dispatcher, case_id=case.pk)
     client.force_login(world.supervisor)
     assert case.number in client.get(reverse("dispatch:supervision")).content.decode()
     client.post(reverse("dispatch:instruct", args=[case.number]),

@@ -4,7 +4,6 @@ import subprocess
 
 import pytest
 
-from cases import services as case_services
 from cases.models import Case, State
 from dispatch import services as dispatch_services
 from tests.factories import build_world, drive_to
@@ -20,8 +19,8 @@ def test_reply_rate_archive_and_the_dossier(page, live_server, tmp_path):
     case = drive_to(world, State.IN_HANDLING)
     dispatch_services.submit_result(actor=world.handler, case_id=case.pk, findings="现场核查属实",
                                     opinion="责令撤离", result="摊位已撤离", is_solved=True)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    dispatch_services.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_services.approve_result(actor=world.dispatcher, case_id=case.pk)
     base = live_server.url
 
     sign_in(page, base, "dispatcher")
@@ -51,7 +50,7 @@ def test_reply_rate_archive_and_the_dossier(page, live_server, tmp_path):
     assert Case.objects.get(pk=case.pk).state == State.ARCHIVED
 
     page.goto(f"{base}/cases/{case.number}/")
-    href = page.get_by_role("link", name="下载案卷（PDF）").get_attribute("href")
+    href = page.get_by_role("link", name="案卷（PDF）").get_attribute("href")
     response = page.context.request.get(base + href)
     assert response.headers["content-type"] == "application/pdf"
     text = re.sub(r"\s", "", subprocess.run(["pdftotext", "-", "-"], input=response.body(),

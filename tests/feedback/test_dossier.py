@@ -4,6 +4,8 @@ import subprocess
 from django.urls import reverse
 
 from cases.models import State
+from dispatch import services as dispatch_acts
+from feedback import services as feedback_acts
 from tests.factories import drive_to
 
 
@@ -15,21 +17,20 @@ def pdf_text(content: bytes) -> str:
 def test_the_dossier_holds_every_section_and_every_event(client, world):
     from dispatch import services as dispatch_services
     from feedback import services as feedback_services
-    from cases import services as case_services
 
     case = drive_to(world, State.IN_HANDLING)
     dispatch_services.add_note(actor=world.handler, case_id=case.pk, kind="contact",
                                text="电话联系信访人", contact_method="phone", reached=True)
     dispatch_services.submit_result(actor=world.handler, case_id=case.pk, findings="核实属实",
                                     opinion="责令整改", result="摊位已撤离", is_solved=True)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
     feedback_services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="letter",
                                  content="经核实，摊位已撤离。")
     feedback_services.record_visit(actor=world.clerk, case_id=case.pk, method="phone",
                                    reached=True, is_solved=True, satisfaction="satisfied",
                                    comments="很满意")
-    case = case_services.archive_case(actor=world.dispatcher, case_id=case.pk)
+    case = feedback_acts.archive_case(actor=world.dispatcher, case_id=case.pk)
     client.force_login(world.supervisor)
     response = client.get(reverse("feedback:dossier", args=[case.number]))
     assert response["Content-Type"] == "application/pdf"
@@ -44,10 +45,9 @@ def test_the_dossier_holds_every_section_and_every_event(client, world):
 
 
 def test_a_re_dispatched_case_keeps_each_dispatch_slip(client, world):
-    from cases import services as case_services
 
     case = drive_to(world, State.RETURNED)  # first dispatched to A, returned
-    case_services.dispatch_case(actor=world.dispatcher, case_id=case.pk,
+    dispatch_acts.dispatch_case(actor=world.dispatcher, case_id=case.pk,
                                 lead_department_id=world.b.pk)
     client.force_login(world.supervisor)
     text = re.sub(r"\s", "", pdf_text(client.get(reverse("feedback:dossier",

@@ -1,6 +1,5 @@
 """The whole life of a case through the services, as DESIGN draws it."""
 
-from cases import services as cases
 from cases.models import State
 from dispatch import services as dispatch
 from feedback import services as feedback
@@ -22,20 +21,20 @@ def handle_to_reply(world, case, *, result):
                       contact_method="phone", reached=True)
     dispatch.submit_result(actor=world.handler, case_id=case.pk, findings="核实属实",
                            opinion="责令整改", result=result, is_solved=True)
-    cases.approve_result(actor=world.head, case_id=case.pk)
-    cases.approve_result(actor=world.dispatcher, case_id=case.pk)
+    dispatch.approve_result(actor=world.head, case_id=case.pk)
+    dispatch.approve_result(actor=world.dispatcher, case_id=case.pk)
     feedback.send_reply(actor=world.dispatcher, case_id=case.pk, channel="phone", content=result)
 
 
 def test_register_to_archive(world):
     case = register_and_accept(world)
     dispatch.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
-                      lead_department_id=world.a.pk)
-    cases.department_accept_case(actor=world.handler, case_id=case.pk)
+                      lead_department=world.a.pk)
+    dispatch.department_accept_case(actor=world.handler, case_id=case.pk)
     handle_to_reply(world, case, result="已加装净化设备")
     feedback.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
                           is_solved=True, satisfaction="satisfied")
-    case = cases.archive_case(actor=world.dispatcher, case_id=case.pk)
+    case = feedback.archive_case(actor=world.dispatcher, case_id=case.pk)
     assert case.state == State.ARCHIVED and case.responded_at is not None
     assert [e.to_state for e in case.events.exclude(from_state=models_same()).order_by("pk")] == [
         "received", "accepted", "dispatched", "in_handling", "result_submitted", "replied",
@@ -52,8 +51,8 @@ def models_same():
 def test_an_unsatisfied_visit_reopens_and_the_case_closes_after_the_second_round(world):
     case = register_and_accept(world)
     dispatch.dispatch(actor=world.dispatcher, case_id=case.pk, mode="assigned",
-                      lead_department_id=world.a.pk)
-    cases.department_accept_case(actor=world.handler, case_id=case.pk)
+                      lead_department=world.a.pk)
+    dispatch.department_accept_case(actor=world.handler, case_id=case.pk)
     handle_to_reply(world, case, result="已约谈店主")
     feedback.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
                           is_solved=False, satisfaction="unsatisfied", comments="还在直排")
@@ -62,6 +61,6 @@ def test_an_unsatisfied_visit_reopens_and_the_case_closes_after_the_second_round
     handle_to_reply(world, case, result="已加装净化设备并复查")
     feedback.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
                           is_solved=True, satisfaction="basically")
-    case = cases.archive_case(actor=world.dispatcher, case_id=case.pk)
+    case = feedback.archive_case(actor=world.dispatcher, case_id=case.pk)
     assert case.state == State.ARCHIVED
     assert case.replies.count() == 2 and case.return_visits.count() == 2

@@ -3,18 +3,18 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from cases import services as case_services
 from cases.exceptions import CaseTransitionError
 from cases.models import Case, Notification, State
 from feedback import services
 from feedback.models import Reply, ReturnVisit
+from dispatch import services as dispatch_acts
 from tests.factories import drive_to
 
 
 def approved(world):
     case = drive_to(world, State.RESULT_SUBMITTED)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
     return case
 
 
@@ -31,14 +31,14 @@ def test_a_reply_with_next_steps_carries_them(world):
     reply = services.send_reply(actor=world.dispatcher, case_id=approved(world).pk,
                                 channel="phone", content="已启动鉴定程序",
                                 next_steps="鉴定完成后十个工作日内答复最终结果")
-    assert "鉴定完成后十个工作日内答复最终结果" in Case.objects.get(pk=reply.case_id).reply
+    assert "鉴定完成后十个工作日内答复最终结果" in Reply.objects.get(pk=reply.pk).full_text
 
 
 def test_a_reply_with_no_content_is_refused_and_nothing_is_written(world):
     case = approved(world)
     with pytest.raises(ValidationError) as error:
         services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="phone", content=" ")
-    assert "reply" in error.value.message_dict
+    assert "content" in error.value.message_dict
     assert Case.objects.get(pk=case.pk).state == State.RESULT_SUBMITTED
     assert not Reply.objects.exists()
 
@@ -70,10 +70,10 @@ def test_an_unreachable_petitioner_lets_the_case_be_archived_after_the_attempts(
     services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=False,
                           comments="无人接听")
     with pytest.raises(CaseTransitionError, match="回访未联系上的次数还不够"):
-        case_services.archive_case(actor=world.dispatcher, case_id=case.pk)
+        services.archive_case(actor=world.dispatcher, case_id=case.pk)
     services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=False,
                           comments="停机")
-    case = case_services.archive_case(actor=world.dispatcher, case_id=case.pk)
+    case = services.archive_case(actor=world.dispatcher, case_id=case.pk)
     assert case.state == State.ARCHIVED
     assert list(case.return_visits.values_list("reached", flat=True)) == [False, False]
 
@@ -83,10 +83,10 @@ def test_a_second_unsatisfied_verdict_alerts_the_supervisors(world):
     services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
                           is_solved=False, satisfaction="unsatisfied", comments="没解决")
     assert not Notification.objects.filter(kind="unsatisfied_again").exists()
-    case_services.submit_result(actor=world.handler, case_id=case.pk, result="再次整改",
+    dispatch_acts.submit_result(actor=world.handler, case_id=case.pk, findings="再次整改", opinion="再次整改", result="再次整改",
                                 is_solved=True)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
     services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="phone",
                         content="已再次整改")
     services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,

@@ -2,9 +2,9 @@ import subprocess
 
 from django.urls import reverse
 
-from cases import services as case_services
 from cases.models import Case, State
 from feedback.models import ReturnVisit
+from dispatch import services as dispatch_acts
 from tests.factories import drive_to
 
 
@@ -15,8 +15,8 @@ def approved(world):
     dispatch_services.submit_result(actor=world.handler, case_id=case.pk,
                                     findings="现场核查，摊位占道属实", opinion="责令撤离",
                                     result="摊位已撤离", is_solved=True)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
     return case
 
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from cases import services as case_services
 from cases.models import Case, State
+from dispatch import services as dispatch_acts
 from tests.factories import drive_to
 
 from .helpers import token
@@ -72,7 +72,7 @@ def test_tracking_with_a_wrong_phone_says_only_that_nothing_matches(client, worl
 
 def test_tracking_never_shows_internal_notes_or_names(client, world):
     case = drive_to(world, State.RESULT_SUBMITTED)
-    case_services.send_back_result(actor=world.head, case_id=case.pk,
+    dispatch_acts.send_back_result(actor=world.head, case_id=case.pk,
                                    note="内部意见：核查不细，重新走访")
     page = track(client, case.number, "13800138001").content.decode()
     for secret in ("内部意见", world.handler.username, world.handler.first_name,

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from cases import services as case_services
 from cases.models import State
 from dispatch import services as dispatch_services
 from oversight import dashboard
@@ -15,6 +14,8 @@ from oversight.figures import (figures_from_scratch, monthly_from_scratch, rebui
                                refresh_figures, stored_figures)
 from oversight.models import MonthlyFigures
 from oversight.services import sweep_deadlines
+from feedback import services as feedback_acts
+from intake import services as intake_acts
 from tests.factories import drive_to, register, reply_from_handling
 
 
@@ -29,8 +30,8 @@ def contact(world, case, at=None):
 
 
 def visit(world, case, satisfaction, solved):
-    return case_services.record_return_visit(actor=world.clerk, case_id=case.pk,
-                                             is_solved=solved, satisfaction=satisfaction)
+    return feedback_acts.record_visit(actor=world.clerk, method="phone", reached=True, case_id=case.pk,
+                                             is_solved=solved, satisfaction=satisfaction).case
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def march(world, travel):
     c5 = cases["c5"] = drive_to(world, State.IN_HANDLING)
     reply_from_handling(world, c5)
     visit(world, c5, "satisfied", True)
-    case_services.archive_case(actor=world.dispatcher, case_id=c5.pk,
+    feedback_acts.archive_case(actor=world.dispatcher, case_id=c5.pk,
                                invalid_reason="consultation")
     # c6: answered in time, unsatisfied (reopened), answered again in time, satisfied.
     c6 = cases["c6"] = drive_to(world, State.IN_HANDLING)
@@ -63,7 +64,7 @@ def march(world, travel):
     visit(world, c6, "satisfied", True)
     # c7: merged into c1 (a duplicate): invalid.
     c7 = register(world)
-    cases["c7"] = case_services.merge_case(actor=world.clerk, case_id=c7.pk,
+    cases["c7"] = intake_acts.merge_case(actor=world.clerk, case_id=c7.pk,
                                            into_number=c1.number)
     travel.to(local(2026, 3, 30, 9, 0))
     cases["c4"] = drive_to(world, State.IN_HANDLING)
@@ -146,7 +147,7 @@ def test_the_summary_agrees_with_a_count_from_scratch_after_random_events(world,
                 visit(world, case, rng.choice(["satisfied", "basically", "unsatisfied"]),
                       rng.random() < 0.6)
             elif case.state == State.VISITED and act < 0.5:
-                case_services.archive_case(actor=world.dispatcher, case_id=case.pk,
+                feedback_acts.archive_case(actor=world.dispatcher, case_id=case.pk,
                                            invalid_reason=rng.choice(["", "consultation"]))
         sweep_deadlines()
         if day % 7 == 3:

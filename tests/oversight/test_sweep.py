@@ -6,11 +6,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cases import services as case_services
 from cases.models import Case, Notification, State
 from dispatch import services as dispatch_services
 from oversight.models import Escalation, SupervisionOrder
 from oversight.services import sweep_deadlines
+from feedback import services as feedback_acts
+from intake import services as intake_acts
 from tests.factories import (build_world, drive_to, register, reply_from_handling,
                              run_together)
 
@@ -22,7 +23,7 @@ def local(*parts):
 def accepted_at(world, moment, tier, travel):
     travel.to(moment)
     case = register(world)
-    return case_services.accept_case(actor=world.clerk, case_id=case.pk, tier_code=tier)
+    return intake_acts.accept_case(actor=world.clerk, case_id=case.pk, tier_code=tier)
 
 
 def steps(case):
@@ -92,9 +93,9 @@ def test_replying_closes_the_supervision_order(world, travel):
     travel.to(case.due_at + timedelta(minutes=1))
     sweep_deadlines()
     order = SupervisionOrder.objects.get(case=case, level=1)
-    case_services.approve_result(actor=world.head, case_id=case.pk)
-    case_services.approve_result(actor=world.dispatcher, case_id=case.pk)
-    case_services.reply_to_petitioner(actor=world.dispatcher, case_id=case.pk, reply="已办",
+    dispatch_services.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_services.approve_result(actor=world.dispatcher, case_id=case.pk)
+    feedback_acts.send_reply(actor=world.dispatcher, case_id=case.pk, content="已办",
                                       channel="phone")
     sweep_deadlines()
     order.refresh_from_db()
@@ -169,8 +170,8 @@ def test_a_reopened_case_climbs_a_fresh_ladder_against_a_new_deadline(world, tra
     reply_from_handling(world, case)
     travel.shift(days=20)  # long after the first level-2 point
     reopened_at = timezone.now()
-    case = case_services.record_return_visit(actor=world.clerk, case_id=case.pk,
-                                             is_solved=False, satisfaction="unsatisfied")
+    case = feedback_acts.record_visit(actor=world.clerk, method="phone", reached=True, case_id=case.pk,
+                                             is_solved=False, satisfaction="unsatisfied").case
     assert case.state == State.IN_HANDLING and case.reopen_count == 1
     # Seven working days again from the reopening, and nothing due at once.
     assert case.due_at > reopened_at + timedelta(days=7) and case.escalation_step == ""

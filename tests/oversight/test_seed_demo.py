@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from feedback.management.commands.seed_demo import DEMO_PASSWORD
+from oversight.management.commands.seed_demo import DEMO_PASSWORD
 from cases.models import Case, CaseEvent, State
 from cases.roles import Role, primary_role
 
@@ -21,7 +21,7 @@ def test_the_demo_has_a_login_per_role_and_a_case_in_every_state(db, rf):
     assert CaseEvent.objects.filter(action="register").count() == Case.objects.count()
     from feedback.models import Reply, ReturnVisit
 
-    replied = set(Case.objects.exclude(reply="").values_list("pk", flat=True))
+    replied = set(Case.objects.exclude(reply_channel="").values_list("pk", flat=True))
     assert replied and replied == set(Reply.objects.values_list("case_id", flat=True))
     assert ReturnVisit.objects.exists()
 

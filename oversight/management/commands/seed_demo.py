@@ -9,17 +9,19 @@ from datetime import timedelta
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from cases import services
 from cases.models import Case, Category, Channel, Department, Petitioner, State, TierPolicy
 from cases.roles import Role
 from dispatch import services as dispatch_services
+from intake import services as intake_services
 from dispatch.models import RoutingRule
 from feedback import services as feedback_services
+
+from oversight import services as oversight_services
+from oversight.figures import refresh_figures
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -85,11 +87,10 @@ class Command(BaseCommand):
             users = self._users(departments)
             petitioners = self._petitioners()
             count = self._cases(users, departments, petitioners)
-        # The deadline sweep (oversight's command, called by name: feedback does not import
-        # a later app) escalates the demo's late cases now, so supervision orders and
-        # notifications are there before the first beat; and the dashboard's figures.
-        call_command("sweep_deadlines", stdout=self.stdout)
-        call_command("refresh_figures", stdout=self.stdout)
+        # The deadline sweep escalates the demo's late cases now, so supervision orders
+        # and notifications are there before the first beat; and the dashboard's figures.
+        self.stdout.write(f"{oversight_services.sweep_deadlines()} escalation steps taken")
+        self.stdout.write(f"{refresh_figures()} cases counted")
         self.stdout.write(self.style.SUCCESS(
             f"Demo ready: {count} cases; log in as clerk, dispatcher, handler, head, "
             f"supervisor or admin with the password {DEMO_PASSWORD}"
@@ -168,10 +169,10 @@ class Command(BaseCommand):
                 return act(**arguments)
 
         def to_in_handling(case, start, department="CGJ"):
-            step(start, services.accept_case, actor=clerk, case_id=case.pk)
-            step(start - 0.5, services.dispatch_case, actor=dispatcher, case_id=case.pk,
+            step(start, intake_services.accept_case, actor=clerk, case_id=case.pk)
+            step(start - 0.5, dispatch_services.dispatch_case, actor=dispatcher, case_id=case.pk,
                  lead_department_id=departments[department].pk)
-            step(start - 1, services.department_accept_case, actor=handler, case_id=case.pk)
+            step(start - 1, dispatch_services.department_accept_case, actor=handler, case_id=case.pk)
 
         def to_approved(case, start):
             to_in_handling(case, start)
@@ -181,8 +182,8 @@ class Command(BaseCommand):
             step(start - 20, dispatch_services.submit_result, actor=handler, case_id=case.pk,
                  findings="现场核查，反映情况属实。", opinion="依法责令整改，安排专人复查。",
                  result="经现场核查，已责令整改到位，并安排专人复查。", is_solved=True)
-            step(start - 21, services.approve_result, actor=head, case_id=case.pk, note="同意")
-            step(start - 22, services.approve_result, actor=dispatcher, case_id=case.pk)
+            step(start - 21, dispatch_services.approve_result, actor=head, case_id=case.pk, note="同意")
+            step(start - 22, dispatch_services.approve_result, actor=dispatcher, case_id=case.pk)
 
         def to_replied(case, start):
             to_approved(case, start)
@@ -199,21 +200,21 @@ class Command(BaseCommand):
 
         def archived(case, start):
             visited("basically")(case, start)
-            step(start - 31, services.archive_case, actor=dispatcher, case_id=case.pk)
+            step(start - 31, feedback_services.archive_case, actor=dispatcher, case_id=case.pk)
 
         def accepted(case, start):
-            step(start - 0.1, services.accept_case, actor=clerk, case_id=case.pk)
+            step(start - 0.1, intake_services.accept_case, actor=clerk, case_id=case.pk)
 
         def dispatched_to(code):
             def steps(case, start):
-                step(start - 0.1, services.accept_case, actor=clerk, case_id=case.pk)
-                step(start - 0.2, services.dispatch_case, actor=dispatcher, case_id=case.pk,
+                step(start - 0.1, intake_services.accept_case, actor=clerk, case_id=case.pk)
+                step(start - 0.2, dispatch_services.dispatch_case, actor=dispatcher, case_id=case.pk,
                      lead_department_id=departments[code].pk)
             return steps
 
         def returned(case, start):
             dispatched_to("CGJ")(case, start)
-            step(start - 1, services.return_case, actor=handler, case_id=case.pk,
+            step(start - 1, dispatch_services.return_case, actor=handler, case_id=case.pk,
                  reason="加装电梯属住房和城乡建设局职责，不属本部门。")
 
         def submitted(case, start):
@@ -223,31 +224,31 @@ class Command(BaseCommand):
                  result="已下达限期拆除通知书，当事人承诺7日内自行拆除。", is_solved=False)
 
         def answered(case, start):
-            step(start - 0.1, services.answer_on_the_spot, actor=clerk, case_id=case.pk,
+            step(start - 0.1, intake_services.answer_on_the_spot, actor=clerk, case_id=case.pk,
                  answer="可持身份证到户籍所在地社保经办机构或通过政务服务网办理灵活就业参保登记。")
 
         def refused(case, start):
-            step(start - 0.1, services.refuse_case, actor=clerk, case_id=case.pk,
+            step(start - 0.1, intake_services.refuse_case, actor=clerk, case_id=case.pk,
                  reason="属于诉讼事项，依法不属信访受理范围。",
                  guidance="请依照民事诉讼法向作出判决的人民法院或上级法院申请再审。")
 
         def merged(case, start):
-            step(start - 0.2, services.merge_case, actor=clerk, case_id=case.pk,
+            step(start - 0.2, intake_services.merge_case, actor=clerk, case_id=case.pk,
                  into_number=cases["stalls"].number, note="与前案为同一事项")
 
         def withdrawn(case, start):
-            step(start - 1, services.accept_case, actor=clerk, case_id=case.pk)
-            step(start - 2, services.withdraw_case, actor=clerk, case_id=case.pk,
+            step(start - 1, intake_services.accept_case, actor=clerk, case_id=case.pk)
+            step(start - 2, intake_services.withdraw_case, actor=clerk, case_id=case.pk,
                  reason="信访人来电告知已与邻居协商解决，申请撤回。")
 
         def escalated(case, start):
-            step(start - 0.5, services.accept_case, actor=dispatcher, case_id=case.pk)
-            step(start - 1, services.escalate_case, actor=dispatcher, case_id=case.pk,
+            step(start - 0.5, intake_services.accept_case, actor=dispatcher, case_id=case.pk)
+            step(start - 1, dispatch_services.escalate_case, actor=dispatcher, case_id=case.pk,
                  note="涉及群体利益，呈领导批示")
 
         def direct(case, start):
-            step(start - 1, services.accept_case, actor=dispatcher, case_id=case.pk)
-            step(start - 2, services.handle_directly, actor=dispatcher, case_id=case.pk,
+            step(start - 1, intake_services.accept_case, actor=dispatcher, case_id=case.pk)
+            step(start - 2, dispatch_services.handle_directly, actor=dispatcher, case_id=case.pk,
                  note="涉及本办工作人员，直接调查")
 
         def nothing(case, start):
@@ -311,7 +312,7 @@ class Command(BaseCommand):
             if "earlier" in extra:
                 extra["earlier_case"] = cases[extra.pop("earlier")]
             with at(hours_ago):
-                cases[key] = services.register_case(
+                cases[key] = intake_services.register_case(
                     actor=clerk, channel=channel, petitioner=petitioner, summary=summary,
                     content=content, category=sub[category], **extra)
         for key, hours_ago, *_, steps in scenarios:

@@ -1,0 +1,40 @@
+"""The closing stage's acts in the table of acts (registered when the app loads)."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from cases.acts import Act, Document, Panel, register, register_document, register_panel
+from cases.forms import ReasonForm
+from cases.models import State, office_staff
+
+from . import forms, services
+
+ACTS = [
+    Act("reply", _("答复信访人"), "feedback", services.send_reply, forms.ReplyForm,
+        transition="reply_to_petitioner", page="feedback:reply", style="primary", order=50,
+        in_queues=True),
+    Act("record_return_visit", _("回访"), "feedback", services.record_visit, forms.VisitForm,
+        transition="record_return_visit", page="feedback:visit", style="primary", order=51,
+        in_queues=True),
+    Act("record_unreached_visit", _("回访未联系上"), "feedback", services.record_unreached_visit,
+        forms.UnreachedVisitForm, states=(State.REPLIED,), permission=office_staff, order=52),
+    Act("reopen", _("重办"), "feedback", services.reopen_case, ReasonForm,
+        transition="reopen", order=53,
+        help=_("办理结果经不起检验：退回主办部门重新办理，期限重新计算。")),
+    Act("archive", _("归档"), "feedback", services.archive_case, forms.ArchiveForm,
+        transition="archive", page="feedback:archive", order=60, in_queues=True),
+]
+
+DOCUMENTS = [
+    Document(_("答复意见书"), lambda case: reverse("feedback:reply_letter", args=[case.number]),
+             shown=lambda case: bool(case.reply_channel), order=50),
+    Document(_("案卷（PDF）"), lambda case: reverse("feedback:dossier", args=[case.number]),
+             shown=lambda case: case.state == State.ARCHIVED, order=60),
+]
+
+
+def register_all() -> None:
+    register(*ACTS)
+    register_panel(Panel("feedback/_case_panel.html", order=50))
+    for document in DOCUMENTS:
+        register_document(document)

@@ -1,0 +1,41 @@
+"""The intake stage's acts in the table of acts (registered when the app loads)."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from cases.acts import Act, Document, register, register_document
+
+from . import forms, services
+
+ACTS = [
+    Act("accept", _("受理"), "intake", services.accept_case, forms.AcceptForm,
+        transition="accept", style="primary", order=10, in_queues=True),
+    Act("answer_on_the_spot", _("即办答复"), "intake", services.answer_on_the_spot,
+        forms.AnswerForm, transition="answer_on_the_spot", order=11, in_queues=True),
+    Act("refuse", _("不予受理"), "intake", services.refuse_case, forms.RefuseForm,
+        transition="refuse", order=12, in_queues=True),
+    Act("merge", _("合并"), "intake", services.merge_case, forms.MergeForm,
+        transition="merge", order=13, in_queues=True,
+        help=_("同一事项已在办理：并入前案，本件随前案答复。")),
+    Act("withdraw", _("撤回"), "intake", services.withdraw_case, forms.WithdrawForm,
+        transition="withdraw", style="danger", order=90,
+        help=_("信访人撤回所反映的事项：案件终止办理。")),
+]
+
+DOCUMENTS = [
+    Document(_("信访登记表"), lambda case: reverse("intake:document",
+                                               args=[case.number, "registration_form"]),
+             shown=lambda case: True, order=10),
+    Document(_("受理告知书"), lambda case: reverse("intake:document",
+                                               args=[case.number, "acceptance_notice"]),
+             shown=lambda case: case.accepted_at is not None, order=11),
+    Document(_("不予受理告知书"), lambda case: reverse("intake:document",
+                                                  args=[case.number, "refusal_notice"]),
+             shown=lambda case: bool(case.refusal_reason), order=12),
+]
+
+
+def register_all() -> None:
+    register(*ACTS)
+    for document in DOCUMENTS:
+        register_document(document)

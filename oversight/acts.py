@@ -1,0 +1,34 @@
+"""Oversight's act in the table of acts: the department answers a supervision order."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.acts import Act, Panel, register, register_panel
+from cases.models import OPEN_STATES, Case, condition, lead_department_staff
+
+from . import services
+from .models import SupervisionOrder
+
+
+@condition(_("没有待反馈的督办单"))
+def has_open_order(case: Case) -> bool:
+    return SupervisionOrder.objects.filter(case=case, closed_at__isnull=True,
+                                           answered_at__isnull=True).exists()
+
+
+class SupervisionAnswerForm(forms.Form):
+    answer = forms.CharField(label=_("督办反馈"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 4}),
+                             help_text=_("已做的工作，以及答复信访人的时间。"))
+
+
+ACTS = [
+    Act("answer_supervision", _("督办反馈"), "oversight", services.answer_supervision,
+        SupervisionAnswerForm, states=OPEN_STATES, conditions=(has_open_order,),
+        permission=lead_department_staff, style="primary", order=70, in_queues=True),
+]
+
+
+def register_all() -> None:
+    register(*ACTS)
+    register_panel(Panel("oversight/_case_panel.html", order=70))
