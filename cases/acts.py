@@ -32,6 +32,8 @@ class Act:
     `service(actor=, case_id=, **form.cleaned_data)` performs it; `form` parses its input
     (the page's and the API's); `page` names a dedicated page (URL name taking the case
     number) when the act needs more than its form, else the generic act page serves it.
+    `in_admin` offers it in the Django admin too (a correction of a fact the admin shows
+    read-only: its form and service there, never a bare field).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Act:
     style: str = ""
     order: int = 100
     in_queues: bool = False
+    in_admin: bool = False
     confirm: str = ""
     help: str = ""
     extra: dict = field(default_factory=dict)
@@ -143,6 +146,15 @@ def ensure_allowed(name: str, user, case: Case) -> Act:
             _("您无权对案件 %(number)s 执行「%(action)s」。")
             % {"number": case.number, "action": act.label_text})
     return act
+
+
+def act_url(case: Case, act: Act) -> str:
+    """Where a person makes the act: its own page, or the generic act page."""
+    from django.urls import reverse
+
+    if act.page:
+        return reverse(act.page, args=[case.number])
+    return reverse("cases:act", args=[case.number, act.name])
 
 
 # ---------------------------------------------------------------- panels and documents

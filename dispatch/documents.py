@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from cases.models import Case
 from cases.selectors import shows_identity
-from intake.documents import render_pdf
+from cases.documents import render_pdf
 
 
 def dispatch_slip(case: Case, user) -> tuple[str, bytes]:

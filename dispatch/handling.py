@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.acts import allowed_names
@@ -92,17 +93,11 @@ def review(request, number):
 
 def slip(request, number):
     """交办单 PDF."""
-    from urllib.parse import quote
-
-    from django.http import HttpResponse
-
     from .documents import dispatch_slip
 
     case = _case(request, number)
     filename, pdf = dispatch_slip(case, request.user)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
-    return response
+    return pdf_response(filename, pdf)
 
 
 @require_POST

@@ -6,7 +6,7 @@ from django.utils import timezone
 from cases.dossier import extra_parts
 from cases.models import Case
 from cases.selectors import shows_identity
-from intake.documents import render_pdf
+from cases.documents import render_pdf
 
 
 def dossier(case: Case, user) -> tuple[str, bytes]:

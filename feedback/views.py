@@ -1,11 +1,10 @@
 """The office closes the loop: reply, return visit."""
 
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from cases.forms import attach_errors, error_message
 from cases.models import ReviewStage, State
 from cases.roles import OFFICE_ROLES, Role, role_required
 from cases.selectors import visible_cases
-from intake.documents import render_pdf
+from cases.documents import pdf_response, render_pdf
 
 from . import selectors, services
 from .forms import ArchiveForm, ArchiveSearchForm, ReplyForm, VisitForm
@@ -99,9 +98,7 @@ def reply_letter(request, number):
     pdf = render_pdf("feedback/documents/reply_letter.html", {
         "case": case, "reply": latest, "title": "答复意见书", "office_name": settings.OFFICE_NAME,
         "printed_at": timezone.localtime()})
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(case.number + '-答复意见书.pdf')}"
-    return response
+    return pdf_response(case.number + '-答复意见书.pdf', pdf)
 
 
 @role_required(*OFFICE_ROLES)
@@ -156,6 +153,4 @@ def dossier(request, number):
         raise PermissionDenied
     case = _case(request, number)
     filename, pdf = build(case, request.user)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
-    return response
+    return pdf_response(filename, pdf)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.acts import Act, Document, register, register_document
 
-from . import forms, services
+from . import documents, forms, services
 
 ACTS = [
     Act("accept", _("受理"), "intake", services.accept_case, forms.AcceptForm,
@@ -22,17 +22,13 @@ ACTS = [
         help=_("信访人撤回所反映的事项：案件终止办理。")),
 ]
 
-DOCUMENTS = [
-    Document(_("信访登记表"), lambda case: reverse("intake:document",
-                                               args=[case.number, "registration_form"]),
-             shown=lambda case: True, order=10),
-    Document(_("受理告知书"), lambda case: reverse("intake:document",
-                                               args=[case.number, "acceptance_notice"]),
-             shown=lambda case: case.accepted_at is not None, order=11),
-    Document(_("不予受理告知书"), lambda case: reverse("intake:document",
-                                                  args=[case.number, "refusal_notice"]),
-             shown=lambda case: bool(case.refusal_reason), order=12),
-]
+def _document(kind: str, order: int) -> Document:
+    title, _template, present = documents.DOCUMENTS[kind]
+    return Document(title, lambda case: reverse("intake:document", args=[case.number, kind]),
+                    shown=present, order=order)
+
+
+DOCUMENTS = [_document(kind, 10 + index) for index, kind in enumerate(documents.DOCUMENTS)]
 
 
 def register_all() -> None:

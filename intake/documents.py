@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.documents import render_pdf
 from cases.models import Case, State
 from cases.selectors import shows_identity
 
@@ -20,18 +20,6 @@ DOCUMENTS = {
     "refusal_notice": (_("不予受理告知书"), "intake/documents/refusal_notice.html",
                        lambda case: case.state == State.REFUSED or bool(case.refusal_reason)),
 }
-
-
-def available_documents(case: Case) -> list[tuple[str, str]]:
-    return [(kind, str(title)) for kind, (title, _, present) in DOCUMENTS.items()
-            if present(case)]
-
-
-def render_pdf(template: str, context: dict) -> bytes:
-    from weasyprint import HTML
-
-    html = render_to_string(template, context)
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 
 def document_pdf(kind: str, case: Case, user) -> tuple[str, bytes]:

@@ -1,14 +1,15 @@
 """The reception counter: register, the intake queue, lookups and documents."""
 
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from cases.documents import pdf_response
+from cases.acts import act_url, available_acts
 from cases.exceptions import CaseError
 from cases.forms import attach_errors
 from cases.roles import OFFICE_ROLES, role_required
@@ -85,13 +86,32 @@ def lookup(request):
     })
 
 
+# The acts an intake-queue row offers.
+ROW_ACTS = ("accept", "answer_on_the_spot", "refuse", "merge", "withdraw")
+
+
 @role_required(*OFFICE_ROLES)
 def queue(request):
+    """待受理: every received case of every channel, with its outcomes as buttons; a search
+    box over numbers, phones and words; the clerk's own registrations of today."""
     form = QueueSearchForm(request.GET or None)
     search = form.cleaned_data["q"] if form.is_valid() else ""
-    context = {"form": form, "search": search,
-               **selectors.intake_queue(request.user, search=search)}
-    return render(request, "intake/queue.html", context)
+    if search:
+        return render(request, "intake/queue.html", {
+            "form": form, "search": search,
+            "results": selectors.search_cases(request.user, search)[:50]})
+    waiting = selectors.received_queue(request.user, channel=request.GET.get("channel", ""),
+                                       after=request.GET.get("after", ""))
+    for case in waiting.rows:
+        case.row_acts = [(act, act_url(case, act))
+                         for act in available_acts(request.user, case, only=ROW_ACTS)]
+    return render(request, "intake/queue.html", {
+        "form": form, "queue": waiting, "channels": [
+            (key, label, waiting.counts[key]) for key, (label, _q) in
+            selectors.QUEUE_CHANNELS.items()],
+        "today": selectors.registered_today(request.user),
+        "here": request.get_full_path(),
+    })
 
 
 def document(request, number: str, kind: str):
@@ -101,6 +121,4 @@ def document(request, number: str, kind: str):
     case = get_object_or_404(visible_cases(request.user).select_related(
         "petitioner", "category", "category__parent", "tier", "registered_by"), number=number)
     filename, pdf = document_pdf(kind, case, request.user)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
-    return response
+    return pdf_response(filename, pdf)

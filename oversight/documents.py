@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from intake.documents import render_pdf
+from cases.documents import render_pdf
 
 from .models import SupervisionOrder
 

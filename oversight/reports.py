@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intake.documents import render_pdf
+from cases.documents import render_pdf
 
 from . import dashboard
 from .figures import RATES

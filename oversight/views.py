@@ -1,19 +1,20 @@
 """Supervision orders: the supervisors' list, one order's page, its answer and its PDF."""
 
 from datetime import date, datetime, timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
+from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import Department
@@ -105,9 +106,7 @@ def order(request, order_id):
 @role_required(*STAFF)
 def order_pdf(request, order_id):
     filename, pdf = supervision_order_pdf(_order(request, order_id))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
-    return response
+    return pdf_response(filename, pdf)
 
 
 # ---------------------------------------------------------------- the dashboard
