@@ -194,6 +194,21 @@ def panels() -> list[Panel]:
     return sorted(_panels, key=lambda panel: panel.order)
 
 
+# A part of the archive dossier contributed by a stage: (anchor, title, html) or None.
+DossierPart = tuple[str, str, str]
+_dossier_parts: list[Callable[[Case], DossierPart | None]] = []
+
+
+def register_dossier_part(provider: Callable[[Case], DossierPart | None]) -> None:
+    if provider not in _dossier_parts:
+        _dossier_parts.append(provider)
+
+
+def dossier_parts(case: Case) -> list[DossierPart]:
+    """The parts later stages add to the dossier (oversight: supervision orders)."""
+    return [part for provider in _dossier_parts if (part := provider(case)) is not None]
+
+
 def documents_of(case: Case) -> list[tuple[str, str]]:
     """(label, url) of every document the case has now."""
     return [(str(document.label), document.url(case))

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.utils import timezone
 
-from cases.dossier import extra_parts
+from cases.acts import dossier_parts
 from cases.models import Case
 from cases.selectors import shows_identity
 from cases.documents import render_pdf
@@ -43,7 +43,7 @@ def dossier(case: Case, user) -> tuple[str, bytes]:
                                                          if len(context["replies"]) > 1 else "")))
     if context["visits"]:
         sections.append(("visits", "回访记录"))
-    context["extra_parts"] = extra_parts(case)
+    context["extra_parts"] = dossier_parts(case)
     sections += [(key, title) for key, title, _ in context["extra_parts"]]
     sections.append(("history", "案件全部记录"))
     context["sections"] = sections

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.acts import Act, Panel, register, register_panel
+from cases.acts import Act, Panel, register, register_dossier_part, register_panel
 from cases.models import OPEN_STATES, Case, condition, lead_department_staff
 
 from . import services
@@ -30,5 +30,8 @@ ACTS = [
 
 
 def register_all() -> None:
+    from .documents import dossier_part
+
     register(*ACTS)
     register_panel(Panel("oversight/_case_panel.html", order=70))
+    register_dossier_part(dossier_part)
