@@ -5,6 +5,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .selectors import FIGURES, parse_figure_cursor
+
 
 class YesNoField(forms.TypedChoiceField):
     """是/否 on a page ("yes"/"no"), true/false in the API: both parse to a bool."""
@@ -66,3 +68,24 @@ def attach_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages_)
     else:
         form.add_error(None, error.messages)
+
+
+class FigureListForm(forms.Form):
+    """The query string of the case list behind a desk's count: which count, an optional
+    search, and where the page starts (a cursor the list gave)."""
+
+    figure = forms.ChoiceField(error_messages={
+        "required": _("请选择要查看的一项。"),
+        "invalid_choice": _("没有这一项统计，请从工作台的数字进入。")})
+    q = forms.CharField(label=_("查找"), required=False, max_length=100)
+    after = forms.CharField(required=False, max_length=40)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["figure"].choices = [(key, key) for key in FIGURES]
+
+    def clean_after(self) -> str:
+        after = self.cleaned_data["after"]
+        if after and parse_figure_cursor(after) is None:
+            raise ValidationError(_("翻页位置无效，请从第一页看起。"), code="cursor")
+        return after

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from functools import reduce
+
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from .models import OPEN_STATES, Case, Notification, State
+from .models import OPEN_STATES, Case, Notification, ReviewStage, State
 from .roles import Role, department_ids_of, has_role, roles_of
 
 
@@ -43,29 +51,106 @@ def shows_identity(user, case: Case) -> bool:
     return case.lead_department_id in department_ids_of(user)
 
 
-def landing_figures(user) -> dict[str, int]:
+def _start_of_day(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# What each count on a desk counts, written once: the desk's aggregate and the list behind
+# the count filter by the same condition, so a count and its list cannot disagree. A
+# condition may depend on the person (their own registrations) and the moment (today,
+# overdue); each is applied inside visible_cases.
+FIGURES: dict[str, Callable[[object, datetime], Q]] = {
+    "registered_today": lambda user, now: Q(registered_by=user,
+                                            received_at__gte=_start_of_day(now)),
+    "received": lambda user, now: Q(state=State.RECEIVED),
+    "accepted": lambda user, now: Q(state=State.ACCEPTED),
+    "returned": lambda user, now: Q(state=State.RETURNED),
+    "dispatched": lambda user, now: Q(state=State.DISPATCHED),
+    "in_handling": lambda user, now: Q(state=State.IN_HANDLING),
+    "under_review": lambda user, now: Q(state=State.RESULT_SUBMITTED),
+    "to_reply": lambda user, now: Q(state=State.RESULT_SUBMITTED,
+                                    review_stage=ReviewStage.APPROVED),
+    "to_visit": lambda user, now: Q(state=State.REPLIED),
+    "open": lambda user, now: Q(state__in=OPEN_STATES),
+    "overdue": lambda user, now: Q(state__in=OPEN_STATES, due_at__lt=now),
+}
+
+
+def figure_conditions(user, now: datetime) -> dict[str, Q]:
+    return {key: condition(user, now) for key, condition in FIGURES.items()}
+
+
+def landing_figures(user, *, now: datetime | None = None) -> dict[str, int]:
     """The counts on a person's desk, in one query over the cases that can count.
 
-    Closed and archived cases never count here, so they are filtered out before the
-    aggregate: the cost follows the open cases, not the years of history.
+    Only the cases that meet some figure are read (open, replied, registered today):
+    the cost follows the office's current work, not the years of history.
     """
-    now = timezone.now()
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    open_cases = Q(state__in=OPEN_STATES)
-    candidates = open_cases | Q(state=State.REPLIED) | Q(received_at__gte=today)
+    conditions = figure_conditions(user, now or timezone.now())
+    candidates = reduce(operator.or_, conditions.values())
     return visible_cases(user).filter(candidates).aggregate(
-        registered_today=Count("pk", filter=Q(received_at__gte=today, registered_by=user)),
-        received=Count("pk", filter=Q(state=State.RECEIVED)),
-        accepted=Count("pk", filter=Q(state=State.ACCEPTED)),
-        returned=Count("pk", filter=Q(state=State.RETURNED)),
-        dispatched=Count("pk", filter=Q(state=State.DISPATCHED)),
-        in_handling=Count("pk", filter=Q(state=State.IN_HANDLING)),
-        under_review=Count("pk", filter=Q(state=State.RESULT_SUBMITTED)),
-        to_reply=Count("pk", filter=Q(state=State.RESULT_SUBMITTED, review_stage="approved")),
-        to_visit=Count("pk", filter=Q(state=State.REPLIED)),
-        open=Count("pk", filter=open_cases),
-        overdue=Count("pk", filter=open_cases & Q(due_at__lt=now)),
-    )
+        **{key: Count("pk", filter=condition) for key, condition in conditions.items()})
+
+
+FIGURE_PAGE_SIZE = 50
+
+
+@dataclass
+class FigurePage:
+    rows: list[Case]
+    next_cursor: str | None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_CURSOR_RE = re.compile(r"(\d{1,18}|-)_(\d{1,18})")
+
+
+def _figure_cursor(case: Case) -> str:
+    """(due time in whole microseconds, id): integers, so the key comes back exact."""
+    due = "-" if case.due_at is None else str((case.due_at - _EPOCH) // timedelta(microseconds=1))
+    return f"{due}_{case.pk}"
+
+
+def parse_figure_cursor(cursor: str) -> tuple[datetime | None, int] | None:
+    """The position a page starts after: (due time or None, id); None if it is not one."""
+    match = _CURSOR_RE.fullmatch(cursor or "")
+    if not match:
+        return None
+    due, pk = match.groups()
+    if due == "-":
+        return None, int(pk)
+    try:
+        return _EPOCH + timedelta(microseconds=int(due)), int(pk)
+    except OverflowError:
+        return None
+
+
+def figure_cases(user, figure: str, *, search: str = "", after: str = "",
+                 now: datetime | None = None) -> FigurePage:
+    """The cases behind one count of a desk, earliest due first (those without a due time
+    last), a page at a time by key (due time, id), so that every page costs the same.
+
+    `figure` is a key of FIGURES and `after` a cursor this function gave (the caller
+    checks both); `search` narrows to a case number or words of the summary.
+    """
+    condition = FIGURES[figure](user, now or timezone.now())
+    cases = visible_cases(user).filter(condition)
+    search = search.strip()
+    if search:
+        cases = cases.filter(Q(number=search.upper()) | Q(summary__icontains=search))
+    position = parse_figure_cursor(after) if after else None
+    if position:
+        due, pk = position
+        if due is None:
+            cases = cases.filter(due_at__isnull=True, pk__gt=pk)
+        else:
+            cases = cases.filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=pk)
+                                 | Q(due_at__isnull=True))
+    rows = list(cases.select_related("category", "category__parent", "tier", "lead_department")
+                .order_by(F("due_at").asc(nulls_last=True), "pk")[:FIGURE_PAGE_SIZE + 1])
+    more = len(rows) > FIGURE_PAGE_SIZE
+    rows = rows[:FIGURE_PAGE_SIZE]
+    return FigurePage(rows, _figure_cursor(rows[-1]) if more and rows else None)
 
 
 def recent_cases(user, limit: int = 10) -> QuerySet[Case]:

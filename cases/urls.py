@@ -5,6 +5,7 @@ from . import views
 app_name = "cases"
 
 urlpatterns = [
+    path("", views.case_list, name="list"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:notification_id>/", views.open_notification,
          name="open_notification"),

@@ -4,72 +4,99 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
 from .acts import available_acts, documents_of, ensure_allowed, get_act, panels
 from .exceptions import CaseError
-from .forms import attach_errors, error_message
+from .forms import FigureListForm, attach_errors, error_message
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
-# Each role's desk: its title, what it is for, and the counts that wait there
-# (figure key of selectors.landing_figures, label, shown as an alert when non-zero).
+# What each count of a desk is called, and whether a non-zero count is an alert.
+# What it counts is selectors.FIGURES.
+FIGURE_LABELS = {
+    "registered_today": (_("我今天登记的"), False),
+    "received": (_("待处理（已登记未受理）"), False),
+    "accepted": (_("待交办"), False),
+    "returned": (_("退单待处理"), False),
+    "dispatched": (_("待签收"), False),
+    "in_handling": (_("办理中"), False),
+    "under_review": (_("结果审核中"), False),
+    "to_reply": (_("待答复"), False),
+    "to_visit": (_("待回访"), False),
+    "open": (_("在办案件"), False),
+    "overdue": (_("已超期"), True),
+}
+
+# Each role's desk: its title, what it is for, and the counts that wait there.
 DESKS = {
     Role.CLERK: (
         _("接待登记工作台"),
         _("今天前来反映和来电、来信的事项，在这里登记并给出受理结论。"),
-        [("registered_today", _("我今天登记的"), False),
-         ("received", _("待处理（已登记未受理）"), False)],
+        ["registered_today", "received"],
     ),
     Role.DISPATCHER: (
         _("派单工作台"),
         _("把已受理的案件分类、定级并交办到责任部门；处理退单，答复和回访。"),
-        [("accepted", _("待交办"), False), ("returned", _("退单待处理"), False),
-         ("to_reply", _("待答复"), False), ("to_visit", _("待回访"), False),
-         ("overdue", _("已超期"), True)],
+        ["accepted", "returned", "to_reply", "to_visit", "overdue"],
     ),
     Role.HANDLER: (
         _("承办工作台"),
         _("本部门交办来的案件：签收、调查、联系信访人、提交办理结果。"),
-        [("dispatched", _("待签收"), False), ("in_handling", _("办理中"), False),
-         ("under_review", _("结果审核中"), False), ("overdue", _("已超期"), True)],
+        ["dispatched", "in_handling", "under_review", "overdue"],
     ),
     Role.DEPARTMENT_HEAD: (
         _("部门负责人工作台"),
         _("本部门的案件：分派承办人，审核办理结果。"),
-        [("dispatched", _("待签收"), False), ("in_handling", _("办理中"), False),
-         ("under_review", _("结果审核中"), False), ("overdue", _("已超期"), True)],
+        ["dispatched", "in_handling", "under_review", "overdue"],
     ),
     Role.SUPERVISOR: (
         _("督办工作台"),
         _("全部案件的办理情况：超期案件、呈办批示和敏感案件审核。"),
-        [("open", _("在办案件"), False), ("overdue", _("已超期"), True),
-         ("accepted", _("待交办"), False), ("under_review", _("结果审核中"), False)],
+        ["open", "overdue", "accepted", "under_review"],
     ),
     Role.ADMINISTRATOR: (
         _("系统管理"),
         _("用户与角色、部门、问题分类、响应级别、节假日都在管理后台维护。"),
-        [("open", _("在办案件"), False), ("overdue", _("已超期"), True)],
+        ["open", "overdue"],
     ),
 }
+
+# A count that has a working page of its own opens it, where that page shows exactly the
+# cases counted (tested); every other count opens the case list of its figure.
+FIGURE_PAGES = {"received": "intake:queue"}
+
+
+def figure_url(key: str) -> str:
+    if key in FIGURE_PAGES:
+        return reverse(FIGURE_PAGES[key])
+    return f"{reverse('cases:list')}?figure={key}"
+
+
+def desk_figures(user, counts: dict[str, int]) -> list[dict]:
+    """The counts of this person's desk: value, label, alert and where it leads."""
+    role = primary_role(user)
+    keys = DESKS[role][2] if role else []
+    return [{"key": key, "value": counts[key], "label": FIGURE_LABELS[key][0],
+             "alert": FIGURE_LABELS[key][1], "url": figure_url(key)} for key in keys]
 
 
 @login_required
 def home(request):
-    """Each role lands on its own desk: what waits for this person now."""
+    """Each role lands on its own desk: what waits for this person now. Every count opens
+    the cases it counts."""
     role = primary_role(request.user)
     if role is None:
         return render(request, "cases/landing/no_role.html")
-    title, intro, figures = DESKS[role]
-    counts = selectors.landing_figures(request.user)
+    title, intro, _keys = DESKS[role]
     context = {
         "desk": {
             "title": title,
             "intro": intro,
-            "figures": [{"value": counts[key], "label": label, "alert": alert}
-                        for key, label, alert in figures],
+            "figures": desk_figures(request.user, selectors.landing_figures(request.user)),
         },
         "recent_cases": selectors.recent_cases(request.user),
     }
@@ -78,6 +105,30 @@ def home(request):
         context["missing_calendar_years"] = missing_calendar_years()
         template = "cases/landing/administrator.html"
     return render(request, template, context)
+
+
+@login_required
+def case_list(request):
+    """The cases behind one count of a desk (?figure=…, optional &q=), earliest due first,
+    a page at a time. The count and the list read the same condition, so they agree."""
+    now = timezone.now()
+    counts = selectors.landing_figures(request.user, now=now)
+    context = {"figures": desk_figures(request.user, counts), "counts": counts}
+    if "figure" not in request.GET:
+        return render(request, "cases/list.html", context)
+    form = FigureListForm(request.GET)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "cases/list.html", context, status=400)
+    figure = form.cleaned_data["figure"]
+    page = selectors.figure_cases(request.user, figure, search=form.cleaned_data["q"],
+                                  after=form.cleaned_data["after"], now=now)
+    search = form.cleaned_data["q"].strip()
+    return render(request, "cases/list.html", {
+        **context, "figure": figure, "label": FIGURE_LABELS[figure][0], "page": page,
+        "total": counts[figure], "search": search,
+        "query": urlencode({"figure": figure, **({"q": search} if search else {})}),
+    })
 
 
 def _visible_case(user, number: str):
