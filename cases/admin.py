@@ -9,6 +9,8 @@ from .models import (
     CaseEvent,
     CaseNumberSequence,
     Category,
+    Channel,
+    ChannelPolicy,
     Department,
     Notification,
     Petitioner,
@@ -34,6 +36,25 @@ class TierPolicyAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):  # the four tiers are fixed; their terms are data
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChannelPolicy)
+class ChannelPolicyAdmin(SimpleHistoryAdmin):
+    """The acceptance time limit per channel. A change applies to cases registered after
+    it: each case keeps the limit it was given on arrival."""
+
+    list_display = ["channel", "acceptance_duration", "acceptance_unit", "warning_percent"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["channel"] if obj is not None else []
+
+    def has_add_permission(self, request):
+        # One row per channel, seeded by a migration; only a missing channel may be added.
+        return (super().has_add_permission(request)
+                and ChannelPolicy.objects.count() < len(Channel.choices))
 
     def has_delete_permission(self, request, obj=None):
         return False

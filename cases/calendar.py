@@ -1,4 +1,5 @@
-"""Working days on the Chinese public-holiday calendar, and deadlines from tier policies.
+"""Working days on the Chinese public-holiday calendar, and deadlines from tier and channel
+policies.
 
 The CalendarDay table is consulted first: it is seeded from the `chinese-calendar`
 package and the administrators keep it (the package stops at the last year the State
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import CalendarDay, DayKind, TierPolicy, TimeUnit
+from .models import CalendarDay, ChannelPolicy, DayKind, TierPolicy, TimeUnit
 
 logger = logging.getLogger(__name__)
 
@@ -111,17 +112,27 @@ class Deadline:
 
 
 def compute_due_at(policy: TierPolicy, start: datetime) -> Deadline:
-    """When the answer falls due for a case of this tier whose clock starts at `start`.
+    """When the answer falls due for a case of this tier whose clock starts at `start`."""
+    return deadline_after(start, policy.duration, policy.unit)
+
+
+def compute_accept_by(policy: ChannelPolicy, start: datetime) -> Deadline:
+    """When a case of this channel, received at `start`, must have been decided on."""
+    return deadline_after(start, policy.acceptance_duration, policy.acceptance_unit)
+
+
+def deadline_after(start: datetime, duration: int, unit: str) -> Deadline:
+    """`duration` hours, calendar days or working days after `start`.
 
     Working days keep the clock time: accepted at 10:00, due at 10:00 on the n-th working
     day after the day of acceptance (the day of acceptance itself does not count).
     """
-    if policy.unit == TimeUnit.HOURS:
-        return Deadline(start + timedelta(hours=policy.duration), frozenset())
-    if policy.unit == TimeUnit.CALENDAR_DAYS:
-        return Deadline(start + timedelta(days=policy.duration), frozenset())
+    if unit == TimeUnit.HOURS:
+        return Deadline(start + timedelta(hours=duration), frozenset())
+    if unit == TimeUnit.CALENDAR_DAYS:
+        return Deadline(start + timedelta(days=duration), frozenset())
     local = timezone.localtime(start)
-    day, fallback = add_working_days(local.date(), policy.duration)
+    day, fallback = add_working_days(local.date(), duration)
     due = timezone.make_aware(datetime.combine(day, local.time().replace(tzinfo=None)))
     if fallback:
         logger.warning(

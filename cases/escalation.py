@@ -1,7 +1,11 @@
 """When the next step of the escalation ladder falls due for a case (pure schedule).
 
-Warning at the tier's warning point, overdue at the deadline, level 2 a number of working
-days after it. The sweep in oversight performs the steps; this module only says when.
+While a case is received: an intake warning at its channel's warning point of the
+acceptance time limit, and intake overdue at the limit (`accept_by`). Then, against the
+answer's deadline: warning at the tier's warning point, overdue at the deadline, level 2 a
+number of working days after it. A 12345 transfer has that deadline from its arrival (the
+platform's), so it can climb both parts while still received. The sweep in oversight
+performs the steps; this module only says when.
 """
 
 from __future__ import annotations
@@ -11,22 +15,51 @@ from datetime import datetime
 from django.utils import timezone
 
 from .calendar import add_working_days
-from .models import ESCALATION_LADDER, OPEN_STATES, Case
+from .models import ESCALATION_LADDER, INTAKE_STEPS, OPEN_STATES, Case, EscalationStep, State
 
 
 def step_time(case: Case, step: str) -> datetime | None:
-    if case.due_at is None or case.accepted_at is None or case.tier is None:
+    if step in INTAKE_STEPS:
+        return _intake_step_time(case, step)
+    if case.due_at is None:
         return None
-    if step == "warning":
-        # The clock of the current round: acceptance, or the latest reopening.
-        started = max(case.accepted_at, case.reopened_at or case.accepted_at)
-        span = case.due_at - started
-        return started + span * case.tier.warning_percent / 100
-    if step == "overdue":
+    if step == EscalationStep.OVERDUE:
         return case.due_at
+    if step == EscalationStep.WARNING:
+        # The clock of the current round: the latest reopening, the acceptance, or the
+        # arrival of a transfer that came with its platform's deadline.
+        started = case.reopened_at or case.accepted_at or case.received_at
+        percent = _warning_percent(case)
+        if percent is None:
+            return None
+        return started + (case.due_at - started) * percent / 100
+    # Level 2 is the tier's term; a received case without a tier gets it at acceptance.
+    if case.tier_id is None:
+        return None
     local = timezone.localtime(case.due_at)
     day, _ = add_working_days(local.date(), case.tier.level2_after_working_days)
     return timezone.make_aware(datetime.combine(day, local.time().replace(tzinfo=None)))
+
+
+def _intake_step_time(case: Case, step: str) -> datetime | None:
+    """Only while the case waits for the office's decision: accepting it ends them."""
+    if case.state != State.RECEIVED or case.accept_by is None:
+        return None
+    if step == EscalationStep.INTAKE_OVERDUE:
+        return case.accept_by
+    policy = case.channel_policy
+    if policy is None:
+        return None
+    span = case.accept_by - case.received_at
+    return case.received_at + span * policy.warning_percent / 100
+
+
+def _warning_percent(case: Case) -> int | None:
+    """The tier's warning point; before a tier is set (a received transfer), its channel's."""
+    if case.tier_id is not None:
+        return case.tier.warning_percent
+    policy = case.channel_policy
+    return policy.warning_percent if policy is not None else None
 
 
 def next_step(case: Case) -> tuple[str, datetime] | None:
@@ -45,6 +78,3 @@ def schedule(case: Case) -> None:
     """Set next_action_at from the ladder (call with the row locked; the caller saves)."""
     upcoming = next_step(case)
     case.next_action_at = upcoming[1] if upcoming else None
-
-
-

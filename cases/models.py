@@ -1,6 +1,6 @@
 """The ground floor: the Case and its state machine, and what every case refers to."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -247,12 +247,18 @@ ENDED_AT_INTAKE = (State.ANSWERED, State.REFUSED, State.MERGED, State.WITHDRAWN)
 class EscalationStep(models.TextChoices):
     """The ladder every open case climbs if nobody answers it (DESIGN: tiers)."""
 
+    INTAKE_WARNING = "intake_warning", _("受理预警")
+    INTAKE_OVERDUE = "intake_overdue", _("受理超时")
     WARNING = "warning", _("预警")
     OVERDUE = "overdue", _("超期（一级督办）")
     LEVEL2 = "level2", _("二级督办")
 
 
-ESCALATION_LADDER = [EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2]
+# The intake steps come first: they run on the acceptance time limit while the case is
+# received, and are skipped once it is accepted.
+ESCALATION_LADDER = [EscalationStep.INTAKE_WARNING, EscalationStep.INTAKE_OVERDUE,
+                     EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2]
+INTAKE_STEPS = (EscalationStep.INTAKE_WARNING, EscalationStep.INTAKE_OVERDUE)
 
 
 class Channel(models.TextChoices):
@@ -262,6 +268,42 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("电子邮件")
     WEB = "web", _("网上信访")
     HOTLINE_12345 = "hotline_12345", _("12345平台转办")
+
+
+class ChannelPolicy(models.Model):
+    """How long a case that came by one channel may wait in 已登记 for the office's
+    decision (accept, answer, refuse, merge). The limit is stored on each case at
+    registration (`Case.accept_by`), so a change applies to later registrations."""
+
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices,
+                               unique=True)
+    acceptance_duration = models.PositiveIntegerField(
+        _("受理时限"), validators=[MinValueValidator(1)])
+    acceptance_unit = models.CharField(_("时限单位"), max_length=20, choices=TimeUnit.choices)
+    warning_percent = models.PositiveSmallIntegerField(
+        _("预警点（%）"), default=75, validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text=_("受理时限用去这个比例时提醒信访办工作人员。"),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("受理时限")
+        verbose_name_plural = _("受理时限")
+        ordering = ["channel"]
+
+    def __str__(self) -> str:
+        return (f"{self.get_channel_display()}（{self.acceptance_duration}"
+                f"{self.get_acceptance_unit_display()}）")
+
+    @classmethod
+    def attach(cls, cases) -> None:
+        """Give these cases their channel's policy, read in one query (a batch)."""
+        cases = list(cases)
+        if cases:
+            policies = {policy.channel: policy for policy in cls.objects.filter(
+                channel__in={case.channel for case in cases})}
+            for case in cases:
+                case.channel_policy = policies.get(case.channel)
 
 
 class HandlingMode(models.TextChoices):
@@ -485,6 +527,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     platform_due_at = models.DateTimeField(_("平台办结时限"), null=True, blank=True)
 
     received_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    accept_by = models.DateTimeField(
+        _("受理时限"), null=True, blank=True,
+        help_text=_("登记时按来源渠道的受理时限计算；到时仍未受理即为受理超时。"))
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     due_at = models.DateTimeField(_("答复期限"), null=True, blank=True)
     reopened_at = models.DateTimeField(
@@ -528,7 +573,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     solved_visits = models.PositiveIntegerField(_("评价已解决次数"), default=0)
     satisfied_visits = models.PositiveIntegerField(_("评价满意或基本满意次数"), default=0)
     escalation_step = models.CharField(
-        _("已到督办环节"), max_length=10, choices=EscalationStep.choices, blank=True)
+        _("已到督办环节"), max_length=20, choices=EscalationStep.choices, blank=True)
     next_action_at = models.DateTimeField(
         _("下一督办环节时间"), null=True, blank=True,
         help_text=_("期限清扫据此找到到点的案件。"))
@@ -555,6 +600,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["next_action_at"], name="case_open_next_action_idx",
                 condition=Q(state__in=OPEN_STATES, next_action_at__isnull=False),
+            ),
+            # The intake queue: received cases, the acceptance limit that runs out first.
+            models.Index(
+                fields=["accept_by", "id"], name="case_received_accept_by_idx",
+                condition=Q(state=State.RECEIVED),
             ),
             models.Index(fields=["received_at"], name="case_received_idx"),
             models.Index(fields=["state", "received_at"], name="case_state_received_idx"),
@@ -593,6 +643,29 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def is_overdue(self) -> bool:
         """Past due and not yet answered; a derived fact, never a state."""
         return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def pending_accept_by(self) -> datetime | None:
+        """The acceptance time limit while the case still waits for the office's decision;
+        None once it is decided (the limit it had stays stored with the case)."""
+        return self.accept_by if self.state == State.RECEIVED else None
+
+    @property
+    def is_acceptance_overdue(self) -> bool:
+        """Still received after its acceptance time limit."""
+        return self.pending_accept_by is not None and self.pending_accept_by < timezone.now()
+
+    @property
+    def channel_policy(self) -> "ChannelPolicy | None":
+        """The acceptance terms of the case's channel, read once per case object (a batch
+        reads all of its cases' at once with `ChannelPolicy.attach`)."""
+        if "_channel_policy" not in self.__dict__:
+            self._channel_policy = ChannelPolicy.objects.filter(channel=self.channel).first()
+        return self._channel_policy
+
+    @channel_policy.setter
+    def channel_policy(self, policy: "ChannelPolicy | None") -> None:
+        self._channel_policy = policy
 
     def next_review_stage(self) -> str:
         """Head, then office; a sensitive case also needs a supervisor."""
@@ -784,6 +857,8 @@ def action_labels() -> dict:
               "assign_handler": _("分派承办人"), "extend": _("延期"), "note": _("办理记录"),
               "contact": _("联系信访人"), "request_extension": _("申请延期"),
               "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上"),
+              "escalation_intake_warning": _("受理预警"),
+              "escalation_intake_overdue": _("受理超时"),
               "escalation_warning": _("到期预警"), "escalation_overdue": _("超期督办"),
               "escalation_level2": _("二级督办"), "supervision_answer": _("督办反馈")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):

@@ -18,7 +18,7 @@ from django_fsm import ConcurrentTransition
 
 from .escalation import next_step, schedule
 from .exceptions import CaseConflictError, CaseTransitionError
-from .models import Attachment, Case, CaseEvent, TierPolicy
+from .models import INTAKE_STEPS, Attachment, Case, CaseEvent, ChannelPolicy, State, TierPolicy
 
 
 # ---------------------------------------------------------------- the mechanics
@@ -146,16 +146,22 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
     whatever the size of the batch; answers the (case, step) pairs taken, in ladder order.
     """
     taken, events, changed = [], [], []
+    # The intake steps read the channel's terms: one query for the batch's received cases.
+    ChannelPolicy.attach(case for case in cases if case.state == State.RECEIVED)
     for case in cases:
         stored = (case.escalation_step, case.next_action_at)
         while (upcoming := next_step(case)) is not None and upcoming[1] <= now:
             step, at = upcoming
             case.escalation_step = step
             taken.append((case, step))
+            # The intake steps run against the acceptance time limit, the others against
+            # the answer's deadline.
+            key, deadline = (("accept_by", case.accept_by) if step in INTAKE_STEPS
+                             else ("due_at", case.due_at))
             events.append(CaseEvent(
                 case=case, actor=None, at=now, action=f"escalation_{step}",
                 from_state=case.state, to_state=case.state,
-                data={"due_at": case.due_at.isoformat() if case.due_at else None,
+                data={key: deadline.isoformat() if deadline else None,
                       "at": at.isoformat()}))
         schedule(case)
         if (case.escalation_step, case.next_action_at) != stored:

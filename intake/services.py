@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import services as case_services
-from cases.calendar import compute_due_at
+from cases.calendar import compute_accept_by, compute_due_at
 from cases.escalation import schedule
 from cases.models import (
     Case,
     CaseEvent,
     Category,
     Channel,
+    ChannelPolicy,
     Petitioner,
     Representative,
     State,
@@ -62,7 +63,9 @@ def register_case(
 ) -> Case:
     """Record a matter as it reached the office; it waits in `received` for an outcome.
 
-    Staff register by any channel; the public (actor None) only through the web form.
+    Staff register by any channel; the public (actor None) only through the web form. The
+    case's clock starts now: the channel's acceptance time limit, and for a 12345 transfer
+    the platform's deadline for the answer.
     """
     if actor is None:
         if channel != Channel.WEB:
@@ -96,14 +99,39 @@ def register_case(
         received_at=now,
     )
     case.full_clean(exclude=["number", "state"])
+    data = {"earlier_case": earlier_case.number} if earlier_case else {}
+    data.update(_start_intake_clock(case))
     case.number = next_case_number(year=timezone.localtime(now).year)
     case.save()
     CaseEvent.record(
         case, actor=actor, action="register", from_state="",
-        note=case.get_channel_display(),
-        data={"earlier_case": earlier_case.number} if earlier_case else None,
+        note=case.get_channel_display(), data=data,
     )
     return case
+
+
+def _start_intake_clock(case: Case) -> dict:
+    """Stamp the acceptance time limit, the platform's deadline and the ladder's first
+    step on an unsaved case (one small query for the channel's terms, plus the calendar
+    for a limit in working days); answers what the register event records."""
+    data = {}
+    if case.channel == Channel.HOTLINE_12345 and case.platform_due_at:
+        # The platform's deadline governs the answer from the moment the case arrives;
+        # acceptance may only bring it forward (accept_case).
+        case.due_at = case.platform_due_at
+        data["due_at"] = case.due_at.isoformat()
+    policy = ChannelPolicy.objects.filter(channel=case.channel).first()
+    case.channel_policy = policy
+    if policy is not None:
+        deadline = compute_accept_by(policy, case.received_at)
+        # A transfer is decided on by the platform's deadline at the latest; the ladder
+        # also takes its steps in order, so no later step may fall before the intake ones.
+        case.accept_by = min(filter(None, [deadline.due_at, case.due_at]))
+        data["accept_by"] = case.accept_by.isoformat()
+        if deadline.fallback_years:
+            data["calendar_fallback_years"] = sorted(deadline.fallback_years)
+    schedule(case)
+    return data
 
 
 @transaction.atomic

@@ -12,10 +12,11 @@ class Escalation(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations",
                              verbose_name=_("案件"))
-    step = models.CharField(_("环节"), max_length=10, choices=EscalationStep.choices)
+    step = models.CharField(_("环节"), max_length=20, choices=EscalationStep.choices)
     # 0 for the first handling, n after the n-th reopening (Case.reopen_count): a reopened
     # case climbs a fresh ladder against its new deadline.
     round = models.PositiveSmallIntegerField(_("轮次"), default=0)
+    # The acceptance time limit for the intake steps, the answer's deadline for the others.
     due_at = models.DateTimeField(_("当时的期限"))
     happened_at = models.DateTimeField(_("时间"), default=timezone.now)
 

@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 from cases import services as case_services
 from cases.calendar import reading_once
 from cases.exceptions import CaseTransitionError
-from cases.models import OPEN_STATES, Case, Department, EscalationStep
-from cases.notifications import Message, notify_many, people_with_role
+from cases.models import (ESCALATION_LADDER, INTAKE_STEPS, OPEN_STATES, Case, Department,
+                          EscalationStep, State)
+from cases.notifications import Message, notify_many, office_staff, people_with_role
 from cases.acts import ensure_allowed
 from cases.models import lead_department_staff
 from cases.roles import Role
@@ -65,8 +66,8 @@ def _take_batch(batch: list[Case], now) -> int:
            case_services.advance_escalations(cases=batch, now=now)
            if (case.pk, case.reopen_count, step) not in already]
     Escalation.objects.bulk_create(
-        Escalation(case=case, step=step, round=case.reopen_count, due_at=case.due_at,
-                   happened_at=now)
+        Escalation(case=case, step=step, round=case.reopen_count, happened_at=now,
+                   due_at=case.accept_by if step in INTAKE_STEPS else case.due_at)
         for case, step in new)
     # The escalation events are inserted in bulk (no signal): queue the figures here.
     mark_changed({case.pk for case, _step in new})
@@ -75,7 +76,7 @@ def _take_batch(batch: list[Case], now) -> int:
         by_step[step].append(case)
     audience = Audience(batch)
     messages: list[Message] = []
-    for step in (EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2):
+    for step in ESCALATION_LADDER:
         if by_step[step]:
             messages += STEP_EFFECTS[step](by_step[step], now, audience)
     notify_many(messages)
@@ -107,9 +108,16 @@ class Audience:
     def dispatchers(self) -> list[int]:
         return list(people_with_role(Role.DISPATCHER).values_list("pk", flat=True))
 
+    @cached_property
+    def office_staff(self) -> list[int]:
+        """Clerks and dispatchers: whoever may decide on a received case."""
+        return office_staff()
+
     def department(self, case: Case) -> list[int]:
-        """The lead department's heads and the case's handler; the dispatchers while the
-        case has no department yet."""
+        """The lead department's heads and the case's handler; while the case has no
+        department yet, the office staff deciding on it (received) or the dispatchers."""
+        if case.state == State.RECEIVED:
+            return self.office_staff
         if case.lead_department_id is None:
             return self.dispatchers
         people = list(self.heads.get(case.lead_department_id, []))
@@ -119,12 +127,33 @@ class Audience:
 
 
 def _open_orders(cases: list[Case], now, level: int) -> None:
-    """The department answers within its tier's own time (2 h for the most urgent)."""
+    """The department answers within its tier's own time (2 h for the most urgent).
+
+    A 12345 transfer past its platform's deadline while still received gets no order: no
+    department holds it yet to answer one; the office and the supervisors are told.
+    """
     SupervisionOrder.objects.bulk_create(
         [SupervisionOrder(case=case, level=level, round=case.reopen_count, opened_at=now,
                           answer_due_at=now + timedelta(hours=case.tier.supervision_answer_hours))
-         for case in cases],
+         for case in cases if case.state != State.RECEIVED],
         ignore_conflicts=True)
+
+
+def _intake_warning(cases: list[Case], now, audience: Audience) -> list[Message]:
+    return [Message(audience.office_staff, "intake_warning", _(
+        "受理即将超时：%(number)s 须于 %(due)s 前受理") % {
+            "number": case.number,
+            "due": timezone.localtime(case.accept_by).strftime("%m-%d %H:%M")},
+        case.summary, case) for case in cases]
+
+
+def _intake_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+    """No supervision order: no department holds the case; the office is late itself."""
+    return [Message(audience.office_staff + audience.supervisors, "intake_overdue", _(
+        "受理超时：%(number)s 已超过受理时限 %(due)s，仍未受理") % {
+            "number": case.number,
+            "due": timezone.localtime(case.accept_by).strftime("%m-%d %H:%M")},
+        case.summary, case) for case in cases]
 
 
 def _warn(cases: list[Case], now, audience: Audience) -> list[Message]:
@@ -154,6 +183,8 @@ def _level2(cases: list[Case], now, audience: Audience) -> list[Message]:
 
 
 STEP_EFFECTS = {
+    EscalationStep.INTAKE_WARNING: _intake_warning,
+    EscalationStep.INTAKE_OVERDUE: _intake_overdue,
     EscalationStep.WARNING: _warn,
     EscalationStep.OVERDUE: _overdue,
     EscalationStep.LEVEL2: _level2,
