@@ -1,7 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .acts import available_acts, ensure_allowed, get_act
+from .exceptions import CaseError
+from .forms import attach_errors, error_message
 from .models import (
     Attachment,
     CalendarDay,
@@ -124,9 +133,16 @@ class CaseAdmin(SimpleHistoryAdmin):
     """Cases are registered and moved only through the office's pages and services.
 
     Here an administrator reads the file and its history and may correct the wording of
-    an open case; the state, dates and counters change only through the services.
+    an open case; the state, dates and counters change only through the services. The
+    tier, the lead department and the 舆情风险 and 保密 marks matter to the deadline, to
+    who works the case and who sees the petitioner: they are read-only fields here too,
+    and change through their acts (those of the table marked `in_admin`), each with a
+    reason and an event with the old and the new value. The change page offers the acts
+    this person may make now; each has a page here with the act's form.
     """
 
+    change_form_template = "admin/cases/case/change_form.html"
+    act_template = "admin/cases/case/act.html"
     list_display = [
         "number", "summary", "state", "channel", "tier", "lead_department", "received_at",
         "due_at",
@@ -139,7 +155,7 @@ class CaseAdmin(SimpleHistoryAdmin):
     date_hierarchy = "received_at"
     show_full_result_count = False
     inlines = [AttachmentInline, CaseEventInline]
-    editable_fields = ["summary", "content", "demands", "place", "is_sensitive"]
+    editable_fields = ["summary", "content", "demands", "place"]
     autocomplete_fields = ["petitioner"]
 
     def has_add_permission(self, request):
@@ -153,6 +169,80 @@ class CaseAdmin(SimpleHistoryAdmin):
         if obj is not None and obj.state == State.ARCHIVED:
             return all_fields
         return [name for name in all_fields if name not in self.editable_fields]
+
+    # Reverting to an earlier version would write the state, the deadline and the facts
+    # above back without an act or an event: the history is for reading.
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    # ------------------------------------------------------------ the acts
+    def get_urls(self):
+        act_view = self.admin_site.admin_view(self.act_view)
+        return [path("<path:object_id>/acts/<str:name>/", act_view, name="cases_case_act"),
+                *super().get_urls()]
+
+    def case_acts(self, request, case: Case) -> list[dict]:
+        """The admin's buttons: the acts offered here that this person may make now."""
+        return [{"label": act.label_text,
+                 "url": reverse("admin:cases_case_act", args=[case.pk, act.name])}
+                for act in available_acts(request.user, case) if act.in_admin]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, unquote(object_id))
+        context = {"case_acts": self.case_acts(request, case) if case is not None else []}
+        return super().change_view(request, object_id, form_url,
+                                   {**context, **(extra_context or {})})
+
+    def act_view(self, request, object_id: str, name: str):
+        """One act on one case: its form, then its service. A refusal or bad input is
+        told as the admin tells things (messages), never as an error page."""
+        case = self.get_object(request, unquote(object_id))
+        act = get_act(name)
+        if case is None or act is None or not act.in_admin:
+            raise Http404
+        if not self.has_view_or_change_permission(request, case):
+            raise PermissionDenied
+        change_url = reverse("admin:cases_case_change", args=[case.pk])
+        try:
+            ensure_allowed(name, request.user, case)
+        except (CaseError, PermissionDenied) as error:
+            self.message_user(request, error_message(error), messages.ERROR)
+            return redirect(change_url)
+        status = 200
+        if request.method == "POST":
+            form = act.make_form(request.POST, request.FILES, case=case, user=request.user)
+            if form.is_valid():
+                try:
+                    act.perform(actor=request.user, case=case, data=form.cleaned_data)
+                except ValidationError as error:
+                    attach_errors(form, error)
+                except (CaseError, PermissionDenied) as error:
+                    form.add_error(None, error_message(error))
+                else:
+                    self.message_user(request, _("%(act)s：%(number)s，已记入办理记录。") % {
+                        "act": act.label_text, "number": case.number}, messages.SUCCESS)
+                    return redirect(change_url)
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                for error in errors:
+                    self.message_user(request, f"{label}：{error}" if label else error,
+                                      messages.ERROR)
+            status = 400
+        else:
+            form = act.make_form(case=case, user=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(act)s：%(number)s") % {"act": act.label_text, "number": case.number},
+            "opts": self.model._meta, "original": case, "case": case, "act": act,
+            "form": form, "change_url": change_url,
+            "has_view_permission": self.has_view_permission(request, case),
+        }
+        return TemplateResponse(request, self.act_template, context, status=status)
 
 
 @admin.register(CaseEvent)

@@ -17,16 +17,37 @@ from cases.models import (
     State,
     condition,
     department_staff,
-    dispatcher,
     lead_department_head,
     lead_department_staff,
     supervisor,
 )
+from cases.roles import OFFICE_ROLES, Role, has_role
 
 from . import forms, services
 from .models import ExtensionState
 
 WORKING_STATES = (State.DISPATCHED, State.IN_HANDLING)
+# Accepted and not yet answered: the deadline runs and its tier may be corrected.
+ACCEPTED_OPEN_STATES = tuple(state for state in OPEN_STATES if state != State.RECEIVED)
+# 舆情风险 can arise until the file is closed. 保密 may change even then: it decides who
+# sees the petitioner, not what the file says, and departments still read their old cases.
+MARKABLE_STATES = tuple(state for state in State.values if state != State.ARCHIVED)
+
+
+# --- who corrects what. An administrator may make the corrections too, from the admin
+# or the case page: the admin's fields for these facts are read-only, so the act is the
+# only way, and its event names who made it and why.
+def tier_and_risk_judge(case: Case, user) -> bool:
+    return has_role(user, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR)
+
+
+def redispatcher(case: Case, user) -> bool:
+    return has_role(user, Role.DISPATCHER, Role.ADMINISTRATOR)
+
+
+def confidentiality_marker(case: Case, user) -> bool:
+    """The office's staff (the clerk hears the request first) or a supervisor."""
+    return has_role(user, *OFFICE_ROLES, Role.SUPERVISOR, Role.ADMINISTRATOR)
 
 
 @condition(_("已超过办理期限，延期须在期限届满前申请"))
@@ -54,6 +75,11 @@ def not_direct(case: Case) -> bool:
     return case.handling_mode != HandlingMode.DIRECT
 
 
+@condition(_("直办案件由信访办自己办理，没有可改派的主办部门"))
+def with_a_department(case: Case) -> bool:
+    return case.handling_mode != HandlingMode.DIRECT
+
+
 ACTS = [
     Act("dispatch", _("交办"), "dispatch", partial(services.dispatch, mode=HandlingMode.ASSIGNED),
         forms.DispatchActForm, transition="dispatch", page="dispatch:dispatch",
@@ -64,9 +90,6 @@ ACTS = [
     Act("escalate", _("呈办"), "dispatch",
         partial(services.dispatch, mode=HandlingMode.ESCALATED), forms.DispatchActForm,
         transition="escalate", page="dispatch:dispatch", order=22),
-    Act("change_tier", _("调整响应级别"), "dispatch", services.change_tier, forms.ChangeTierForm,
-        states=(State.ACCEPTED, State.RETURNED), conditions=(is_accepted,),
-        permission=dispatcher, order=23),
     Act("instruct", _("批示"), "dispatch", services.instruct_case, forms.InstructionForm,
         transition="instruct", style="primary", order=24, in_queues=True),
     Act("refuse_return", _("驳回退单"), "dispatch", services.refuse_return, ReasonForm,
@@ -99,6 +122,22 @@ ACTS = [
         in_queues=True),
     Act("send_back", _("审核退回"), "dispatch", services.send_back_result, forms.SendBackForm,
         transition="send_back", page="dispatch:handle", order=41),
+    # Corrections of what the case is (the admin's read-only fields): each with a reason,
+    # each an event with the old and the new value.
+    Act("change_tier", _("调整响应级别"), "dispatch", services.change_tier, forms.ChangeTierForm,
+        states=ACCEPTED_OPEN_STATES, conditions=(is_accepted,), permission=tier_and_risk_judge,
+        order=80, in_admin=True,
+        help=_("按新的响应级别从受理（重办的从重办）时起重新计算答复期限；已批准的延期时间照算。")),
+    Act("change_lead_department", _("改派"), "dispatch", services.change_lead_department,
+        forms.ChangeLeadDepartmentForm, states=WORKING_STATES, conditions=(with_a_department,),
+        permission=redispatcher, order=81, in_admin=True,
+        help=_("改由另一个部门主办：新部门收到交办通知，承办人由新部门重新分派。")),
+    Act("change_sensitive", _("标记/取消舆情风险"), "dispatch", services.change_sensitive,
+        forms.SensitiveForm, states=MARKABLE_STATES, permission=tier_and_risk_judge, order=82,
+        in_admin=True, help=_("有舆情风险的案件，办理结果还须督办领导审核。")),
+    Act("change_confidential", _("标记/取消保密"), "dispatch", services.change_confidential,
+        forms.ConfidentialForm, states=tuple(State.values), permission=confidentiality_marker,
+        order=83, in_admin=True, help=_("保密案件的信访人身份不向承办部门显示。")),
 ]
 
 DOCUMENTS = [

@@ -91,8 +91,66 @@ class DispatchActForm(DispatchForm):
 
 
 class ChangeTierForm(forms.Form):
-    tier_code = forms.ChoiceField(label=_("响应级别"), choices=Tier.choices)
-    reason = forms.CharField(label=_("调整级别的理由"), max_length=500)
+    """调整响应级别: the new tier, and why (the case's current tier shown beside it)."""
+
+    takes_case = True
+    tier_code = forms.ChoiceField(label=_("调整为"), choices=Tier.choices)
+    reason = forms.CharField(label=_("调整级别的理由"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None and case.tier_id:
+            self.fields["tier_code"].help_text = _("现为 %(tier)s") % {"tier": case.tier}
+
+
+class ChangeLeadDepartmentForm(forms.Form):
+    """改派: another active department (not the office: 直办 is chosen at dispatch)."""
+
+    takes_case = True
+    lead_department = forms.TypedChoiceField(label=_("改派至"), coerce=int)
+    reason = forms.CharField(label=_("改派理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from cases.models import Department
+
+        departments = Department.objects.filter(is_active=True, is_office=False)
+        if case is not None and case.lead_department_id:
+            departments = departments.exclude(pk=case.lead_department_id)
+            self.fields["lead_department"].help_text = _("现由%(department)s主办") % {
+                "department": case.lead_department.name}
+        self.fields["lead_department"].choices = [("", "—")] + [
+            (department.pk, department.name) for department in departments.order_by("code")]
+
+
+class _MarkForm(forms.Form):
+    """A yes/no mark and why; it starts at the opposite of the case's mark (the change)."""
+
+    takes_case = True
+    mark = ""
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            self.fields[self.mark].initial = "no" if getattr(case, self.mark) else "yes"
+
+
+class SensitiveForm(_MarkForm):
+    mark = "is_sensitive"
+    is_sensitive = YesNoField(label=_("舆情风险"), widget=forms.RadioSelect,
+                              yes=_("有舆情风险"), no=_("无舆情风险"))
+    reason = forms.CharField(label=_("理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ConfidentialForm(_MarkForm):
+    mark = "is_confidential"
+    is_confidential = YesNoField(label=_("保密"), widget=forms.RadioSelect,
+                                 yes=_("保密（不向承办部门显示信访人身份）"), no=_("不保密"))
+    reason = forms.CharField(label=_("理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class NoteForm(forms.Form):

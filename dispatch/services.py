@@ -1,5 +1,6 @@
 """The dispatch and handling acts: classify and dispatch (交办, 直办, 呈办), instruct,
-department accept, return and its ruling, the handler's assignment, notes and contacts,
+department accept, return and its ruling, the corrections of a case's tier, lead
+department (改派) and marks (舆情风险, 保密), the handler's assignment, notes and contacts,
 extensions, files, the written result and its review. Each runs in one transaction,
 moves the case through `cases.services.move` and tells the next person."""
 
@@ -74,6 +75,10 @@ def dispatch(
     交办 to a lead department, 直办 by the office, or 呈办 to a supervisor first."""
     case = case_services.lock_case(case_id)
     if tier and (not case.tier_id or tier != case.tier.code):
+        # The dispatch form names these fields `tier` and `tier_change_reason`.
+        case_services.tier_by_code(tier)
+        case_services.required_text("tier_change_reason", tier_change_reason,
+                                    _("调整响应级别须说明理由。"))
         change_tier(actor=actor, case_id=case_id, tier_code=tier, reason=tier_change_reason)
     if mode == HandlingMode.ASSIGNED:
         if not lead_department:
@@ -198,27 +203,174 @@ def refuse_return(*, actor, case_id: int, reason: str) -> Case:
     return case
 
 
+# ---------------------------------------------------------------- corrections
+def _due_at_under(case: Case, tier) -> datetime:
+    """The deadline of the case's current round under `tier`, as the act that started the
+    round would have set it: from acceptance, the 12345 platform's deadline first (as
+    accepting does); from a reopening, the tier's full time again (as reopening does).
+    The time approved extensions of the round granted is granted again on top: the
+    supervisor allowed that much more time for the work, whatever the tier."""
+    if case.reopened_at:
+        started = case.reopened_at
+        due_at = compute_due_at(tier, started).due_at
+    else:
+        started = case.accepted_at
+        due_at = compute_due_at(tier, started).due_at
+        if case.platform_due_at and case.platform_due_at < due_at:
+            due_at = case.platform_due_at
+    for granted in case.extension_requests.filter(state=ExtensionState.APPROVED,
+                                                  requested_at__gte=started):
+        due_at += granted.requested_due_at - granted.original_due_at
+    return due_at
+
+
 @transaction.atomic
 def change_tier(*, actor, case_id: int, tier_code: str, reason: str) -> Case:
-    """改级: the dispatcher changes the tier before dispatch, with a reason; the deadline is
-    recomputed from the acceptance under the new tier."""
+    """调整响应级别 of an accepted open case, with a reason: the deadline of the current
+    round is recomputed under the new tier (see `_due_at_under`), the escalation ladder is
+    rescheduled from it, and whoever works the case for its department is told."""
     case = case_services.lock_case(case_id)
     ensure_allowed("change_tier", actor, case)
-    reason = case_services.required_text("tier_change_reason", reason,
-                                         _("调整响应级别须说明理由。"))
+    reason = case_services.required_text("reason", reason, _("调整响应级别须说明理由。"))
+    try:
+        tier = case_services.tier_by_code(tier_code)
+    except ValidationError as error:
+        raise ValidationError({"tier_code": error.message_dict["tier"]}) from None
     old = case.tier.code if case.tier_id else ""
-    case.tier = case_services.tier_by_code(tier_code)
-    if case.tier.code == old:
-        return case
-    due_at = compute_due_at(case.tier, case.accepted_at).due_at
-    if case.platform_due_at and case.platform_due_at < due_at:
-        due_at = case.platform_due_at
-    case.due_at = due_at
+    if tier.code == old:
+        raise ValidationError({"tier_code": _("案件已是 %(tier)s，无需调整。") % {
+            "tier": tier}})
+    old_due_at = case.due_at
+    case.tier = tier
+    case.due_at = _due_at_under(case, tier)
+    # Steps already taken stay taken (each happens once per round); the next one is
+    # found again from the new deadline, and the sweep takes it if it is already due.
     schedule(case)
     case.save(update_fields=["tier", "due_at", "next_action_at"])
-    case_services.record_event(case, actor=actor, action="change_tier", note=reason,
-                               data={"from": old, "to": case.tier.code,
-                                     "due_at": due_at.isoformat()})
+    case_services.record_event(
+        case, actor=actor, action="change_tier", note=reason,
+        data={"from": old, "to": tier.code,
+              "due_at": {"from": old_due_at.isoformat() if old_due_at else None,
+                         "to": case.due_at.isoformat()}})
+    if case.is_with_department:
+        tell(lead_workers(case), kind="handling", case=case, skip=actor,
+             title=_("响应级别调整为 %(tier)s：%(number)s，%(due)s 前答复") % {
+                 "tier": tier.code, "number": case.number,
+                 "due": timezone.localtime(case.due_at).strftime("%m-%d %H:%M")},
+             body=reason)
+    return case
+
+
+@transaction.atomic
+def change_lead_department(*, actor, case_id: int, lead_department: int,
+                           reason: str) -> Case:
+    """改派: a case with a department moves to another lead department, with a reason.
+
+    The new department hears of it as of a dispatch, the old one that it has left; the
+    handler is the new department's to name. A case not yet signed for gets the new
+    department's full return window, which runs from its dispatch.
+    """
+    case = case_services.lock_case(case_id)
+    ensure_allowed("change_lead_department", actor, case)
+    reason = case_services.required_text("reason", reason, _("请说明改派理由。"))
+    new = case_services.get_or_invalid(Department, "lead_department", lead_department,
+                                       _("主办部门不存在。"), is_active=True, is_office=False)
+    old = case.lead_department
+    if new.pk == old.pk:
+        raise ValidationError({"lead_department": _("案件已由%(department)s主办，请选择另一个部门。")
+                               % {"department": old.name}})
+    case.lead_department = new
+    case.handler = None
+    fields = ["lead_department", "handler"]
+    if case.state == State.DISPATCHED:
+        case.dispatched_at = timezone.now()
+        fields.append("dispatched_at")
+    case.save(update_fields=fields)
+    # A department is never lead and assisting on the same case.
+    case.assisting_departments.remove(new)
+    case._assisting_ids = None
+    case_services.record_event(
+        case, actor=actor, action="change_lead_department", note=reason,
+        data={"from": old.pk, "to": new.pk, "from_name": old.name, "to_name": new.name})
+    due = timezone.localtime(case.due_at).strftime("%m-%d %H:%M") if case.due_at else "—"
+    tell(department_people([new.pk]), kind="dispatched", case=case, skip=actor,
+         title=_("改派交办（主办）：%(number)s，%(due)s 前答复") % {
+             "number": case.number, "due": due},
+         body="\n".join([case.summary, reason]))
+    tell(department_people([old.pk]), kind="handling", case=case, skip=actor,
+         title=_("案件已改派至%(department)s：%(number)s") % {
+             "department": new.name, "number": case.number},
+         body=reason)
+    return case
+
+
+# The marks are first recorded at registration, as the petitioner and the clerk give them
+# (intake's `register_case`); changing them afterwards is a matter of handling, so their
+# acts live here: 舆情风险 adds a supervisor to the review chain, whose stage this app
+# keeps, and 保密 decides what the departments this app sends the case to may see.
+def _changed_mark(case: Case, field: str, value, *, already: tuple[str, str]) -> bool:
+    """A mark's new value, refused when it is not a yes/no or is already so."""
+    if value not in (True, False):
+        raise ValidationError({field: _("请选择是或否。")})
+    if value == getattr(case, field):
+        raise ValidationError({field: already[0] if value else already[1]})
+    return value
+
+
+@transaction.atomic
+def change_sensitive(*, actor, case_id: int, is_sensitive: bool, reason: str) -> Case:
+    """标记或取消舆情风险, with a reason.
+
+    A sensitive result is approved by a supervisor too (`Case.next_review_stage`): marked
+    after the office approved the result and before the reply, the result goes to a
+    supervisor, who is told. Unmarked while a supervisor reviews it, the review already
+    asked of them stands: removing the mark is no way around it.
+    """
+    case = case_services.lock_case(case_id)
+    ensure_allowed("change_sensitive", actor, case)
+    reason = case_services.required_text("reason", reason, _("请说明理由。"))
+    is_sensitive = _changed_mark(case, "is_sensitive", is_sensitive, already=(
+        _("案件已标记为舆情风险。"), _("案件没有舆情风险标记。")))
+    case.is_sensitive = is_sensitive
+    fields = ["is_sensitive"]
+    data = {"from": not is_sensitive, "to": is_sensitive}
+    to_supervisor = (is_sensitive and case.state == State.RESULT_SUBMITTED
+                     and case.review_stage == ReviewStage.APPROVED)
+    if to_supervisor:
+        case.review_stage = ReviewStage.SUPERVISOR
+        fields.append("review_stage")
+        data["review_stage"] = {"from": ReviewStage.APPROVED, "to": ReviewStage.SUPERVISOR}
+    case.save(update_fields=fields)
+    case_services.record_event(case, actor=actor, action="change_sensitive", note=reason,
+                               data=data)
+    if to_supervisor:
+        tell(current_reviewers(case), kind="result_submitted", case=case, skip=actor,
+             title=_("办理结果待审核：%(number)s（已标记舆情风险）") % {"number": case.number},
+             body=reason)
+    return case
+
+
+@transaction.atomic
+def change_confidential(*, actor, case_id: int, is_confidential: bool, reason: str) -> Case:
+    """标记或取消保密, with a reason. The identity policy (`shows_identity`) reads the mark
+    on every page, document and answer, so departments stop seeing who the petitioner is
+    at once.
+
+    A petitioner who asked for confidentiality keeps it: the mark comes off only once
+    their own record no longer asks for it.
+    """
+    case = case_services.lock_case(case_id)
+    ensure_allowed("change_confidential", actor, case)
+    reason = case_services.required_text("reason", reason, _("请说明理由。"))
+    is_confidential = _changed_mark(case, "is_confidential", is_confidential, already=(
+        _("案件已标记为保密。"), _("案件没有保密标记。")))
+    if not is_confidential and case.petitioner.wants_confidentiality:
+        raise ValidationError({"is_confidential": _(
+            "信访人本人要求保密，不能取消；信访人改变意愿的，请先在信访人资料中取消“要求保密”。")})
+    case.is_confidential = is_confidential
+    case.save(update_fields=["is_confidential"])
+    case_services.record_event(case, actor=actor, action="change_confidential", note=reason,
+                               data={"from": not is_confidential, "to": is_confidential})
     return case
 
 

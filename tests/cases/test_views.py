@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import State
+from cases.models import Case, State
 from cases.roles import Role
 from tests.factories import PASSWORD, UserFactory, drive_to
 
@@ -159,3 +159,51 @@ def test_english_is_there_when_chosen_from_the_menu(client, world):
 def test_the_office_name_is_shown_on_every_page(client, world, settings):
     settings.OFFICE_NAME = "朝阳区信访办"
     assert "朝阳区信访办" in client.get(reverse("login")).content.decode()
+
+
+CORRECTIONS = ("change_tier", "change_lead_department", "change_sensitive",
+               "change_confidential")
+
+
+@pytest.mark.parametrize("person, offered", [
+    ("dispatcher", set(CORRECTIONS)),
+    ("supervisor", {"change_tier", "change_sensitive", "change_confidential"}),
+    ("admin", set(CORRECTIONS)),
+    ("clerk", {"change_confidential"}),
+    ("handler", set()),
+    ("head", set()),
+])
+def test_the_case_page_offers_each_correction_to_its_people(client, world, person, offered):
+    case = drive_to(world, State.DISPATCHED)
+    client.force_login(getattr(world, person))
+    page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
+    assert {name for name in CORRECTIONS if f'data-act="{name}"' in page} == offered
+
+
+def test_the_tier_is_corrected_from_the_act_page(client, world):
+    case = drive_to(world, State.IN_HANDLING)
+    client.force_login(world.dispatcher)
+    url = reverse("cases:act", args=[case.number, "change_tier"])
+    page = client.get(url).content.decode()
+    assert "调整为" in page and "调整级别的理由" in page and "现为 T3" in page
+    refused = client.post(url, {"tier_code": "T1", "reason": ""})
+    assert refused.status_code == 400 and "reason" in refused.context["form"].errors
+    response = client.post(url, {"tier_code": "T1", "reason": "涉及人身安全"})
+    assert response.status_code == 302
+    assert Case.objects.get(pk=case.pk).tier.code == "T1"
+
+
+def test_a_case_is_redispatched_and_marked_from_the_act_page(client, world):
+    case = drive_to(world, State.DISPATCHED)
+    client.force_login(world.dispatcher)
+    url = reverse("cases:act", args=[case.number, "change_lead_department"])
+    page = client.get(url).content.decode()
+    assert "改派至" in page and "现由城市管理局主办" in page
+    assert f'value="{world.a.pk}"' not in page  # only another department
+    client.post(url, {"lead_department": world.b.pk, "reason": "经核实属住建部门职责"})
+    client.post(reverse("cases:act", args=[case.number, "change_sensitive"]),
+                {"is_sensitive": "yes", "reason": "媒体关注"})
+    case.refresh_from_db()
+    assert (case.lead_department, case.is_sensitive) == (world.b, True)
+    client.force_login(world.handler)  # A's handler no longer sees the case
+    assert client.get(reverse("cases:detail", args=[case.number])).status_code == 404
