@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import datetime
 from functools import reduce
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from .models import OPEN_STATES, Case, Notification, ReviewStage, State
+from .paging import cursor_of, position_of
 from .roles import Role, department_ids_of, has_role, roles_of
 
 
@@ -101,28 +100,13 @@ class FigurePage:
     next_cursor: str | None
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
-_CURSOR_RE = re.compile(r"(\d{1,18}|-)_(\d{1,18})")
-
-
 def _figure_cursor(case: Case) -> str:
-    """(due time in whole microseconds, id): integers, so the key comes back exact."""
-    due = "-" if case.due_at is None else str((case.due_at - _EPOCH) // timedelta(microseconds=1))
-    return f"{due}_{case.pk}"
+    return cursor_of(case.due_at, case.pk)
 
 
 def parse_figure_cursor(cursor: str) -> tuple[datetime | None, int] | None:
     """The position a page starts after: (due time or None, id); None if it is not one."""
-    match = _CURSOR_RE.fullmatch(cursor or "")
-    if not match:
-        return None
-    due, pk = match.groups()
-    if due == "-":
-        return None, int(pk)
-    try:
-        return _EPOCH + timedelta(microseconds=int(due)), int(pk)
-    except OverflowError:
-        return None
+    return position_of(cursor)
 
 
 def figure_cases(user, figure: str, *, search: str = "", after: str = "",

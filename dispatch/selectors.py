@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import ENDED_AT_INTAKE, Case, Department, State
+from cases.paging import cursor_of, position_of
 
 from .models import RoutingRule
 
@@ -79,15 +79,13 @@ def inbox_departments(user) -> QuerySet[Department]:
 
 
 def _cursor(case) -> str:
-    return f"{case.due_at.timestamp():.6f}_{case.pk}"
+    return cursor_of(case.due_at, case.pk)
 
 
 def _parse_cursor(cursor: str):
-    try:
-        stamp, pk = cursor.split("_")
-        return datetime.fromtimestamp(float(stamp), tz=dt_timezone.utc), int(pk)
-    except (ValueError, AttributeError):
-        return None
+    position = position_of(cursor)
+    # Every inbox case has a due time: a cursor without one is not an inbox position.
+    return position if position and position[0] is not None else None
 
 
 def department_inbox(user, department: Department, filters: InboxFilters, *,

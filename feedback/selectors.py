@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from cases.models import ENDED_AT_INTAKE, Case, ReviewStage, State
+from cases.paging import cursor_of, position_of
 from cases.selectors import visible_cases
 
 
@@ -47,11 +48,6 @@ def archive_years() -> list[int]:
 
 def browse_archive(user, *, year=None, category=None, search: str = "", after: str = ""):
     """The archive, newest first, by year and category, paged by key (archived_at, id)."""
-    from datetime import datetime
-    from datetime import timezone as dt_timezone
-
-    from django.db.models import Q
-
     cases = visible_cases(user).filter(state=State.ARCHIVED).select_related(
         "category", "category__parent", "lead_department")
     if year:
@@ -61,16 +57,12 @@ def browse_archive(user, *, year=None, category=None, search: str = "", after: s
     search = (search or "").strip()
     if search:
         cases = cases.filter(Q(number=search.upper()) | Q(summary__icontains=search))
-    if after:
-        try:
-            stamp, pk = after.split("_")
-            moment = datetime.fromtimestamp(float(stamp), tz=dt_timezone.utc)
-            cases = cases.filter(Q(archived_at__lt=moment) | Q(pk__lt=int(pk)),
-                                 archived_at__lte=moment)
-        except ValueError:
-            pass
+    position = position_of(after) if after else None
+    if position and position[0] is not None:
+        moment, pk = position
+        cases = cases.filter(Q(archived_at__lt=moment) | Q(pk__lt=pk), archived_at__lte=moment)
     rows = list(cases.order_by("-archived_at", "-pk")[: ARCHIVE_PAGE + 1])
     more = len(rows) > ARCHIVE_PAGE
     rows = rows[:ARCHIVE_PAGE]
-    cursor = f"{rows[-1].archived_at.timestamp():.6f}_{rows[-1].pk}" if more and rows else None
+    cursor = cursor_of(rows[-1].archived_at, rows[-1].pk) if more and rows else None
     return rows, cursor

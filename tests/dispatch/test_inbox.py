@@ -115,3 +115,12 @@ def test_the_category_and_handler_filters_on_the_page(client, world):
     assert [c.pk for c in by_handler.context["page"].rows] == [mine.pk]
     by_category = client.get(reverse("dispatch:inbox"), {"category": world.category.pk})
     assert [c.pk for c in by_category.context["page"].rows] == [mine.pk]
+
+
+@pytest.mark.parametrize("after", ["1e20_1", "inf_1", "1_99999999999999999999", "x_y",
+                                   "-_1", "1\x00_1"])
+def test_a_bad_inbox_cursor_gives_the_first_page(client, world, after):
+    drive_to(world, State.DISPATCHED)
+    client.force_login(world.handler)
+    response = client.get(reverse("dispatch:inbox"), {"after": after})
+    assert response.status_code == 200 and len(response.context["page"].rows) == 1

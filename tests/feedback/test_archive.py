@@ -1,3 +1,4 @@
+import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -99,3 +100,11 @@ def test_an_unreachable_replied_case_is_offered_for_archiving_and_a_reachable_on
     offered = lambda case: reverse("feedback:archive", args=[case.number]) in client.get(  # noqa: E731
         reverse("cases:detail", args=[case.number])).content.decode()
     assert offered(unreachable) and not offered(waiting)
+
+
+@pytest.mark.parametrize("after", ["1e20_1", "inf_1", "1_99999999999999999999", "x"])
+def test_a_bad_archive_cursor_gives_the_first_page(client, world, after):
+    drive_to(world, State.ARCHIVED)
+    client.force_login(world.supervisor)
+    response = client.get(reverse("feedback:archive_browser"), {"after": after})
+    assert response.status_code == 200

@@ -1,5 +1,7 @@
 """待受理: every received case of every channel, its outcomes as buttons."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -13,14 +15,16 @@ def clerk_client(client, world):
     return client
 
 
-def test_the_queue_holds_received_cases_of_every_channel_oldest_first(clerk_client, world):
+def test_the_queue_holds_received_cases_of_every_channel_the_most_urgent_first(
+        clerk_client, world):
     web = register(world, actor=None, channel=Channel.WEB)
     transfer = register(world, channel=Channel.HOTLINE_12345, external_reference="GD-1")
     kept = register(world, channel=Channel.VISIT)
     drive_to(world, State.ACCEPTED)
     page = clerk_client.get(reverse("intake:queue"))
     queue = page.context["queue"]
-    assert [case.pk for case in queue.rows] == [web.pk, transfer.pk, kept.pk]
+    # The 12345 transfer and the visit have two hours, the web submission a working day.
+    assert [case.pk for case in queue.rows] == [transfer.pk, kept.pk, web.pk]
     assert queue.counts["all"] == 3 and queue.counts["web"] == 1
     assert queue.counts["hotline_12345"] == 1 and queue.counts["counter"] == 1
     only_web = clerk_client.get(reverse("intake:queue"), {"channel": "web"}).context["queue"]
@@ -91,6 +95,7 @@ def test_an_act_the_case_no_longer_allows_says_why(clerk_client, world):
 def test_a_bad_cursor_or_channel_gives_the_first_page(clerk_client, world):
     register(world)
     for query in ({"after": "inf_1"}, {"after": "x"}, {"after": "1e20_1"},
+                  {"after": "1_99999999999999999999"},
                   {"channel": "nope"}, {"after": "1\x00_2"}):
         response = clerk_client.get(reverse("intake:queue"), query)
         assert response.status_code == 200 and len(response.context["queue"].rows) == 1
@@ -117,3 +122,12 @@ def test_the_queue_reads_in_a_fixed_number_of_queries(clerk_client, world,
 def test_a_handler_has_no_queue(client, world):
     client.force_login(world.handler)
     assert client.get(reverse("intake:queue")).status_code == 403
+
+
+def test_an_overdue_acceptance_is_marked_and_counted(clerk_client, world, travel):
+    case = register(world, actor=None, channel=Channel.WEB)
+    travel.to(case.accept_by + timedelta(minutes=1))
+    clerk_client.force_login(world.clerk)  # the session of the day before has expired
+    page = clerk_client.get(reverse("intake:queue"))
+    assert page.context["queue"].counts["overdue"] == 1
+    assert "受理超时" in page.content.decode()
