@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
-from .acts import available_acts, documents_of, ensure_allowed, get_act, panels
+from .acts import act_url, available_acts, documents_of, ensure_allowed, get_act, panels
 from .exceptions import CaseError
 from .forms import FigureListForm, attach_errors, error_message
 from .calendar import missing_calendar_years
@@ -156,12 +156,6 @@ def case_detail(request, number: str):
         "representatives": case.representatives.all(),
         "petitioner_case_count": case.petitioner.cases.count(),
     })
-
-
-def act_url(case, act) -> str:
-    if act.page:
-        return reverse(act.page, args=[case.number])
-    return reverse("cases:act", args=[case.number, act.name])
 
 
 def act_buttons(case, acts) -> list[dict]:
