@@ -508,6 +508,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="registered_cases", verbose_name=_("登记人"),
     )
+    taken_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="taken_in_cases", verbose_name=_("接办人"),
+        help_text=_("给出登记结论（受理、即办、不予受理、合并）的工作人员；网上信访和12345转办"
+                    "没有登记人，由接办人跟进。"),
+    )
 
     is_confidential = models.BooleanField(_("保密"), default=False)
     is_sensitive = models.BooleanField(_("舆情风险"), default=False)
@@ -678,19 +684,22 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # ------------------------------------------------------------ intake outcomes
     @transition(field=state, source=State.RECEIVED, target=State.ACCEPTED,
                 permission=office_staff, custom={"label": _("受理")})
-    def accept(self, *, at, due_at) -> None:
+    def accept(self, *, at, due_at, by) -> None:
         self.accepted_at = at
         self.due_at = due_at
+        self.taken_in_by = by
 
     @transition(field=state, source=State.RECEIVED, target=State.ANSWERED,
                 permission=office_staff, custom={"label": _("即办答复")})
-    def answer_on_the_spot(self, *, at, answer: str) -> None:
+    def answer_on_the_spot(self, *, at, answer: str, by) -> None:
         self.answer = answer
+        self.taken_in_by = by
         self.closed_at = at
 
     @transition(field=state, source=State.RECEIVED, target=State.REFUSED,
                 permission=office_staff, custom={"label": _("不予受理")})
-    def refuse(self, *, at, reason: str, guidance: str) -> None:
+    def refuse(self, *, at, reason: str, guidance: str, by) -> None:
+        self.taken_in_by = by
         self.refusal_reason = reason
         self.refusal_guidance = guidance
         self.closed_at = at
@@ -698,7 +707,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=[State.RECEIVED, State.ACCEPTED], target=State.MERGED,
                 permission=office_staff,
                 custom={"label": _("合并")})
-    def merge(self, *, at) -> None:
+    def merge(self, *, at, by) -> None:
+        if self.state == State.RECEIVED:
+            self.taken_in_by = by
         self.closed_at = at
 
     @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN,
@@ -839,16 +850,42 @@ class CaseEvent(models.Model):
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
     @property
+    def actor_display(self) -> str:
+        """Who made the act: the staff member, else the office's clock or the public."""
+        if self.actor is not None:
+            return self.actor.get_full_name() or self.actor.username
+        if self.action.startswith("escalation_"):
+            return str(_("系统（期限）"))
+        return str(_("信访人"))
+
+    @property
     def action_label(self) -> str:
         return str(action_labels().get(self.action, self.action))
 
     @classmethod
     def record(cls, case: Case, *, actor, action: str, from_state: str, note: str = "",
                data: dict | None = None) -> "CaseEvent":
-        return cls.objects.create(
+        """The event of an act, and the case queued to be counted again, in the act's
+        transaction (the figures follow every act without a signal)."""
+        event = cls.objects.create(
             case=case, actor=actor, action=action, from_state=from_state,
             to_state=case.state, note=note, data=data or {},
         )
+        CaseChange.objects.create(case_id_value=case.pk)
+        return event
+
+
+class CaseChange(models.Model):
+    """A case whose figures must be counted again: written with every event, in the act's
+    transaction; consumed (and deleted) by oversight's figures task. No foreign key, so
+    writing it takes no lock on the case beyond the act's own."""
+
+    case_id_value = models.IntegerField(db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("待统计案件")
+        verbose_name_plural = _("待统计案件")
 
 
 def action_labels() -> dict:

@@ -26,7 +26,8 @@ def visible_cases(user) -> QuerySet[Case]:
     if Role.DISPATCHER in roles:
         conditions |= ~Q(state=State.ARCHIVED)
     if Role.CLERK in roles:
-        conditions |= Q(registered_by=user) | Q(state=State.RECEIVED)
+        conditions |= (Q(registered_by=user) | Q(taken_in_by=user)
+                       | Q(state=State.RECEIVED))
     if roles & {Role.HANDLER, Role.DEPARTMENT_HEAD}:
         departments = department_ids_of(user)
         assisted = Case.assisting_departments.through.objects.filter(

@@ -18,7 +18,16 @@ from django_fsm import ConcurrentTransition
 
 from .escalation import next_step, schedule
 from .exceptions import CaseConflictError, CaseTransitionError
-from .models import INTAKE_STEPS, Attachment, Case, CaseEvent, ChannelPolicy, State, TierPolicy
+from .models import (
+    INTAKE_STEPS,
+    Attachment,
+    Case,
+    CaseChange,
+    CaseEvent,
+    ChannelPolicy,
+    State,
+    TierPolicy,
+)
 
 
 # ---------------------------------------------------------------- the mechanics
@@ -167,6 +176,8 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
         if (case.escalation_step, case.next_action_at) != stored:
             changed.append(case)
     CaseEvent.objects.bulk_create(events)
+    CaseChange.objects.bulk_create(CaseChange(case_id_value=pk)
+                                   for pk in dict.fromkeys(event.case_id for event in events))
     if changed:
         Case.objects.bulk_update(changed, ["escalation_step", "next_action_at"])
     return taken

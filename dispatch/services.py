@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import services as case_services
 from cases.acts import ensure_allowed
@@ -597,11 +598,18 @@ def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: s
     return handling_result
 
 
+APPROVED_AT = {ReviewStage.HEAD: gettext_lazy("部门负责人审核通过"),
+               ReviewStage.OFFICE: gettext_lazy("信访办审核通过"),
+               ReviewStage.SUPERVISOR: gettext_lazy("督办领导审核通过")}
+
+
 @transaction.atomic
 def approve_result(*, actor, case_id: int, note: str = "") -> Case:
     """审核通过 at the current stage: head, then office, then a supervisor if sensitive.
     The next reviewer is told, or, at the last stage, the office's reply desk."""
     case = case_services.lock_case(case_id)
+    # The history says which review passed: 部门负责人审核通过, 信访办审核通过, ...
+    note = note or str(APPROVED_AT.get(case.review_stage, ""))
     case_services.move(case.approve_result, actor=actor, note=note,
                        data={"stage": case.review_stage, "next_stage": case.next_review_stage()})
     if case.review_stage == ReviewStage.APPROVED:

@@ -157,7 +157,7 @@ def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> 
             "%(years)s 年节假日未录入，期限按普通周末计算。"
         ) % {"years": "、".join(map(str, sorted(deadline.fallback_years)))}]))
     case_services.move(case.accept, actor=actor, note=note, data=data, at=now, due_at=due_at,
-          then=schedule)
+                       by=case_services.staff_or_none(actor), then=schedule)
     return case
 
 
@@ -166,7 +166,8 @@ def answer_on_the_spot(*, actor, case_id: int, answer: str) -> Case:
     """即办: a consultation answered at once."""
     case = case_services.lock_case(case_id)
     answer = case_services.required_text("answer", answer, _("请填写答复内容。"))
-    case_services.move(case.answer_on_the_spot, actor=actor, note=answer, at=timezone.now(), answer=answer)
+    case_services.move(case.answer_on_the_spot, actor=actor, note=answer, at=timezone.now(),
+                       answer=answer, by=case_services.staff_or_none(actor))
     return case
 
 
@@ -177,7 +178,8 @@ def refuse_case(*, actor, case_id: int, reason: str, guidance: str) -> Case:
     reason = case_services.required_text("reason", reason, _("请填写不予受理的理由。"))
     guidance = case_services.required_text("guidance", guidance, _("请告知信访人应当向哪里反映。"))
     case_services.move(case.refuse, actor=actor, note=reason, data={"guidance": guidance},
-          at=timezone.now(), reason=reason, guidance=guidance)
+                       at=timezone.now(), reason=reason, guidance=guidance,
+                       by=case_services.staff_or_none(actor))
     return case
 
 
@@ -193,7 +195,7 @@ def merge_case(*, actor, case_id: int, into_number: str, note: str = "") -> Case
                                               % {"number": target.number}})
     case.merged_into = target
     case_services.move(case.merge, actor=actor, note=note, data={"into": target.number},
-          at=timezone.now())
+                       at=timezone.now(), by=case_services.staff_or_none(actor))
     CaseEvent.record(target, actor=actor, action="merged_in", from_state=target.state,
                      note=note, data={"case": case.number})
     return case

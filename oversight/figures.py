@@ -35,9 +35,9 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, EscalationStep, State
+from cases.models import Case, CaseChange, EscalationStep, State
 
-from .models import CaseFacts, DailyFigures, FiguresOutbox, MonthlyFigures
+from .models import CaseFacts, DailyFigures, MonthlyFigures
 
 DIMENSIONS = ("day", "department_id_value", "category_id_value", "channel", "tier_id_value")
 MONTH_DIMENSIONS = ("month", *DIMENSIONS[1:])
@@ -126,8 +126,8 @@ def case_facts(case: Case) -> dict:
 
 
 def mark_changed(case_ids) -> None:
-    """Queue cases to be counted again (call inside the act's transaction)."""
-    FiguresOutbox.objects.bulk_create(FiguresOutbox(case_id_value=pk) for pk in case_ids)
+    """Queue cases to be counted again (every act does it with its event; for tools)."""
+    CaseChange.objects.bulk_create(CaseChange(case_id_value=pk) for pk in case_ids)
 
 
 # ---------------------------------------------------------------- incremental upkeep
@@ -139,7 +139,7 @@ def refresh_figures(*, batch_size: int = 500) -> int:
     counted = 0
     while True:
         with transaction.atomic():
-            claimed = list(FiguresOutbox.objects.select_for_update(skip_locked=True)
+            claimed = list(CaseChange.objects.select_for_update(skip_locked=True)
                            .order_by("pk")[:batch_size])
             if not claimed:
                 return counted
@@ -162,7 +162,7 @@ def refresh_figures(*, batch_size: int = 500) -> int:
             CaseFacts.objects.bulk_create(
                 new_facts, update_conflicts=True, unique_fields=["case"],
                 update_fields=[*DIMENSIONS, *COUNTERS])
-            FiguresOutbox.objects.filter(pk__in=[row.pk for row in claimed]).delete()
+            CaseChange.objects.filter(pk__in=[row.pk for row in claimed]).delete()
             counted += len(cases)
 
 
@@ -246,7 +246,7 @@ def stored_figures(model=DailyFigures) -> dict[tuple, dict]:
 @transaction.atomic
 def rebuild_figures() -> int:
     """Count everything again from the cases (installation, or after a data repair)."""
-    FiguresOutbox.objects.all().delete()
+    CaseChange.objects.all().delete()
     CaseFacts.objects.all().delete()
     DailyFigures.objects.all().delete()
     MonthlyFigures.objects.all().delete()

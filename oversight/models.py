@@ -170,18 +170,6 @@ class MonthlyFigures(FigureDimensions):
                     "tier_id_value"], name="one_figure_row_per_month_and_dimensions")]
 
 
-class FiguresOutbox(models.Model):
-    """A case whose figures must be counted again: written in the transaction of the act
-    that changed it, consumed (and deleted) by the figures task."""
-
-    case_id_value = models.IntegerField(db_index=False)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = _("待统计案件")
-        verbose_name_plural = _("待统计案件")
-
-
 class MonthlyReport(models.Model):
     """The monthly oversight report, generated on the first of the next month."""
 

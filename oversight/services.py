@@ -32,7 +32,6 @@ from cases.acts import ensure_allowed
 from cases.models import lead_department_staff
 from cases.roles import Role
 
-from .figures import mark_changed
 from .models import DailyDigest, Escalation, SupervisionOrder
 
 
@@ -69,8 +68,6 @@ def _take_batch(batch: list[Case], now) -> int:
         Escalation(case=case, step=step, round=case.reopen_count, happened_at=now,
                    due_at=case.accept_by if step in INTAKE_STEPS else case.due_at)
         for case, step in new)
-    # The escalation events are inserted in bulk (no signal): queue the figures here.
-    mark_changed({case.pk for case, _step in new})
     by_step = defaultdict(list)
     for case, step in new:
         by_step[step].append(case)

@@ -43,7 +43,7 @@ def test_a_stale_copy_can_never_overwrite_a_newer_state(world):
     case = drive_to(world, State.RECEIVED)
     stale = Case.objects.get(pk=case.pk)
     intake_acts.accept_case(actor=world.clerk, case_id=case.pk)
-    stale.answer_on_the_spot(at=stale.received_at, answer="已解答")
+    stale.answer_on_the_spot(at=stale.received_at, answer="已解答", by=None)
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()
     assert Case.objects.get(pk=case.pk).state == State.ACCEPTED
