@@ -50,6 +50,8 @@ class Act:
     order: int = 100
     in_queues: bool = False
     in_admin: bool = False
+    # The label of the one button shown for several acts served by the same page.
+    button: str = ""
     confirm: str = ""
     help: str = ""
     extra: dict = field(default_factory=dict)

@@ -900,6 +900,10 @@ def action_labels() -> dict:
               "escalation_level2": _("二级督办"), "supervision_answer": _("督办反馈")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):
         labels.setdefault(transition.name, transition.custom.get("label", transition.name))
+    from .acts import all_acts  # the table, as the stages registered it
+
+    for act in all_acts():
+        labels.setdefault(act.name, act.label)
     return labels
 
 

@@ -165,12 +165,17 @@ def act_buttons(case, acts) -> list[dict]:
     for act in acts:
         url = act_url(case, act)
         if url in buttons:
-            buttons[url]["label"] += " / " + act.label_text
+            button = buttons[url]
+            button["label"] = str(act.button) if act.button else (
+                f"{button['label']} / {act.label_text}")
+            button["names"].append(act.name)
+            button["style"] = button["style"] or act.style
             continue
-        buttons[url] = {"name": act.name, "label": act.label_text, "url": url,
-                        "style": act.style, "stage": act.stage, "help": str(act.help),
-                        "post": act.form is None and not act.page}
-    return list(buttons.values())
+        buttons[url] = {"name": act.name, "names": [act.name], "label": act.label_text,
+                        "url": url, "style": act.style, "stage": act.stage,
+                        "help": str(act.help), "post": act.form is None and not act.page}
+    # The main acts first (受理, 交办, 提交办理结果, 答复 ...), then the rest in table order.
+    return sorted(buttons.values(), key=lambda button: button["style"] != "primary")
 
 
 @login_required

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
-from cases.models import State
+from cases.acts import allowed_names, ensure_allowed, get_act
+from cases.models import HandlingMode, State
 from cases.roles import Role, role_required
 from cases.selectors import visible_cases
 
@@ -39,13 +40,28 @@ def _initial(case) -> dict:
     }
 
 
+# Each handling mode is made by one act of the table.
+MODE_ACTS = {HandlingMode.ASSIGNED: "dispatch", HandlingMode.DIRECT: "handle_directly",
+             HandlingMode.ESCALATED: "escalate"}
+
+
 @role_required(Role.DISPATCHER)
 def dispatch_case(request, number):
-    """Classify and dispatch one case (also re-dispatch a returned one)."""
+    """Classify and dispatch one case (also re-dispatch a returned one), in the modes the
+    table of acts allows now; a case that can be sent nowhere says why."""
     case = get_object_or_404(visible_cases(request.user).select_related(
         "category", "tier", "lead_department", "petitioner"), number=number)
+    may = allowed_names(request.user, case, only=(*MODE_ACTS.values(), "refuse_return"))
+    modes = [mode for mode, name in MODE_ACTS.items() if name in may]
+    if not may:
+        try:  # the table's own words for why, e.g. 等待领导批示
+            ensure_allowed("dispatch", request.user, case)
+        except (CaseError, PermissionDenied) as error:
+            return render(request, "cases/act.html", {
+                "case": case, "act": get_act("dispatch"), "form": None,
+                "refusal": error_message(error)}, status=409)
     if request.method == "POST":
-        form = DispatchForm(request.POST)
+        form = DispatchForm(request.POST, modes=modes)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -60,8 +76,9 @@ def dispatch_case(request, number):
                 return redirect("dispatch:desk")
         status = 400
     else:
-        form, status = DispatchForm(initial=_initial(case)), 200
+        form, status = DispatchForm(initial=_initial(case), modes=modes), 200
     return render(request, "dispatch/dispatch.html", {
+        "modes": modes, "may": may,
         "case": case, "form": form, "suggestions": selectors.routing_suggestions(case),
         "returned": selectors.last_return(case) if case.state == State.RETURNED else None,
         "reason_form": ReasonForm(),

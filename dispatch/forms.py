@@ -69,13 +69,16 @@ class DispatchForm(forms.Form):
     note = forms.CharField(label=_("交办意见"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, modes=None, **kwargs):
         super().__init__(*args, **kwargs)
         from cases.models import Department, HandlingMode
         from intake.forms import subcategory_choices
 
         self.fields["category"].choices = subcategory_choices()
-        self.fields["mode"].choices = HandlingMode.choices
+        # Only the modes the table of acts allows this person now (a returned case can be
+        # dispatched again, not handled directly).
+        self.fields["mode"].choices = [(value, label) for value, label in HandlingMode.choices
+                                       if modes is None or value in modes]
         departments = [(d.pk, d.name) for d in Department.objects.filter(
             is_active=True, is_office=False).order_by("code")]
         self.fields["lead_department"].choices = [("", "—")] + departments

@@ -15,7 +15,7 @@ ACTS = [
     Act("refuse", _("不予受理"), "intake", services.refuse_case, forms.RefuseForm,
         transition="refuse", order=12, in_queues=True),
     Act("merge", _("合并"), "intake", services.merge_case, forms.MergeForm,
-        transition="merge", order=13, in_queues=True,
+        transition="merge", order=85, in_queues=True,
         help=_("同一事项已在办理：并入前案，本件随前案答复。")),
     Act("withdraw", _("撤回"), "intake", services.withdraw_case, forms.WithdrawForm,
         transition="withdraw", style="danger", order=90,

@@ -207,3 +207,26 @@ def test_a_case_is_redispatched_and_marked_from_the_act_page(client, world):
     assert (case.lead_department, case.is_sensitive) == (world.b, True)
     client.force_login(world.handler)  # A's handler no longer sees the case
     assert client.get(reverse("cases:detail", args=[case.number])).status_code == 404
+
+
+def test_a_clerk_keeps_the_web_case_they_took_in(client, world):
+    from cases.models import Channel
+    from intake import services as intake_services
+    from tests.factories import register
+
+    case = register(world, actor=None, channel=Channel.WEB)
+    intake_services.accept_case(actor=world.clerk, case_id=case.pk)
+    client.force_login(world.clerk)
+    assert client.get(reverse("cases:detail", args=[case.number])).status_code == 200
+    other = UserFactory(username="clerk2", roles=["clerk"])
+    client.force_login(other)
+    assert client.get(reverse("cases:detail", args=[case.number])).status_code == 404
+
+
+def test_the_history_names_every_act_of_the_table(world):
+    from cases.acts import all_acts
+    from cases.models import action_labels
+
+    labels = action_labels()
+    for act in all_acts():
+        assert labels[act.name] != act.name, act.name

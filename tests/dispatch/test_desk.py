@@ -109,3 +109,31 @@ def test_returns_are_counted_per_department_and_dispatcher(dispatcher_client, wo
     assert counts["dispatchers"] == [(world.dispatcher.first_name, 2)]
     page = dispatcher_client.get(reverse("dispatch:desk")).content.decode()
     assert "近90天退单统计" in page
+
+
+def test_the_dispatch_page_offers_only_the_modes_the_case_allows(dispatcher_client, world):
+    accepted = drive_to(world, State.ACCEPTED)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[accepted.number]))
+    assert [value for value, _label in page.context["form"].fields["mode"].choices] == [
+        "assigned", "direct", "escalated"]
+    returned = drive_to(world, State.RETURNED)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[returned.number]))
+    assert [value for value, _label in page.context["form"].fields["mode"].choices] == [
+        "assigned"]
+    assert "驳回退单" in page.content.decode()
+
+
+def test_a_case_that_cannot_be_dispatched_says_why(dispatcher_client, world):
+    from dispatch import services
+
+    in_handling = drive_to(world, State.IN_HANDLING)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[in_handling.number]))
+    assert page.status_code == 409 and "办理中" in page.context["refusal"]
+    escalated = services.escalate_case(actor=world.dispatcher,
+                                       case_id=drive_to(world, State.ACCEPTED).pk)
+    page = dispatcher_client.get(reverse("dispatch:dispatch", args=[escalated.number]))
+    assert page.status_code == 409 and "批示" in page.context["refusal"]
+    response = dispatcher_client.post(reverse("dispatch:dispatch", args=[escalated.number]),
+                                      {"mode": "assigned", "lead_department": world.a.pk})
+    assert response.status_code == 409
+    assert Case.objects.get(pk=escalated.pk).state == State.ACCEPTED

@@ -21,7 +21,7 @@ def test_dispatch_handle_and_approve_in_the_browser(page, live_server, tmp_path)
     page.locator("tr", has_text=case.number).get_by_role("link", name="交办").click()
     page.get_by_label("主办部门").select_option(label="城市管理局")
     page.get_by_label("交办意见").fill("请三日内现场核查")
-    page.get_by_role("button", name="确定").click()
+    page.get_by_role("button", name="提交", exact=True).click()
     page.wait_for_selector(f"text={case.number}：已交办")
 
     sign_in(page, base, "handler")

@@ -42,7 +42,7 @@ def act_button(page, name):
 
 def handling_button(page, number):
     """The one button to the handling page: every act made there (notes, files, extension,
-    result, review) shares it, and it is named after them all."""
+    result, review) shares it; it says 办理 or 审核 and lists its acts in data-acts."""
     return page.locator(f'#acts a[href="/dispatch/cases/{number}/handle/"]')
 
 
@@ -106,7 +106,7 @@ def test_a_web_complaint_goes_all_the_way_to_the_archive(page, live_server):
     page.get_by_label("交办", exact=True).check()
     page.get_by_label("主办部门").select_option(label="城市管理局")
     page.get_by_label("交办意见").fill("请三日内现场核查并答复")
-    page.get_by_role("button", name="确定").click()
+    page.get_by_role("button", name="提交", exact=True).click()
     page.wait_for_selector(f"text={number}：已交办")
 
     # The department handler signs for it in the inbox, then submits the result.
@@ -115,7 +115,8 @@ def test_a_web_complaint_goes_all_the_way_to_the_archive(page, live_server):
     page.locator("tr", has_text=number).get_by_role("button", name="签收").click()
     page.wait_for_selector(f"text=已签收 {number}")
     open_case(page, base, number)
-    assert "提交办理结果" in handling_button(page, number).inner_text()
+    assert handling_button(page, number).inner_text() == "办理"
+    assert "submit_result" in handling_button(page, number).get_attribute("data-acts")
     shot(page, "case-in-handling-handler")
     handling_button(page, number).click()
     page.wait_for_url(f"{base}/dispatch/cases/{number}/handle/")
@@ -131,7 +132,8 @@ def test_a_web_complaint_goes_all_the_way_to_the_archive(page, live_server):
     for reviewer in ("head", "dispatcher"):
         sign_in(page, base, reviewer)
         open_case(page, base, number)
-        assert "审核通过" in handling_button(page, number).inner_text()
+        assert handling_button(page, number).inner_text() == "审核"
+        assert "approve_result" in handling_button(page, number).get_attribute("data-acts")
         handling_button(page, number).click()
         page.wait_for_url(f"{base}/dispatch/cases/{number}/handle/")
         page.get_by_label("审核通过").check()
@@ -226,14 +228,15 @@ def test_the_office_finishes_a_case_it_handles_itself(page, live_server):
     page.get_by_label("直办", exact=True).check()
     page.get_by_label("交办意见").fill("由信访办直接核实处理")
     shot(page, "dispatch-direct")
-    page.get_by_role("button", name="确定").click()
+    page.get_by_role("button", name="提交", exact=True).click()
     page.wait_for_selector(f"text={number}：办理中")
     case.refresh_from_db()
     assert (case.state, case.handling_mode) == (State.IN_HANDLING, HandlingMode.DIRECT)
 
     # The dispatcher works it as the office: the result on the handling page...
     open_case(page, base, number)
-    assert "提交办理结果" in handling_button(page, number).inner_text()
+    assert handling_button(page, number).inner_text() == "办理"
+    assert "submit_result" in handling_button(page, number).get_attribute("data-acts")
     shot(page, "case-direct-dispatcher")
     handling_button(page, number).click()
     page.wait_for_url(f"{base}/dispatch/cases/{number}/handle/")
@@ -247,7 +250,8 @@ def test_the_office_finishes_a_case_it_handles_itself(page, live_server):
 
     # ...approved by the office itself (no department head for a 直办 case)...
     open_case(page, base, number)
-    assert "审核通过" in handling_button(page, number).inner_text()
+    assert handling_button(page, number).inner_text() == "审核"
+    assert "approve_result" in handling_button(page, number).get_attribute("data-acts")
     handling_button(page, number).click()
     page.wait_for_url(f"{base}/dispatch/cases/{number}/handle/")
     page.get_by_label("审核通过").check()
