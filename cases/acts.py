@@ -159,6 +159,25 @@ def act_url(case: Case, act: Act) -> str:
     return reverse("cases:act", args=[case.number, act.name])
 
 
+# ---------------------------------------------------------------- consequences
+# What a later stage must do in the same transaction when a transition happens (oversight
+# closes a case's supervision orders when the case is answered). Declared here, by name,
+# and run by `cases.services.move` right after the act's event: the case is locked
+# first, then what hangs off it, in one order for every act.
+_consequences: dict[str, list[Callable[[Case], None]]] = {}
+
+
+def register_consequence(transitions: Sequence[str], consequence: Callable[[Case], None]):
+    for name in transitions:
+        known = _consequences.setdefault(name, [])
+        if consequence not in known:
+            known.append(consequence)
+
+
+def consequences_of(transition: str) -> list[Callable[[Case], None]]:
+    return _consequences.get(transition, [])
+
+
 # ---------------------------------------------------------------- panels and documents
 @dataclass(frozen=True)
 class Panel:

@@ -82,10 +82,15 @@ def move(bound_method, *, actor, note: str = "", data: dict | None = None, then=
     if then is not None:
         then(case)
     save_moved(case)
-    return CaseEvent.record(
+    event = CaseEvent.record(
         case, actor=staff_or_none(actor), action=bound_method.__name__, from_state=from_state,
         note=note, data=data,
     )
+    from .acts import consequences_of
+
+    for consequence in consequences_of(bound_method.__name__):
+        consequence(case)
+    return event
 
 
 def save_moved(case: Case) -> None:

@@ -7,7 +7,6 @@ class OversightConfig(AppConfig):
     verbose_name = _("督查督办")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
         from .acts import register_all
 
         register_all()

@@ -252,10 +252,11 @@ def answer_supervision(*, actor, case_id: int, answer: str) -> SupervisionOrder:
     return answer_order(actor=actor, order_id=open_order_of(case).pk, answer=answer)
 
 
-def close_orders_of(case: Case, *, now) -> int:
-    """The petitioner has been answered (or the case left the office's hands)."""
+def close_orders_of(case: Case, *, now=None) -> int:
+    """The petitioner has been answered (or the case left the office's hands): a
+    consequence of the answering act, run in its transaction with the case locked."""
     return SupervisionOrder.objects.filter(case=case, closed_at__isnull=True).update(
-        closed_at=now)
+        closed_at=now or timezone.now())
 
 
 def remind_late_answers(*, now) -> int:

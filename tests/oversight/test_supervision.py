@@ -163,3 +163,21 @@ def test_the_order_list_exports_to_excel(client, world, overdue_order):
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert [cell.value for cell in sheet[3]][:2] == ["案件", "摘要"]
     assert sheet["A4"].value == overdue_order.case.number
+
+
+def test_withdrawing_an_overdue_case_closes_its_order(world, overdue_order):
+    from intake import services as intake_services
+
+    intake_services.withdraw_case(actor=world.clerk, case_id=overdue_order.case_id,
+                                  reason="信访人撤回")
+    overdue_order.refresh_from_db()
+    assert overdue_order.closed_at is not None
+
+
+def test_the_answering_acts_name_their_consequence():
+    from cases.acts import consequences_of
+    from oversight.services import close_orders_of
+
+    for transition in ("reply_to_petitioner", "withdraw", "refuse", "answer_on_the_spot",
+                       "merge"):
+        assert close_orders_of in consequences_of(transition)
