@@ -28,6 +28,20 @@ from .models import (
 )
 
 
+# Shared with every app whose rows are records of acts.
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of acts: written by the services, read here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "is_office", "phone", "is_active"]

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from cases.admin import ReadOnlyAdmin
+
 from .models import ExtensionRequest, HandlingNote, HandlingResult, RoutingRule
 
 
@@ -12,19 +14,6 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     search_fields = ["keywords", "category__name", "department__name"]
     list_select_related = ["category", "category__parent", "department"]
     autocomplete_fields = ["department"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of acts: written by the services, read here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(HandlingNote)

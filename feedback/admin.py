@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dispatch.admin import ReadOnlyAdmin
+from cases.admin import ReadOnlyAdmin
 
 from .models import Reply, ReturnVisit
 
