@@ -4,8 +4,24 @@ from django.db import connection
 from .factories import build_world
 
 
+def _own_cache_database(caches: dict) -> dict:
+    """Under pytest-xdist each worker gets its own Redis database for the cache: tests
+    clear the cache (rate-limit counters), which must not empty another worker's."""
+    import os
+    import re
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    location = str(caches["default"].get("LOCATION", ""))
+    if not worker.startswith("gw") or not location.startswith("redis"):
+        return caches
+    database = 2 + int(worker[2:])
+    own = re.sub(r"/\d*$", "", location.rstrip("/")) + f"/{database}"
+    return {**caches, "default": {**caches["default"], "LOCATION": own}}
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    settings.CACHES = _own_cache_database(settings.CACHES)
     # A deliberately slow password hash is for attackers, not for the suite.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The manifest storage needs collectstatic; tests serve static files from the source.
