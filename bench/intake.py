@@ -3,7 +3,7 @@
 Generates CASES cases over three years (RECENT of them in the last 90 days, the window
 repeat detection reads), then times, over repeated runs:
 - similar_cases(): the earlier cases of a phone and similar wording (what 检查重复 shows);
-- intake_queue() searches by number, phone and text;
+- the counter's search by number, phone and text, and the 待受理 queue's first page;
 - register_intake(): one registration with acceptance (numbering, events, deadline).
 Prints p50 and p95 in milliseconds.
 
@@ -99,16 +99,18 @@ def main() -> None:
           options.runs)
     timed("similar_cases (text only)", lambda: selectors.similar_cases(text=query), options.runs)
     timed("queue search by number",
-          lambda: list(selectors.intake_queue(clerk, search=sample.number)["results"]),
+          lambda: list(selectors.search_cases(clerk, sample.number)[:50]),
           options.runs)
     timed("queue search by phone",
-          lambda: list(selectors.intake_queue(clerk, search=sample.petitioner.phone)["results"]),
+          lambda: list(selectors.search_cases(clerk, sample.petitioner.phone)[:50]),
           options.runs)
     timed("queue search by text",
-          lambda: list(selectors.intake_queue(clerk, search="阳光花园3号院")["results"]),
+          lambda: list(selectors.search_cases(clerk, "阳光花园3号院")[:50]),
           options.runs)
-    timed("queue page (today + received)",
-          lambda: [list(q) for q in selectors.intake_queue(clerk).values()], options.runs)
+    timed("待受理 first page (with the channel counts)",
+          lambda: selectors.received_queue(clerk).rows, options.runs)
+    timed("the clerk's registrations of today",
+          lambda: list(selectors.registered_today(clerk)), options.runs)
     if options.plans:
         for label, term in (("number", sample.number), ("phone", sample.petitioner.phone),
                             ("text", "阳光花园3号院")):
