@@ -17,6 +17,7 @@ from .models import (
     Case,
     CaseEvent,
     CaseNumberSequence,
+    Delivery,
     Category,
     Channel,
     ChannelPolicy,
@@ -293,15 +294,37 @@ class AttachmentAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["title", "recipient", "kind", "case", "created_at", "read_at", "emailed_at"]
+    list_display = ["title", "recipient", "kind", "case", "created_at", "read_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "recipient__username", "case__number"]
     list_select_related = ["recipient", "case"]
-    readonly_fields = ["recipient", "case", "kind", "title", "body", "created_at", "read_at",
-                       "emailed_at"]
+    readonly_fields = ["recipient", "case", "kind", "title", "body", "created_at", "read_at"]
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """The outbox: what left, what waits, what failed; failed messages can be sent again."""
+
+    list_display = ["created_at", "to", "subject", "state", "attempts", "next_attempt_at",
+                    "sent_at", "case"]
+    list_filter = ["state", "channel"]
+    search_fields = ["to", "subject", "case__number", "message_id"]
+    list_select_related = ["case"]
+    actions = ["send_again"]
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only fields, but the list's action needs the change right.
+        return obj is None and request.user.has_perm("cases.change_delivery")
+
+    @admin.action(description=_("再次发送"))
+    def send_again(self, request, queryset):
+        from .services import resend_deliveries
+
+        count = resend_deliveries(delivery_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(n)d 条消息已重新排队发送。") % {"n": count})
 
 
 @admin.register(CaseNumberSequence)

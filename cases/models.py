@@ -968,7 +968,7 @@ class Attachment(models.Model):
 class Notification(models.Model):
     """A message to one person, written in the transaction of the act that caused it.
 
-    The e-mail copy is sent by a task after commit; `emailed_at` makes sending idempotent.
+    Its e-mail copy is a Delivery row written in the same transaction.
     """
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -980,7 +980,6 @@ class Notification(models.Model):
     body = models.TextField(_("内容"), blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
-    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")
@@ -1010,3 +1009,60 @@ class Representative(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+
+
+def new_message_id() -> str:
+    import uuid
+
+    return f"<{uuid.uuid4().hex}@petitions.invalid>"
+
+
+class Delivery(models.Model):
+    """Whatever leaves the system (an e-mail today; SMS and platform callbacks later): a
+    row written in the transaction of the act that caused it, sent by a worker outside any
+    transaction and holding no lock, retried with backoff, and shown when it finally fails.
+
+    The row is the record: the task published after commit only makes it leave sooner;
+    the beat's sweep picks up any row that is due and not leased (a lost publish, a dead
+    worker, a restarted broker).
+    """
+
+    channel = models.CharField(_("渠道"), max_length=20, default="email")
+    to = models.CharField(_("收件人"), max_length=254)
+    subject = models.CharField(_("主题"), max_length=250)
+    body = models.TextField(_("内容"))
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, null=True,
+                                     blank=True, related_name="deliveries",
+                                     verbose_name=_("通知"))
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="deliveries", verbose_name=_("案件"))
+    # One stable id per row: a server that got a message twice can recognise it.
+    message_id = models.CharField(_("邮件标识"), max_length=100, unique=True,
+                                  default=new_message_id, editable=False)
+    state = models.CharField(_("状态"), max_length=10, choices=DeliveryState.choices,
+                             default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次发送时间"), default=timezone.now)
+    leased_until = models.DateTimeField(_("发送占用至"), null=True, blank=True)
+    last_error = models.TextField(_("最近的错误"), blank=True)
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    sent_at = models.DateTimeField(_("发出时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("待发消息")
+        verbose_name_plural = _("待发消息")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The sender's claim: pending rows by when they are due.
+            models.Index(fields=["next_attempt_at"], name="delivery_pending_due_idx",
+                         condition=Q(state="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"

@@ -25,7 +25,7 @@ KINDS = {
     "dispatched": _("新交办"), "returned": _("退单"), "result_submitted": _("待审核"),
     "sent_back": _("审核退回"), "approved": _("待答复"), "reopened": _("重办"),
     "supervision_opened": _("督办单"), "intake_warning": _("受理即将超时"),
-    "intake_overdue": _("受理超时"),
+    "intake_overdue": _("受理超时"), "delivery_failed": _("邮件发送失败"),
 }
 
 
@@ -44,20 +44,28 @@ class Message:
     case: Case | None = None
 
 
-def notify_many(messages: Iterable[Message]) -> list[Notification]:
-    """Write every message's rows in one insert; their e-mails leave, by one task, only if
-    the transaction commits. A person named twice in a message is told once."""
+def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[Notification]:
+    """Write every message's rows in one insert, and the e-mail copy of each (for people
+    with an address) as an outbox row in the same transaction: nothing leaves if the act
+    rolls back, and nothing is lost if a worker or the broker dies after it commits. A
+    person named twice in a message is told once."""
     rows = Notification.objects.bulk_create(
         Notification(recipient_id=person_id, case=message.case, kind=message.kind,
                      title=message.title, body=message.body)
         for message in messages
         for person_id in dict.fromkeys(message.recipient_ids)
     )
-    ids = [row.pk for row in rows]
-    if ids:
-        from .tasks import send_notification_emails
+    if email and rows:
+        from .models import Delivery
+        from .services import queue_deliveries
 
-        transaction.on_commit(lambda: send_notification_emails.delay(notification_ids=ids))
+        addresses = dict(get_user_model().objects.filter(
+            pk__in={row.recipient_id for row in rows}, is_active=True).exclude(email="")
+            .values_list("pk", "email"))
+        queue_deliveries([
+            Delivery(to=addresses[row.recipient_id], subject=row.title,
+                     body=row.body or row.title, notification=row, case=row.case)
+            for row in rows if row.recipient_id in addresses])
     return rows
 
 

@@ -1,5 +1,5 @@
 """The mechanics every act shares: lock, check, move, event, the escalation ladder,
-attachments, notifications and their e-mail.
+attachments, notifications and the delivery outbox that mails them.
 
 The acts themselves live with their stage (`intake`, `dispatch`, `feedback`), declared
 in the table of acts (`cases.acts`). Every act runs in one transaction and always in the
@@ -10,8 +10,12 @@ transition, save, write the event, tell the next person.
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
@@ -25,6 +29,8 @@ from .models import (
     CaseChange,
     CaseEvent,
     ChannelPolicy,
+    Delivery,
+    DeliveryState,
     State,
     TierPolicy,
 )
@@ -227,32 +233,136 @@ def mark_notification_read(*, user, notification_id: int) -> bool:
                                             read_at__isnull=True).update(read_at=timezone.now()))
 
 
-# ---------------------------------------------------------------- e-mail of notifications
-def email_notifications(*, notification_ids: list[int]) -> int:
-    """Send the e-mail copy of each notification not yet e-mailed; answers how many.
+# ---------------------------------------------------------------- the delivery outbox
+logger = logging.getLogger(__name__)
 
-    Each row is claimed under its lock and stamped in the same transaction as the send,
-    so two workers never mail the same notification.
+
+def queue_deliveries(rows: list[Delivery]) -> list[Delivery]:
+    """Write outbox rows in the caller's (the act's) transaction; after the commit a task
+    is asked to send them at once. Nothing leaves if the act rolls back."""
+    rows = Delivery.objects.bulk_create(rows)
+    if rows:
+        transaction.on_commit(publish_deliveries)
+    return rows
+
+
+def publish_deliveries() -> None:
+    """Ask a worker to send now. The row is the record and the publish an optimisation: a
+    broker that is down delays the message until the beat's sweep, and never turns an act
+    that committed into an error for the person who made it."""
+    from .tasks import send_deliveries as task
+
+    try:
+        task.delay()
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep sends it later
+        logger.warning("outbox publish failed; the delivery sweep will send it", exc_info=True)
+
+
+def _claim_deliveries(*, now, limit: int) -> list[Delivery]:
+    """Lease a batch of due rows: locked (SKIP LOCKED, the outbox rows alone) only while
+    the lease is written, so no lock is held while talking to the mail server."""
+    from django.conf import settings
+
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+            .order_by("next_attempt_at", "pk")[:limit])
+        lease = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(leased_until=lease)
+    for row in rows:
+        row.leased_until = lease
+    return rows
+
+
+def _backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... at most an hour between attempts."""
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def send_deliveries(*, limit: int | None = None) -> int:
+    """Send every due outbox row; answers how many left.
+
+    Each batch is leased in a short transaction, then sent outside any transaction over
+    one connection with the SMTP timeout (EMAIL_TIMEOUT), then stamped, only if the lease
+    is still ours. A failure is retried with backoff; after DELIVERY_MAX_ATTEMPTS the row
+    is marked failed and the supervisors are told in the app. A crash between the
+    server's acceptance and the stamp sends the message again at the lease's end, with
+    the same Message-ID.
     """
     from django.conf import settings
-    from django.core.mail import send_mail
+    from django.core.mail import EmailMessage, get_connection
 
-    from .models import Notification
-
+    limit = limit or settings.DELIVERY_BATCH_SIZE
     sent = 0
-    for notification_id in notification_ids:
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True)
-                .filter(pk=notification_id, emailed_at__isnull=True)
-                .select_related("recipient")
-                .first()
-            )
-            if notification is None or not notification.recipient.email:
-                continue
-            send_mail(notification.title, notification.body or notification.title,
-                      settings.DEFAULT_FROM_EMAIL, [notification.recipient.email])
-            notification.emailed_at = timezone.now()
-            notification.save(update_fields=["emailed_at"])
-            sent += 1
-    return sent
+    while True:
+        batch = _claim_deliveries(now=timezone.now(), limit=limit)
+        if not batch:
+            return sent
+        connection = get_connection(fail_silently=False)
+        failed: list[Delivery] = []
+        try:
+            for row in batch:
+                message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL,
+                                       [row.to], headers={"Message-ID": row.message_id},
+                                       connection=connection)
+                try:
+                    message.send()
+                except Exception as error:  # noqa: BLE001 - SMTP, socket, timeout alike
+                    _failed(row, error)
+                    if row.state == DeliveryState.FAILED:
+                        failed.append(row)
+                    continue
+                sent += Delivery.objects.filter(
+                    pk=row.pk, leased_until=row.leased_until).update(
+                    state=DeliveryState.SENT, sent_at=timezone.now(), leased_until=None,
+                    attempts=row.attempts + 1, last_error="")
+        finally:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a dead connection is already closed
+                pass
+        if failed:
+            _tell_of_failures(failed)
+        if len(batch) < limit:
+            return sent
+
+
+def _failed(row: Delivery, error: Exception) -> None:
+    from django.conf import settings
+
+    attempts = row.attempts + 1
+    final = attempts >= settings.DELIVERY_MAX_ATTEMPTS
+    row.state = DeliveryState.FAILED if final else DeliveryState.PENDING
+    Delivery.objects.filter(pk=row.pk, leased_until=row.leased_until).update(
+        state=row.state, attempts=attempts, leased_until=None,
+        next_attempt_at=timezone.now() + _backoff(attempts),
+        last_error=f"{type(error).__name__}: {error}"[:2000])
+    logger.warning("delivery %s to %s failed (attempt %s): %s", row.pk, row.to, attempts, error)
+
+
+def _tell_of_failures(rows: list[Delivery]) -> None:
+    """Supervisors see, in the app only (an e-mail about failing e-mail would fail too),
+    which messages could not be sent."""
+    from .notifications import Message, notify_many, people_with_role
+    from .roles import Role
+
+    supervisors = list(people_with_role(Role.SUPERVISOR).values_list("pk", flat=True))
+    with transaction.atomic():
+        notify_many([Message(supervisors, "delivery_failed",
+                             _("邮件发送失败：%(to)s") % {"to": row.to},
+                             f"{row.subject}\n{row.last_error}", row.case)
+                     for row in rows], email=False)
+
+
+@transaction.atomic
+def resend_deliveries(*, delivery_ids) -> int:
+    """再次发送: failed (or waiting) rows go back to the head of the queue."""
+    count = Delivery.objects.filter(pk__in=list(delivery_ids)).exclude(
+        state=DeliveryState.SENT).update(
+        state=DeliveryState.PENDING, attempts=0, next_attempt_at=timezone.now(),
+        leased_until=None, last_error="")
+    if count:
+        transaction.on_commit(publish_deliveries)
+    return count

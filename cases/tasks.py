@@ -9,9 +9,9 @@ def sync_holiday_calendar() -> list[int]:
     return calendar.import_package_years()
 
 
-@shared_task(acks_late=True)
-def send_notification_emails(*, notification_ids: list[int]) -> int:
-    """E-mail each notification once; a retry after a crash skips those already sent."""
-    from .services import email_notifications
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def send_deliveries() -> int:
+    """Send what is due in the outbox (after an act's commit, and on the beat's sweep)."""
+    from .services import send_deliveries as send
 
-    return email_notifications(notification_ids=notification_ids)
+    return send()

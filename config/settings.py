@@ -164,6 +164,16 @@ STORAGES = {
 # (default: printed on the console of the process that sends).
 globals().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="信访办 <noreply@localhost>")
+# Every SMTP connection gives up after this many seconds (a hung server delays only its
+# own messages, which are retried).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The delivery outbox: rows per batch, how long a worker holds a batch before another may
+# take it (longer than a batch can take), attempts before a message is marked failed, and
+# how often the beat sweeps for rows whose publish was lost.
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=50)
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=600)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=8)
+DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # HTTPS: behind TLS (directly or through a proxy that sets X-Forwarded-Proto), set
@@ -218,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digests": {
         "task": "oversight.tasks.send_daily_digests",
         "schedule": 15 * 60,
+    },
+    # The outbox: anything due and not leased (a lost publish, a dead worker, a retry).
+    "send-deliveries": {
+        "task": "cases.tasks.send_deliveries",
+        "schedule": DELIVERY_SWEEP_SECONDS,
     },
     "sync-holiday-calendar": {
         "task": "cases.tasks.sync_holiday_calendar",

@@ -7,7 +7,7 @@ from .models import Reply, ReturnVisit
 
 @admin.register(Reply)
 class ReplyAdmin(ReadOnlyAdmin):
-    list_display = ["case", "channel", "handling_unit", "sent_by", "sent_at", "emailed_at"]
+    list_display = ["case", "channel", "handling_unit", "sent_by", "sent_at"]
     list_filter = ["channel"]
     search_fields = ["case__number", "content"]
     list_select_related = ["case", "sent_by"]

@@ -18,7 +18,6 @@ class Reply(models.Model):
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                 related_name="+", verbose_name=_("答复人"))
     sent_at = models.DateTimeField(_("答复时间"), default=timezone.now)
-    emailed_at = models.DateTimeField(_("邮件发出时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("答复")

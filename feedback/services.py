@@ -12,7 +12,7 @@ from cases import services as case_services
 from cases.acts import ensure_allowed
 from cases.calendar import compute_due_at
 from cases.escalation import schedule
-from cases.models import Case, InvalidReason, ReplyChannel, Satisfaction
+from cases.models import Case, Delivery, InvalidReason, ReplyChannel, Satisfaction
 from cases.notifications import alert_supervisors, lead_workers, tell
 from cases.roles import VerifiedPetitioner
 
@@ -37,28 +37,11 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
         handling_unit=case.lead_department.name if case.lead_department else settings.OFFICE_NAME,
         sent_by=actor, sent_at=now)
     if case.petitioner.email:
-        from .tasks import email_reply
-
-        transaction.on_commit(lambda: email_reply.delay(reply_id=reply.pk))
+        case_services.queue_deliveries([Delivery(
+            to=case.petitioner.email, case=case, body=reply.full_text,
+            subject=_("%(office)s 答复意见（%(number)s）") % {"office": settings.OFFICE_NAME,
+                                                          "number": case.number})])
     return reply
-
-
-def email_reply_now(*, reply_id: int) -> bool:
-    """Send the reply by e-mail unless it already went (called by the task)."""
-    from django.core.mail import send_mail
-
-    with transaction.atomic():
-        reply = (Reply.objects.select_for_update(skip_locked=True, of=("self",))
-                 .filter(pk=reply_id, emailed_at__isnull=True)
-                 .select_related("case", "case__petitioner").first())
-        if reply is None or not reply.case.petitioner.email:
-            return False
-        send_mail(_("%(office)s 答复意见（%(number)s）") % {"office": settings.OFFICE_NAME,
-                                                          "number": reply.case.number},
-                  reply.full_text, settings.DEFAULT_FROM_EMAIL, [reply.case.petitioner.email])
-        reply.emailed_at = timezone.now()
-        reply.save(update_fields=["emailed_at"])
-        return True
 
 
 # ---------------------------------------------------------------- the return visit

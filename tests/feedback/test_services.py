@@ -51,8 +51,11 @@ def test_the_reply_is_e_mailed_once_when_the_petitioner_gave_an_address(
         reply = services.send_reply(actor=world.dispatcher, case_id=approved(world).pk,
                                     channel="email", content="问题已解决")
     assert [m.to for m in mailoutbox] == [["liu@example.org"]]
-    assert services.email_reply_now(reply_id=reply.pk) is False  # not twice
+    from cases.services import send_deliveries
+
+    assert send_deliveries() == 0  # not twice
     assert len(mailoutbox) == 1
+    assert reply.case.deliveries.get().state == "sent"
 
 
 def test_a_visit_on_a_case_not_yet_replied_is_refused(world):

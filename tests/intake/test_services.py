@@ -100,7 +100,7 @@ def test_a_collective_visit_alerts_every_supervisor_at_once(world, mailoutbox,
     alert = Notification.objects.get(recipient=world.supervisor)
     assert alert.kind == "collective_visit" and case.number in alert.title
     assert [m.subject for m in mailoutbox] == [alert.title]
-    assert Notification.objects.get(pk=alert.pk).emailed_at is not None
+    assert alert.deliveries.get().state == "sent"
     assert case.representatives.get().name == "张三"
 
 
