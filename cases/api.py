@@ -25,6 +25,11 @@ def api_exception_handler(exc, context):
     if isinstance(exc, CaseError):
         return Response({"detail": exc.message, "conflict": isinstance(exc, CaseConflictError)},
                         status=status.HTTP_409_CONFLICT)
+    from .middleware import CONTENTION_MESSAGE, is_contention
+
+    if is_contention(exc):
+        return Response({"detail": CONTENTION_MESSAGE, "conflict": True},
+                        status=status.HTTP_409_CONFLICT)
     if isinstance(exc, PermissionDenied) and exc.args:
         return Response({"detail": str(exc.args[0])}, status=status.HTTP_403_FORBIDDEN)
     return exception_handler(exc, context)

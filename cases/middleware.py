@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import check_for_language
+from django.utils.translation import gettext_lazy as _
 
 
 class ChineseFirstLocaleMiddleware:
@@ -52,4 +53,21 @@ class CaseErrorMiddleware:
                 "message": exception.message,
                 "conflict": isinstance(exception, CaseConflictError),
             }, status=409)
+        if is_contention(exception):
+            return render(request, "cases/refused.html", {
+                "message": CONTENTION_MESSAGE, "conflict": True}, status=409)
         return None
+
+
+# PostgreSQL's codes for a deadlock, a lock not obtained in lock_timeout, a statement
+# cancelled by statement_timeout, and serialisation failures.
+CONTENTION_CODES = {"40P01", "55P03", "57014", "40001"}
+CONTENTION_MESSAGE = _("系统繁忙：案件正被他人处理，请稍后重试。")
+
+
+def is_contention(exception: BaseException) -> bool:
+    """A database error that only means "someone else holds it now": try again."""
+    from django.db import OperationalError
+
+    cause = exception.__cause__ if isinstance(exception, OperationalError) else None
+    return getattr(cause, "pgcode", None) in CONTENTION_CODES

@@ -107,6 +107,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Nothing waits for ever: a lock held too long, a runaway query, a transaction left
+    # open by a stuck process all end with an error (shown as "try again", 409) instead of
+    # stalling every worker behind them. Milliseconds; 0 turns one off.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join([
+        f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=10_000)}",
+        f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=300_000)}",
+        "-c idle_in_transaction_session_timeout="
+        f"{env.int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', default=60_000)}",
+    ])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -204,6 +213,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_processed": str(_broker_dir / "processed"),
     }
 CELERY_TASK_ACKS_LATE = True
+# Every task ends: a soft limit raises inside it, the hard limit kills the child.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
+# A worker that starts while Redis is down waits for it instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith("redis"):
+    # An unacknowledged task is given to another worker after this long: longer than the
+    # longest task's hard limit, so a slow task is never run twice at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True

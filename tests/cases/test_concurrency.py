@@ -47,3 +47,39 @@ def test_a_stale_copy_can_never_overwrite_a_newer_state(world):
     with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()
     assert Case.objects.get(pk=case.pk).state == State.ACCEPTED
+
+
+def test_a_lock_held_too_long_answers_try_again_not_500(committed_db, postgres_only, client):
+    """Someone holds the case's row longer than lock_timeout: the page says 请稍后重试
+    (409) and nothing is written."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.urls import reverse
+
+    world = build_world()
+    case = intake_acts.register_case(actor=world.clerk, channel="visit",
+                                     petitioner=world.petitioner, summary="占道",
+                                     content="夜市占道")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            Case.objects.select_for_update().get(pk=case.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        client.force_login(world.clerk)
+        response = client.post(reverse("cases:act", args=[case.number, "accept"]), {})
+        assert response.status_code == 409 and "请稍后重试" in response.content.decode()
+    finally:
+        release.set()
+        holder.join()
+    assert Case.objects.get(pk=case.pk).state == State.RECEIVED
