@@ -12,7 +12,7 @@ declaration, so what a page offers is what the service accepts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -48,13 +48,10 @@ class Act:
     page: str = ""
     style: str = ""
     order: int = 100
-    in_queues: bool = False
     in_admin: bool = False
     # The label of the one button shown for several acts served by the same page.
     button: str = ""
-    confirm: str = ""
     help: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def label_text(self) -> str:

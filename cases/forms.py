@@ -52,6 +52,17 @@ class NoteForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
+def safe_next_url(request) -> str:
+    """The page to go back to after an act (?next= or a posted next), if it is this site's."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return ""
+
+
 def error_message(error: Exception) -> str:
     """The readable text of a domain error, a ValidationError or a PermissionDenied."""
     if getattr(error, "message", None) and not isinstance(error, ValidationError):

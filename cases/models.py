@@ -632,11 +632,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.state in OPEN_STATES
 
     @property
-    def is_being_worked(self) -> bool:
-        """With the department and not yet submitted: notes, files, extensions apply."""
-        return self.state in (State.DISPATCHED, State.IN_HANDLING)
-
-    @property
     def is_with_department(self) -> bool:
         return self.state in (State.DISPATCHED, State.IN_HANDLING, State.RESULT_SUBMITTED)
 

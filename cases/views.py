@@ -5,13 +5,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors, services
 from .acts import act_url, available_acts, documents_of, ensure_allowed, get_act, panels
 from .exceptions import CaseError
-from .forms import FigureListForm, attach_errors, error_message
+from .forms import FigureListForm, attach_errors, error_message, safe_next_url
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
@@ -205,7 +205,7 @@ def act(request, number: str, name: str):
             else:
                 messages.success(request, _("%(act)s：%(number)s") % {
                     "act": declared.label_text, "number": case.number})
-                return redirect(_safe_next(request) or reverse("cases:detail", args=[number]))
+                return redirect(safe_next_url(request) or reverse("cases:detail", args=[number]))
         status = 400
     elif declared.page and refusal is None:
         return redirect(act_url(case, declared))
@@ -213,15 +213,8 @@ def act(request, number: str, name: str):
         form = declared.make_form(case=case, user=request.user)
     return render(request, "cases/act.html", {
         "case": case, "act": declared, "form": form, "refusal": refusal,
-        "next": _safe_next(request),
+        "next": safe_next_url(request),
     }, status=status)
-
-
-def _safe_next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return ""
 
 
 @login_required

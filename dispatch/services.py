@@ -496,6 +496,17 @@ def request_extension(*, actor, case_id: int, reason: str,
     return request
 
 
+def _lock_case_and_pending(request_id: int) -> tuple[Case, ExtensionRequest]:
+    """The request's case, then the request, locked in that order (the case first, as
+    every act does)."""
+    case_id = (ExtensionRequest.objects.filter(pk=request_id)
+               .values_list("case_id", flat=True).first())
+    if case_id is None:
+        raise ValidationError({"request": _("延期申请不存在。")})
+    case = case_services.lock_case(case_id)
+    return case, _lock_pending(request_id)
+
+
 def _lock_pending(request_id: int) -> ExtensionRequest:
     request = ExtensionRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
@@ -522,9 +533,7 @@ def decide_extension(*, actor, case_id: int, decision: str, note: str = "") -> E
 @transaction.atomic
 def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionRequest:
     """The deadline moves to the requested time; the petitioner's page shows the reason."""
-    case_id = ExtensionRequest.objects.filter(pk=request_id).values_list("case_id", flat=True)
-    case = case_services.lock_case(case_id.first() or 0) if case_id.exists() else None
-    request = _lock_pending(request_id)
+    case, request = _lock_case_and_pending(request_id)
     ensure_allowed("decide_extension", actor, case)
     _extend_deadline(actor=actor, case=case, new_due_at=request.requested_due_at,
                      reason=request.reason)
@@ -542,9 +551,7 @@ def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionReq
 
 @transaction.atomic
 def refuse_extension(*, actor, request_id: int, note: str) -> ExtensionRequest:
-    case_id = ExtensionRequest.objects.filter(pk=request_id).values_list("case_id", flat=True)
-    case = case_services.lock_case(case_id.first() or 0) if case_id.exists() else None
-    request = _lock_pending(request_id)
+    case, request = _lock_case_and_pending(request_id)
     ensure_allowed("decide_extension", actor, case)
     note = case_services.required_text("note", note, _("不同意延期须说明理由。"))
     request.state = ExtensionState.REFUSED

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cases.acts import allowed_names
 from cases.exceptions import CaseError
-from cases.forms import error_message
+from cases.forms import error_message, safe_next_url
 from cases.roles import Role, headed_department_ids_of, role_required
 from cases.selectors import visible_cases
 
@@ -56,7 +56,7 @@ def _act(request, number, act, success):
         messages.error(request, error_message(error))
     else:
         messages.success(request, success % {"number": case.number})
-    return redirect(request.POST.get("next") or "dispatch:inbox")
+    return redirect(safe_next_url(request) or "dispatch:inbox")
 
 
 @require_POST
@@ -77,7 +77,7 @@ def assign(request, number):
     form = AssignForm(request.POST, case=case)
     if not form.is_valid():
         messages.error(request, _("承办人须是主办部门的在岗人员。"))
-        return redirect(request.POST.get("next") or "dispatch:inbox")
+        return redirect(safe_next_url(request) or "dispatch:inbox")
     return _act(request, number,
                 lambda case: services.assign_handler(
                     actor=request.user, case_id=case.pk, handler=form.cleaned_data["handler"]),

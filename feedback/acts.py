@@ -11,18 +11,16 @@ from . import forms, services
 
 ACTS = [
     Act("reply", _("答复信访人"), "feedback", services.send_reply, forms.ReplyForm,
-        transition="reply_to_petitioner", page="feedback:reply", style="primary", order=50,
-        in_queues=True),
+        transition="reply_to_petitioner", page="feedback:reply", style="primary", order=50),
     Act("record_return_visit", _("回访"), "feedback", services.record_visit, forms.VisitForm,
-        transition="record_return_visit", page="feedback:visit", style="primary", order=51,
-        in_queues=True),
+        transition="record_return_visit", page="feedback:visit", style="primary", order=51),
     Act("record_unreached_visit", _("回访未联系上"), "feedback", services.record_unreached_visit,
         forms.UnreachedVisitForm, states=(State.REPLIED,), permission=office_staff, order=52),
     Act("reopen", _("重办"), "feedback", services.reopen_case, ReasonForm,
         transition="reopen", order=53,
         help=_("办理结果经不起检验：退回主办部门重新办理，期限重新计算。")),
     Act("archive", _("归档"), "feedback", services.archive_case, forms.ArchiveForm,
-        transition="archive", page="feedback:archive", order=60, in_queues=True),
+        transition="archive", page="feedback:archive", order=60),
 ]
 
 DOCUMENTS = [

@@ -9,13 +9,13 @@ from . import documents, forms, services
 
 ACTS = [
     Act("accept", _("受理"), "intake", services.accept_case, forms.AcceptForm,
-        transition="accept", style="primary", order=10, in_queues=True),
+        transition="accept", style="primary", order=10),
     Act("answer_on_the_spot", _("即办答复"), "intake", services.answer_on_the_spot,
-        forms.AnswerForm, transition="answer_on_the_spot", order=11, in_queues=True),
+        forms.AnswerForm, transition="answer_on_the_spot", order=11),
     Act("refuse", _("不予受理"), "intake", services.refuse_case, forms.RefuseForm,
-        transition="refuse", order=12, in_queues=True),
+        transition="refuse", order=12),
     Act("merge", _("合并"), "intake", services.merge_case, forms.MergeForm,
-        transition="merge", order=85, in_queues=True,
+        transition="merge", order=85,
         help=_("同一事项已在办理：并入前案，本件随前案答复。")),
     Act("withdraw", _("撤回"), "intake", services.withdraw_case, forms.WithdrawForm,
         transition="withdraw", style="danger", order=90,

@@ -36,7 +36,7 @@ ANSWERING_TRANSITIONS = ("reply_to_petitioner", "answer_on_the_spot", "refuse", 
 ACTS = [
     Act("answer_supervision", _("督办反馈"), "oversight", services.answer_supervision,
         SupervisionAnswerForm, states=OPEN_STATES, conditions=(has_open_order,),
-        permission=lead_department_staff, style="primary", order=70, in_queues=True),
+        permission=lead_department_staff, style="primary", order=70),
 ]
 
 
