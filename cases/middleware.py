@@ -67,7 +67,6 @@ CONTENTION_MESSAGE = _("系统繁忙：案件正被他人处理，请稍后重�
 
 def is_contention(exception: BaseException) -> bool:
     """A database error that only means "someone else holds it now": try again."""
-    from django.db import OperationalError
+    from .services import contention_code
 
-    cause = exception.__cause__ if isinstance(exception, OperationalError) else None
-    return getattr(cause, "pgcode", None) in CONTENTION_CODES
+    return contention_code(exception) in CONTENTION_CODES

@@ -10,11 +10,13 @@ transition, save, write the event, tell the next person.
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +36,52 @@ from .models import (
     State,
     TierPolicy,
 )
+
+
+# ---------------------------------------------------------------- one transaction per act
+# PostgreSQL's codes worth one more try: a deadlock, a serialisation failure, a lock not
+# obtained within lock_timeout. A statement cancelled by statement_timeout is not retried.
+RETRIED_CODES = {"40P01", "40001", "55P03"}
+logger = logging.getLogger(__name__)
+
+
+def contention_code(error: BaseException) -> str | None:
+    """The PostgreSQL code when the error only means "someone else holds it now"."""
+    cause = error.__cause__ if isinstance(error, OperationalError) else None
+    return getattr(cause, "pgcode", None)
+
+
+def act_transaction(service):
+    """The service runs in one transaction; when it is the outermost one and meets a
+    deadlock or a lock it could not get in time, the whole act is tried once more (its
+    rows were all rolled back). A second failure goes up: the person is answered 409
+    "try again" (cases.middleware), never 500."""
+    atomic_service = transaction.atomic(service)
+
+    @functools.wraps(service)
+    def run(*args, **kwargs):
+        if transaction.get_connection().in_atomic_block:
+            return atomic_service(*args, **kwargs)
+        try:
+            return atomic_service(*args, **kwargs)
+        except OperationalError as error:
+            code = contention_code(error)
+            if code not in RETRIED_CODES:
+                raise
+            logger.warning("%s met PostgreSQL %s; trying once more", service.__qualname__, code)
+            for value in [*args, *kwargs.values()]:
+                _rewind(value)
+            return atomic_service(*args, **kwargs)
+
+    return run
+
+
+def _rewind(value) -> None:
+    """Uploaded files read by the first try are read again from their start."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for item in values:
+        if hasattr(item, "seek") and hasattr(item, "read"):
+            item.seek(0)
 
 
 # ---------------------------------------------------------------- the mechanics
@@ -205,7 +253,7 @@ def record_first_contact(*, case: Case, at) -> bool:
 
 
 # ---------------------------------------------------------------- attachments
-@transaction.atomic
+@act_transaction
 def add_attachment(*, actor, case: Case, upload, kind: str = "intake") -> Attachment:
     """Keep an uploaded file with the case; its type is read from its content."""
     from .attachments import check_upload
@@ -234,7 +282,6 @@ def mark_notification_read(*, user, notification_id: int) -> bool:
 
 
 # ---------------------------------------------------------------- the delivery outbox
-logger = logging.getLogger(__name__)
 
 
 def queue_deliveries(rows: list[Delivery]) -> list[Delivery]:
@@ -277,8 +324,19 @@ def _claim_deliveries(*, now, limit: int) -> list[Delivery]:
 
 
 def _backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... at most an hour between attempts."""
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+    """30 s, 1 min, 2 min, ... (DELIVERY_RETRY_SECONDS doubled) at most an hour apart."""
+    from django.conf import settings
+
+    return timedelta(seconds=min(settings.DELIVERY_RETRY_SECONDS * 2 ** (attempts - 1), 3600))
+
+
+def _server_down(error: Exception) -> bool:
+    """The mail server, not this message, failed: refused, timed out, hung up. The rest of
+    the batch would only wait for the same timeout, message after message."""
+    import smtplib
+
+    return isinstance(error, (OSError, smtplib.SMTPServerDisconnected,
+                              smtplib.SMTPConnectError, smtplib.SMTPHeloError))
 
 
 def send_deliveries(*, limit: int | None = None) -> int:
@@ -286,24 +344,33 @@ def send_deliveries(*, limit: int | None = None) -> int:
 
     Each batch is leased in a short transaction, then sent outside any transaction over
     one connection with the SMTP timeout (EMAIL_TIMEOUT), then stamped, only if the lease
-    is still ours. A failure is retried with backoff; after DELIVERY_MAX_ATTEMPTS the row
-    is marked failed and the supervisors are told in the app. A crash between the
-    server's acceptance and the stamp sends the message again at the lease's end, with
-    the same Message-ID.
+    is still ours. A row is sent only while its lease has time left for the exchange, so
+    no second sender can take it mid-send. A failed message is retried with backoff;
+    after DELIVERY_MAX_ATTEMPTS the row is marked failed and the supervisors are told in
+    the app. A server that is down fails the message in hand and gives the rest of the
+    batch back untouched. A crash between the server's acceptance and the stamp sends the
+    message again at the lease's end, with the same Message-ID.
     """
     from django.conf import settings
     from django.core.mail import EmailMessage, get_connection
 
     limit = limit or settings.DELIVERY_BATCH_SIZE
+    # Time a message may take (connect and exchange), kept free at the lease's end.
+    margin = timedelta(seconds=min(2 * (settings.EMAIL_TIMEOUT or 60),
+                                   settings.DELIVERY_LEASE_SECONDS / 2))
     sent = 0
     while True:
         batch = _claim_deliveries(now=timezone.now(), limit=limit)
         if not batch:
             return sent
-        connection = get_connection(fail_silently=False)
+        connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
         failed: list[Delivery] = []
+        unsent: list[Delivery] = []
         try:
-            for row in batch:
+            for index, row in enumerate(batch):
+                if timezone.now() + margin > row.leased_until:
+                    unsent = batch[index:]  # the lease runs out: give the rest back
+                    break
                 message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL,
                                        [row.to], headers={"Message-ID": row.message_id},
                                        connection=connection)
@@ -313,20 +380,48 @@ def send_deliveries(*, limit: int | None = None) -> int:
                     _failed(row, error)
                     if row.state == DeliveryState.FAILED:
                         failed.append(row)
+                    if _server_down(error):
+                        unsent = batch[index + 1:]
+                        break
                     continue
-                sent += Delivery.objects.filter(
-                    pk=row.pk, leased_until=row.leased_until).update(
-                    state=DeliveryState.SENT, sent_at=timezone.now(), leased_until=None,
-                    attempts=row.attempts + 1, last_error="")
+                sent += _stamp_sent(row)
         finally:
             try:
                 connection.close()
             except Exception:  # noqa: BLE001 - a dead connection is already closed
                 pass
+        if unsent:
+            _release(unsent)
         if failed:
             _tell_of_failures(failed)
-        if len(batch) < limit:
+        if unsent or len(batch) < limit:
             return sent
+
+
+def _stamp_sent(row: Delivery) -> int:
+    """Mark a row sent (only under our own lease). The server has accepted the message:
+    a database that is away for a moment (a restart) is waited for, up to the lease's
+    end, rather than let the row be sent again."""
+    from django.db import InterfaceError, connection
+
+    while True:
+        try:
+            return Delivery.objects.filter(pk=row.pk, leased_until=row.leased_until).update(
+                state=DeliveryState.SENT, sent_at=timezone.now(), leased_until=None,
+                attempts=row.attempts + 1, last_error="")
+        except (OperationalError, InterfaceError):
+            if timezone.now() + timedelta(seconds=5) > row.leased_until:
+                raise
+            logger.warning("delivery %s sent but not yet stamped; the database is away",
+                           row.pk)
+            connection.close()
+            time.sleep(1)
+
+
+def _release(rows: list[Delivery]) -> None:
+    """Give leased rows back without counting an attempt (they were not tried)."""
+    Delivery.objects.filter(pk__in=[row.pk for row in rows],
+                            leased_until=rows[0].leased_until).update(leased_until=None)
 
 
 def _failed(row: Delivery, error: Exception) -> None:
@@ -356,7 +451,7 @@ def _tell_of_failures(rows: list[Delivery]) -> None:
                      for row in rows], email=False)
 
 
-@transaction.atomic
+@act_transaction
 def resend_deliveries(*, delivery_ids) -> int:
     """再次发送: failed (or waiting) rows go back to the head of the queue."""
     count = Delivery.objects.filter(pk__in=list(delivery_ids)).exclude(

@@ -183,6 +183,8 @@ DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=50)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=600)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=8)
 DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
+# The first retry waits this long, each next one twice as long (at most an hour).
+DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # HTTPS: behind TLS (directly or through a proxy that sets X-Forwarded-Proto), set
@@ -223,6 +225,19 @@ if CELERY_BROKER_URL.startswith("redis"):
     # longest task's hard limit, so a slow task is never run twice at once.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One queue per kind of work, so that a slow mail server cannot starve the deadline sweep
+# (nor a long report the e-mails): in production each queue gets its own worker
+# (`celery worker -Q mail`, see the README); one worker may also take them all.
+TASK_QUEUES = ("default", "sweep", "mail", "figures", "exports")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "oversight.tasks.sweep_deadlines": {"queue": "sweep"},
+    "cases.tasks.send_deliveries": {"queue": "mail"},
+    "oversight.tasks.send_daily_digests": {"queue": "mail"},
+    "oversight.tasks.refresh_figures": {"queue": "figures"},
+    "oversight.tasks.make_monthly_report": {"queue": "exports"},
+    "cases.tasks.sync_holiday_calendar": {"queue": "default"},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE

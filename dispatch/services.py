@@ -11,7 +11,6 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -59,7 +58,7 @@ def _set_category(case: Case, category_id) -> None:
     case.category = category
 
 
-@transaction.atomic
+@case_services.act_transaction
 def dispatch(
     *,
     actor,
@@ -94,7 +93,7 @@ def dispatch(
     raise ValidationError({"mode": _("请选择办理方式。")})
 
 
-@transaction.atomic
+@case_services.act_transaction
 def dispatch_case(
     *,
     actor,
@@ -138,7 +137,7 @@ def dispatch_case(
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def handle_directly(*, actor, case_id: int, category_id: int | None = None,
                     note: str = "") -> Case:
     """直办: the office investigates the case itself."""
@@ -152,7 +151,7 @@ def handle_directly(*, actor, case_id: int, category_id: int | None = None,
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def escalate_case(*, actor, case_id: int, category_id: int | None = None,
                   note: str = "") -> Case:
     """呈办: sent to a supervisor for instruction before it is dispatched."""
@@ -165,7 +164,7 @@ def escalate_case(*, actor, case_id: int, category_id: int | None = None,
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def instruct_case(*, actor, case_id: int, instruction: str) -> Case:
     """批示: the supervisor's instruction on an escalated case; the dispatchers dispatch."""
     case = case_services.lock_case(case_id)
@@ -176,7 +175,7 @@ def instruct_case(*, actor, case_id: int, instruction: str) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def return_case(*, actor, case_id: int, reason: str) -> Case:
     """退单: the department is not responsible; back to the dispatcher within the window."""
     case = case_services.lock_case(case_id)
@@ -193,7 +192,7 @@ def return_case(*, actor, case_id: int, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def refuse_return(*, actor, case_id: int, reason: str) -> Case:
     """驳回退单: the dispatcher holds the department responsible."""
     case = case_services.lock_case(case_id)
@@ -225,7 +224,7 @@ def _due_at_under(case: Case, tier) -> datetime:
     return due_at
 
 
-@transaction.atomic
+@case_services.act_transaction
 def change_tier(*, actor, case_id: int, tier_code: str, reason: str) -> Case:
     """调整响应级别 of an accepted open case, with a reason: the deadline of the current
     round is recomputed under the new tier (see `_due_at_under`), the escalation ladder is
@@ -262,7 +261,7 @@ def change_tier(*, actor, case_id: int, tier_code: str, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def change_lead_department(*, actor, case_id: int, lead_department: int,
                            reason: str) -> Case:
     """改派: a case with a department moves to another lead department, with a reason.
@@ -318,7 +317,7 @@ def _changed_mark(case: Case, field: str, value, *, already: tuple[str, str]) ->
     return value
 
 
-@transaction.atomic
+@case_services.act_transaction
 def change_sensitive(*, actor, case_id: int, is_sensitive: bool, reason: str) -> Case:
     """标记或取消舆情风险, with a reason.
 
@@ -351,7 +350,7 @@ def change_sensitive(*, actor, case_id: int, is_sensitive: bool, reason: str) ->
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def change_confidential(*, actor, case_id: int, is_confidential: bool, reason: str) -> Case:
     """标记或取消保密, with a reason. The identity policy (`shows_identity`) reads the mark
     on every page, document and answer, so departments stop seeing who the petitioner is
@@ -376,7 +375,7 @@ def change_confidential(*, actor, case_id: int, is_confidential: bool, reason: s
 
 
 # ---------------------------------------------------------------- handling
-@transaction.atomic
+@case_services.act_transaction
 def department_accept_case(*, actor, case_id: int) -> Case:
     """签收: the lead department takes the case; a handler who signs becomes its handler."""
     case = case_services.lock_case(case_id)
@@ -385,7 +384,7 @@ def department_accept_case(*, actor, case_id: int) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def assign_handler(*, actor, case_id: int, handler: int) -> Case:
     """分派: the department head names the handler of a case of the department."""
     case = case_services.lock_case(case_id)
@@ -404,7 +403,7 @@ def assign_handler(*, actor, case_id: int, handler: int) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def add_note(
     *,
     actor,
@@ -451,7 +450,7 @@ def add_note(
     return note
 
 
-@transaction.atomic
+@case_services.act_transaction
 def attach_files(*, actor, case_id: int, files) -> list:
     """Handling material (photos, notices, reports) from the lead or an assisting
     department; judged by content like every upload."""
@@ -477,7 +476,7 @@ def attach_files(*, actor, case_id: int, files) -> list:
 
 
 # ---------------------------------------------------------------- extensions
-@transaction.atomic
+@case_services.act_transaction
 def request_extension(*, actor, case_id: int, reason: str,
                       requested_due_at: datetime) -> ExtensionRequest:
     """延期申请: only before the deadline, one pending at a time; supervisors are told."""
@@ -516,7 +515,7 @@ def _lock_pending(request_id: int) -> ExtensionRequest:
     return request
 
 
-@transaction.atomic
+@case_services.act_transaction
 def decide_extension(*, actor, case_id: int, decision: str, note: str = "") -> ExtensionRequest:
     """The supervisor decides the case's pending extension request."""
     # The case first, then what hangs off it (one lock order for every act).
@@ -530,7 +529,7 @@ def decide_extension(*, actor, case_id: int, decision: str, note: str = "") -> E
     raise ValidationError({"decision": _("请选择是否同意延期。")})
 
 
-@transaction.atomic
+@case_services.act_transaction
 def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionRequest:
     """The deadline moves to the requested time; the petitioner's page shows the reason."""
     case, request = _lock_case_and_pending(request_id)
@@ -549,7 +548,7 @@ def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionReq
     return request
 
 
-@transaction.atomic
+@case_services.act_transaction
 def refuse_extension(*, actor, request_id: int, note: str) -> ExtensionRequest:
     case, request = _lock_case_and_pending(request_id)
     ensure_allowed("decide_extension", actor, case)
@@ -579,7 +578,7 @@ def _extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
 
 
 # ---------------------------------------------------------------- the result and its review
-@transaction.atomic
+@case_services.act_transaction
 def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: str,
                   is_solved: bool) -> HandlingResult:
     """提交办理结果: the written result goes into the review chain (department head,
@@ -610,7 +609,7 @@ APPROVED_AT = {ReviewStage.HEAD: gettext_lazy("部门负责人审核通过"),
                ReviewStage.SUPERVISOR: gettext_lazy("督办领导审核通过")}
 
 
-@transaction.atomic
+@case_services.act_transaction
 def approve_result(*, actor, case_id: int, note: str = "") -> Case:
     """审核通过 at the current stage: head, then office, then a supervisor if sensitive.
     The next reviewer is told, or, at the last stage, the office's reply desk."""
@@ -631,7 +630,7 @@ def approve_result(*, actor, case_id: int, note: str = "") -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def send_back_result(*, actor, case_id: int, note: str) -> Case:
     """审核退回: back to handling with the reviewer's note; the handler is told."""
     case = case_services.lock_case(case_id)

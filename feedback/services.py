@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +19,7 @@ from .models import Reply, ReturnVisit, VisitMethod
 
 
 # ---------------------------------------------------------------- the reply
-@transaction.atomic
+@case_services.act_transaction
 def send_reply(*, actor, case_id: int, channel: str, content: str,
                next_steps: str = "") -> Reply:
     """答复: tell the petitioner the approved result; by e-mail too when they gave an
@@ -45,7 +44,7 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
 
 
 # ---------------------------------------------------------------- the return visit
-@transaction.atomic
+@case_services.act_transaction
 def record_visit(*, actor, case_id: int, method: str, reached: bool,
                  is_solved: bool | None = None, satisfaction: str = "",
                  comments: str = "") -> ReturnVisit:
@@ -82,7 +81,7 @@ def record_visit(*, actor, case_id: int, method: str, reached: bool,
     return visit
 
 
-@transaction.atomic
+@case_services.act_transaction
 def record_unreached_visit(*, actor, case_id: int, method: str, comments: str = "") -> ReturnVisit:
     """A return-visit attempt that did not reach the petitioner."""
     return record_visit(actor=actor, case_id=case_id, method=method, reached=False,
@@ -134,7 +133,7 @@ def _reopen(case: Case, *, actor, note: str, data: dict | None = None) -> None:
          body=note)
 
 
-@transaction.atomic
+@case_services.act_transaction
 def reopen_case(*, actor, case_id: int, reason: str) -> Case:
     """重办: back to the lead department after its return visit.
 
@@ -148,7 +147,7 @@ def reopen_case(*, actor, case_id: int, reason: str) -> Case:
 
 
 # ---------------------------------------------------------------- the archive
-@transaction.atomic
+@case_services.act_transaction
 def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "") -> Case:
     """归档: the file is closed and read-only; an invalid case is left out of the rates."""
     case = case_services.lock_case(case_id)

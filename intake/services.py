@@ -40,7 +40,7 @@ DEFAULT_TIER = Tier.T3
 
 
 # ---------------------------------------------------------------- the intake acts
-@transaction.atomic
+@case_services.act_transaction
 def register_case(
     *,
     actor,
@@ -134,7 +134,7 @@ def _start_intake_clock(case: Case) -> dict:
     return data
 
 
-@transaction.atomic
+@case_services.act_transaction
 def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> Case:
     """受理: the clock starts; the tier is the one given, the category's, or T3."""
     case = case_services.lock_case(case_id)
@@ -161,7 +161,7 @@ def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> 
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def answer_on_the_spot(*, actor, case_id: int, answer: str) -> Case:
     """即办: a consultation answered at once."""
     case = case_services.lock_case(case_id)
@@ -171,7 +171,7 @@ def answer_on_the_spot(*, actor, case_id: int, answer: str) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def refuse_case(*, actor, case_id: int, reason: str, guidance: str) -> Case:
     """不予受理: outside the office's scope; the petitioner is told where to go instead."""
     case = case_services.lock_case(case_id)
@@ -183,7 +183,7 @@ def refuse_case(*, actor, case_id: int, reason: str, guidance: str) -> Case:
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def merge_case(*, actor, case_id: int, into_number: str, note: str = "") -> Case:
     """合并: the same matter is already being handled under an earlier number."""
     case = case_services.lock_case(case_id)
@@ -201,7 +201,7 @@ def merge_case(*, actor, case_id: int, into_number: str, note: str = "") -> Case
     return case
 
 
-@transaction.atomic
+@case_services.act_transaction
 def withdraw_case(*, actor, case_id: int, reason: str) -> Case:
     """撤回: the petitioner withdraws the matter."""
     case = case_services.lock_case(case_id)
@@ -263,7 +263,7 @@ def save_petitioner(*, petitioner_id: int | None, details: dict) -> Petitioner:
     return person
 
 
-@transaction.atomic
+@case_services.act_transaction
 def register_intake(
     *,
     actor,

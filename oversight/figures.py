@@ -137,15 +137,24 @@ def refresh_figures(*, batch_size: int = 500) -> int:
     LOCKED, each case is counted under its row lock, and summary rows are written in a
     fixed order."""
     counted = 0
+    left: set[int] = set()  # queue rows of cases an act held: for the next run
     while True:
         with transaction.atomic():
             claimed = list(CaseChange.objects.select_for_update(skip_locked=True)
-                           .order_by("pk")[:batch_size])
+                           .exclude(pk__in=left).order_by("pk")[:batch_size])
             if not claimed:
                 return counted
             case_ids = sorted({row.case_id_value for row in claimed})
-            cases = list(Case.objects.select_for_update(of=("self",))
+            # A case an act holds now is not waited for: its queue rows stay for the next
+            # run (the act adds its own row anyway).
+            cases = list(Case.objects.select_for_update(skip_locked=True, of=("self",))
                          .filter(pk__in=case_ids).order_by("pk"))
+            counted_ids = {case.pk for case in cases}
+            gone = set(case_ids) - counted_ids - set(
+                Case.objects.filter(pk__in=set(case_ids) - counted_ids).values_list("pk", flat=True))
+            done = [row.pk for row in claimed
+                    if row.case_id_value in counted_ids or row.case_id_value in gone]
+            left.update({row.pk for row in claimed} - set(done))
             old = {facts.case_id: facts for facts in CaseFacts.objects.filter(case_id__in=case_ids)}
             deltas: dict[tuple, Counter] = defaultdict(Counter)
             new_facts = []
@@ -162,7 +171,7 @@ def refresh_figures(*, batch_size: int = 500) -> int:
             CaseFacts.objects.bulk_create(
                 new_facts, update_conflicts=True, unique_fields=["case"],
                 update_fields=[*DIMENSIONS, *COUNTERS])
-            CaseChange.objects.filter(pk__in=[row.pk for row in claimed]).delete()
+            CaseChange.objects.filter(pk__in=done).delete()
             counted += len(cases)
 
 

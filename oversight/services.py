@@ -202,7 +202,7 @@ def waits_for_answer_from(user, order: SupervisionOrder) -> bool:
             and lead_department_staff(order.case, user))
 
 
-@transaction.atomic
+@case_services.act_transaction
 def answer_order(*, actor, order_id: int, answer: str) -> SupervisionOrder:
     """The lead department answers a supervision order: what it has done and when the
     petitioner will be answered. One answer per order; the supervisors are told."""
@@ -244,7 +244,7 @@ def open_order_of(case: Case) -> SupervisionOrder | None:
             .order_by("opened_at", "pk").first())
 
 
-@transaction.atomic
+@case_services.act_transaction
 def answer_supervision(*, actor, case_id: int, answer: str) -> SupervisionOrder:
     """督办反馈 from the case: answers its oldest open order (the act of the table)."""
     case = case_services.lock_case(case_id)
@@ -270,7 +270,10 @@ def remind_late_answers(*, now) -> int:
                     closed_at__isnull=True, answered_at__isnull=True,
                     late_reminded_at__isnull=True, answer_due_at__lte=now)
                 .select_related("case")
-                .select_for_update(skip_locked=True, of=("self",))
+                # The case with its order (the lock order of every act: a reply locks
+                # the case, then closes its orders); a case being worked is left for the
+                # next sweep rather than waited for.
+                .select_for_update(skip_locked=True, of=("self", "case"))
                 .order_by("answer_due_at")[:settings.SWEEP_BATCH_SIZE])
             if not orders:
                 return reminded

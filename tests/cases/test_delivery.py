@@ -149,3 +149,25 @@ def test_two_senders_at_once_send_every_message_once(committed_db, postgres_only
     ids = [m.extra_headers["Message-ID"] for m in mail.outbox]
     assert len(ids) == 30 and len(set(ids)) == 30
     assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+
+
+def test_a_server_that_is_down_fails_one_message_and_gives_the_rest_back(addressed, settings):
+    """Refused, timed out, hung up: the message in hand counts an attempt, the rest of
+    the batch is released untouched instead of waiting for the same timeout each."""
+    settings.EMAIL_BACKEND = "tests.cases.test_delivery.RefusingBackend"
+    for number in range(3):
+        notify([addressed.handler], kind="handling", title=f"新交办：XF-{number}")
+    assert services.send_deliveries() == 0
+    rows = list(Delivery.objects.order_by("next_attempt_at", "pk"))
+    tried = [row for row in rows if row.attempts]
+    assert len(tried) == 1 and "refused" in tried[0].last_error
+    assert tried[0].next_attempt_at > timezone.now()
+    assert all(row.leased_until is None and row.state == DeliveryState.PENDING for row in rows)
+    untried = [row for row in rows if not row.attempts]
+    assert len(untried) == 2 and all(row.next_attempt_at <= timezone.now() for row in untried)
+
+
+def test_retries_wait_from_the_configured_first_wait_doubling_to_an_hour(settings):
+    settings.DELIVERY_RETRY_SECONDS = 5
+    assert [services._backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 10, 20]
+    assert services._backoff(30) == timedelta(hours=1)

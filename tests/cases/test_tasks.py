@@ -50,3 +50,21 @@ def test_the_beat_schedule_names_tasks_that_exist():
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         importlib.import_module(entry["task"].rsplit(".", 1)[0])
         assert entry["task"] in app.tasks
+
+
+def test_each_kind_of_work_has_its_own_queue():
+    """A hung mail server must not starve the sweep: mail, sweep, figures and exports are
+    routed to queues of their own, and every scheduled task is routed to a known queue."""
+    from config.celery import app
+
+    queue_of = {name: app.amqp.router.route({}, name)["queue"].name
+                for name in [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]}
+    assert queue_of["oversight.tasks.sweep_deadlines"] == "sweep"
+    assert queue_of["cases.tasks.send_deliveries"] == "mail"
+    assert queue_of["oversight.tasks.send_daily_digests"] == "mail"
+    assert queue_of["oversight.tasks.refresh_figures"] == "figures"
+    assert queue_of["oversight.tasks.make_monthly_report"] == "exports"
+    assert set(queue_of.values()) <= set(settings.TASK_QUEUES)
+    assert len(set(queue_of.values())) == 5
+    assert "--queues=default,sweep,mail,figures,exports" in (
+        settings.BASE_DIR / "scripts" / "run").read_text()

@@ -40,7 +40,8 @@ def test_worker_and_beat_escalate_a_case_that_falls_due(committed_db, postgres_o
     log = open(tmp_path / "worker.log", "w+")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--pool", "solo",
-         "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+         "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule"),
+         "--queues", ",".join(settings.TASK_QUEUES)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
