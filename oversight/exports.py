@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from urllib.parse import quote
 
 from django.http import HttpResponse
@@ -16,10 +17,21 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 THIN = Side(style="thin", color="BCCCDC")
 
 
-def _cell(value):
+# A spreadsheet reads text that begins with one of these as a formula (or, for tab and
+# carriage return, shifts it into one): `=WEBSERVICE("http://…"&B5)` in a petitioner's
+# summary would call out with the neighbouring cells. A leading quote makes it plain
+# text in both files (the OWASP CSV-injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A cell for either writer: numbers stay numbers, any text is inert."""
     if value is None:
         return ""
-    return value if isinstance(value, (int, float)) else str(value)
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def xlsx_response(filename: str, title: str, headers: list[str], rows: list[list],
@@ -29,20 +41,20 @@ def xlsx_response(filename: str, title: str, headers: list[str], rows: list[list
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append([title])
+    sheet.append([safe_cell(title)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([note])
-    sheet.append([str(header) for header in headers])
+    sheet.append([safe_cell(note)])
+    sheet.append([safe_cell(header) for header in headers])
     for column, _header in enumerate(headers, start=1):
         cell = sheet.cell(row=3, column=column)
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
     for row in rows:
-        sheet.append([_cell(value) for value in row])
+        sheet.append([safe_cell(value) for value in row])
     sheet.freeze_panes = "A4"
     for column, header in enumerate(headers, start=1):
-        width = max([len(str(header)) * 2] + [len(str(_cell(row[column - 1]))) * 1.6
+        width = max([len(str(header)) * 2] + [len(str(safe_cell(row[column - 1]))) * 1.6
                                               for row in rows[:500]] + [8])
         sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, 60)
     buffer = io.BytesIO()
@@ -59,8 +71,8 @@ def csv_response(filename: str, headers: list[str], rows: list[list]) -> HttpRes
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow([str(header) for header in headers])
-    writer.writerows([[_cell(value) for value in row] for row in rows])
+    writer.writerow([safe_cell(header) for header in headers])
+    writer.writerows([[safe_cell(value) for value in row] for row in rows])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}.csv"
     return response
