@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -254,15 +255,26 @@ def record_first_contact(*, case: Case, at) -> bool:
 
 # ---------------------------------------------------------------- attachments
 @act_transaction
-def add_attachment(*, actor, case: Case, upload, kind: str = "intake") -> Attachment:
-    """Keep an uploaded file with the case; its type is read from its content."""
-    from .attachments import check_upload
+def add_attachment(*, actor, case: Case, upload, kind: str = "intake",
+                   field: str = "attachments") -> Attachment:
+    """Keep an uploaded file with the case (see add_attachments)."""
+    return add_attachments(actor=actor, case=case, uploads=[upload], kind=kind, field=field)[0]
 
-    content_type = check_upload(upload)
-    return Attachment.objects.create(
+
+def add_attachments(*, actor, case: Case, uploads: Sequence, kind: str = "intake",
+                    field: str = "attachments") -> list[Attachment]:
+    """Keep uploaded files with the case: every file is judged (type by content, a name
+    that agrees, size) and the case's quota counted before any is written, so a refusal
+    leaves nothing behind. Errors name `field`. Call with the case locked (or new in this
+    transaction)."""
+    from .attachments import check_case_quota, check_upload
+
+    types = [check_upload(upload, field=field) for upload in uploads]
+    check_case_quota(case, uploads, field=field)
+    return [Attachment.objects.create(
         case=case, kind=kind, file=upload, original_name=upload.name[:200],
         content_type=content_type, size=upload.size, uploaded_by=staff_or_none(actor),
-    )
+    ) for upload, content_type in zip(uploads, types)]
 
 
 # ---------------------------------------------------------------- notifications

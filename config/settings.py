@@ -277,9 +277,15 @@ CELERY_BEAT_SCHEDULE = {
 # The longest content a registration may hold (characters).
 CASE_CONTENT_MAX_CHARS = env.int("CASE_CONTENT_MAX_CHARS", default=5000)
 
-# Uploads: scanned letters and photos, PDF/JPEG/PNG only (checked by content).
+# Uploads: scanned letters and photos, PDF/JPEG/PNG only (checked by content, and the
+# name's extension must agree). Per file and per upload; per case, whatever the door;
+# and the anonymous portal's smaller limits (files per submission, MB per file).
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=10)
+ATTACHMENT_CASE_MAX_FILES = env.int("ATTACHMENT_CASE_MAX_FILES", default=20)
+ATTACHMENT_CASE_MAX_MB = env.int("ATTACHMENT_CASE_MAX_MB", default=50)
+PUBLIC_ATTACHMENT_MAX_FILES = env.int("PUBLIC_ATTACHMENT_MAX_FILES", default=3)
+PUBLIC_ATTACHMENT_MAX_MB = env.int("PUBLIC_ATTACHMENT_MAX_MB", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

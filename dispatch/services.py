@@ -463,12 +463,8 @@ def attach_files(*, actor, case_id: int, files) -> list:
     if len(files) > settings.ATTACHMENT_MAX_FILES:
         raise ValidationError({"files": _("一次最多上传 %(n)s 个文件。") % {
             "n": settings.ATTACHMENT_MAX_FILES}})
-    try:
-        attached = [case_services.add_attachment(actor=actor, case=case, upload=upload,
-                                                 kind="handling") for upload in files]
-    except ValidationError as error:
-        raise ValidationError({"files": error.message_dict.get("attachments", error.messages)}) \
-            from error
+    attached = case_services.add_attachments(actor=actor, case=case, uploads=files,
+                                             kind="handling", field="files")
     case_services.record_event(case, actor=actor, action="note",
                                note="、".join(a.original_name for a in attached),
                                data={"attachments": [a.pk for a in attached]})

@@ -7,7 +7,7 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from cases.forms import MultipleFileField, ReasonForm
 from cases.models import Category, Channel, Gender, Tier
@@ -196,11 +196,17 @@ class PublicSubmissionForm(PetitionerFieldsMixin):
                               widget=forms.Textarea(attrs={"rows": 3}))
     place = forms.CharField(label=_("问题发生地点"), max_length=200, required=False)
     category = CategoryField(label=_("问题类别（选填）"), required=False)
-    attachments = MultipleFileField(label=_("相关材料（选填）"), required=False,
-                                    help_text=_("PDF、JPEG 或 PNG"))
+    attachments = MultipleFileField(label=_("相关材料（选填）"), required=False)
     website = forms.CharField(required=False, label=_("请勿填写"),
                               widget=forms.TextInput(attrs={"autocomplete": "off",
                                                             "tabindex": "-1"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted here, in the language of the request.
+        self.fields["attachments"].help_text = gettext(
+            "PDF、JPEG 或 PNG，最多 %(n)s 个，每个不超过 %(mb)s MB") % {
+                "n": settings.PUBLIC_ATTACHMENT_MAX_FILES, "mb": settings.PUBLIC_ATTACHMENT_MAX_MB}
 
     def is_spam(self) -> bool:
         return bool(self.data.get("website"))

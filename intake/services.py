@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import services as case_services
+from cases.attachments import check_public_uploads
 from cases.calendar import compute_accept_by, compute_due_at
 from cases.escalation import schedule
 from cases.models import (
@@ -300,8 +301,7 @@ def register_intake(
     case = register_case(actor=actor, petitioner=person, **matter)
     for representative in representatives:
         Representative.objects.create(case=case, **representative)
-    for upload in attachments:
-        case_services.add_attachment(actor=actor, case=case, upload=upload)
+    case_services.add_attachments(actor=actor, case=case, uploads=attachments)
     _alert_special_visits(case)
     IntakeSubmission.objects.filter(token=submission_token).update(case=case)
 
@@ -360,7 +360,9 @@ def _alert_special_visits(case: Case) -> None:
 
 def submit_online(*, submission_token: uuid.UUID, petitioner: dict, matter: dict,
                   attachments: Sequence = ()) -> Case:
-    """The public's web form: the case waits in `received` for the office."""
+    """The public's web form: the case waits in `received` for the office. Anonymous
+    uploads have smaller limits than the office's."""
+    check_public_uploads(attachments)
     return register_intake(
         actor=None, submission_token=submission_token, petitioner=petitioner,
         matter={**matter, "channel": Channel.WEB}, attachments=attachments,
