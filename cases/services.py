@@ -25,6 +25,7 @@ from django_fsm import ConcurrentTransition
 
 from .escalation import next_step, schedule
 from .exceptions import CaseConflictError, CaseTransitionError
+from .log_redaction import redact
 from .models import (
     INTAKE_STEPS,
     Attachment,
@@ -446,7 +447,8 @@ def _failed(row: Delivery, error: Exception) -> None:
         state=row.state, attempts=attempts, leased_until=None,
         next_attempt_at=timezone.now() + _backoff(attempts),
         last_error=f"{type(error).__name__}: {error}"[:2000])
-    logger.warning("delivery %s to %s failed (attempt %s): %s", row.pk, row.to, attempts, error)
+    # Named by its id, never by its address (no personal data in the logs).
+    logger.warning("delivery %s failed (attempt %s): %s", row.pk, attempts, redact(str(error)))
 
 
 def _tell_of_failures(rows: list[Delivery]) -> None:

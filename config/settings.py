@@ -301,6 +301,16 @@ SEARCH_TEXT_DAYS = env.int("SEARCH_TEXT_DAYS", default=365)
 # (django-ratelimit; with several web processes, CACHE_URL must be a shared Redis).
 PUBLIC_SUBMIT_RATE = env.str("PUBLIC_SUBMIT_RATE", default="10/h")
 PUBLIC_TRACK_RATE = env.str("PUBLIC_TRACK_RATE", default="30/10m")
+# Wrong number + query code pairs allowed per case number in the window, whatever the
+# address (a code cannot be guessed from many addresses either).
+PUBLIC_TRACK_FAILURES_PER_CASE = env.int("PUBLIC_TRACK_FAILURES_PER_CASE", default=10)
+PUBLIC_TRACK_FAILURE_WINDOW = env.int("PUBLIC_TRACK_FAILURE_WINDOW", default=3600)  # seconds
+# 查询码: its length (letters from an alphabet without look-alikes).
+QUERY_CODE_LENGTH = env.int("QUERY_CODE_LENGTH", default=8)
+# The signed rating link sent with a reply: how long it stays valid.
+RATING_LINK_MAX_AGE_DAYS = env.int("RATING_LINK_MAX_AGE_DAYS", default=30)
+# The portal's address as the petitioner reaches it, for links in e-mails.
+PUBLIC_SITE_URL = env.str("PUBLIC_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 RATELIMIT_VIEW = "intake.public.ratelimited"
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
@@ -343,11 +353,21 @@ CASE_NUMBER_PREFIX = env.str("CASE_NUMBER_PREFIX", default="XF")
 # calendar entered are reported by the system check and the administrators' banner.
 CALENDAR_LOOKAHEAD_DAYS = env.int("CALENDAR_LOOKAHEAD_DAYS", default=60)
 
+# No phone, ID number or e-mail in a log line: the code never logs them, and every
+# handler masks what a library or an error message carries (cases.log_redaction); the
+# development server's request lines lose their query strings. (gunicorn's access log is
+# set by its own --access-logformat: scripts/run and the README.)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "cases.log_redaction.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's default handlers for these would bypass the filter: they go to the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 

@@ -64,3 +64,19 @@ class ArchiveSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["year"].choices = [("", _("全部"))] + [(y, str(y)) for y in years]
         self.fields["category"].choices = [("", _("全部"))] + [(c.pk, c.name) for c in categories]
+
+
+class PublicRatingForm(forms.Form):
+    """The petitioner's rating through the signed link sent with the reply."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=500)
+    satisfaction = forms.ChoiceField(
+        label=_("您对办理结果"), widget=forms.RadioSelect,
+        choices=[("satisfied", _("满意")), ("basically", _("基本满意")),
+                 ("unsatisfied", _("不满意"))],
+    )
+    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), widget=forms.RadioSelect,
+                                       choices=[("yes", _("已解决")), ("no", _("未解决"))],
+                                       coerce=lambda value: value == "yes")
+    comments = forms.CharField(label=_("意见和建议"), required=False, max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 3}))

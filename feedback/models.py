@@ -70,3 +70,21 @@ class ReturnVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.visited_at:%Y-%m-%d}"
+
+
+class RatingLinkUse(models.Model):
+    """The petitioner's signed rating link for one reply, once it has been used: the link
+    rates that reply once, and the visit it made is known to have come through it."""
+
+    reply = models.OneToOneField(Reply, on_delete=models.CASCADE, primary_key=True,
+                                 related_name="rating_link_use", verbose_name=_("答复"))
+    visit = models.OneToOneField(ReturnVisit, on_delete=models.CASCADE,
+                                 related_name="rating_link_use", verbose_name=_("回访"))
+    used_at = models.DateTimeField(_("使用时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("评价链接使用记录")
+        verbose_name_plural = _("评价链接使用记录")
+
+    def __str__(self) -> str:
+        return f"{self.reply_id}"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q, QuerySet
 
 from cases.models import ENDED_AT_INTAKE, Case, ReviewStage, State
 from cases.paging import cursor_of, position_of
 from cases.selectors import visible_cases
+
+from .models import RatingLinkUse, Reply
 
 
 def feedback_queues(user) -> dict[str, QuerySet[Case]]:
@@ -66,3 +71,49 @@ def browse_archive(user, *, year=None, category=None, search: str = "", after: s
     rows = rows[:ARCHIVE_PAGE]
     cursor = cursor_of(rows[-1].archived_at, rows[-1].pk) if more and rows else None
     return rows, cursor
+
+
+@dataclass
+class RatingLink:
+    """What a rating link opens: the case and reply it names, or why it opens nothing."""
+
+    case: Case | None = None
+    reply: Reply | None = None
+    problem: str = ""
+
+
+def rating_link(token: str) -> RatingLink:
+    """Read a rating link without using it: valid, for the case's latest reply, unused,
+    and the case still waiting for its return visit."""
+    from django.core.exceptions import ValidationError
+
+    from .services import read_rating_token
+
+    try:
+        payload = read_rating_token(token)
+    except ValidationError as error:
+        return RatingLink(problem=" ".join(error.messages))
+    reply = (Reply.objects.select_related("case").filter(pk=payload["reply"],
+                                                          case_id=payload["case"]).first())
+    if reply is None:
+        return RatingLink(problem=str(_("这个评价链接无效。")))
+    case = reply.case
+    latest = case.replies.order_by("-sent_at", "-pk").values_list("pk", flat=True).first()
+    if latest != reply.pk:
+        return RatingLink(case, reply, str(_("这个评价链接已失效：案件已有新的答复，请使用新答复中的链接。")))
+    if RatingLinkUse.objects.filter(reply=reply).exists():
+        return RatingLink(case, reply, str(_("这个评价链接已经使用过，感谢您的评价。")))
+    if case.state != State.REPLIED:
+        return RatingLink(case, reply, str(_("这件案件现在不需要评价。")))
+    return RatingLink(case, reply)
+
+
+def open_rating_url(reply: Reply | None) -> str:
+    """The rating link of a reply the petitioner may still rate, else ''."""
+    if reply is None or reply.case.state != State.REPLIED:
+        return ""
+    if RatingLinkUse.objects.filter(reply=reply).exists():
+        return ""
+    from .services import rating_url
+
+    return rating_url(reply)

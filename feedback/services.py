@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +20,7 @@ from cases.models import Case, Delivery, InvalidReason, ReplyChannel, Satisfacti
 from cases.notifications import alert_supervisors, lead_workers, tell
 from cases.roles import VerifiedPetitioner
 
-from .models import Reply, ReturnVisit, VisitMethod
+from .models import RatingLinkUse, Reply, ReturnVisit, VisitMethod
 
 
 # ---------------------------------------------------------------- the reply
@@ -36,8 +41,12 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
         handling_unit=case.lead_department.name if case.lead_department else settings.OFFICE_NAME,
         sent_by=actor, sent_at=now)
     if case.petitioner.email:
+        body = "\n\n".join([reply.full_text, _(
+            "请通过下面的链接评价办理结果（链接只能使用一次，%(days)s 天内有效，请勿转发）：\n%(url)s") % {
+                "days": settings.RATING_LINK_MAX_AGE_DAYS,
+                "url": settings.PUBLIC_SITE_URL + rating_url(reply)}])
         case_services.queue_deliveries([Delivery(
-            to=case.petitioner.email, case=case, body=reply.full_text,
+            to=case.petitioner.email, case=case, body=body,
             subject=_("%(office)s 答复意见（%(number)s）") % {"office": settings.OFFICE_NAME,
                                                           "number": case.number})])
     return reply
@@ -102,11 +111,59 @@ def _record_verdict(case: Case, *, actor, is_solved, satisfaction: str, comments
                 data={"by_return_visit": True})
 
 
-def rate_reply(*, case: Case, is_solved: bool, satisfaction: str, comments: str = "") -> Case:
-    """The petitioner's own rating on the tracking page: it counts as the return visit."""
-    record_visit(actor=VerifiedPetitioner(case.pk), case_id=case.pk, method=VisitMethod.PUBLIC,
-                 reached=True, is_solved=is_solved, satisfaction=satisfaction, comments=comments)
-    return Case.objects.get(pk=case.pk)
+# ---------------------------------------------------------------- the petitioner's rating
+RATING_SALT = "feedback.rating_link"
+
+
+def rating_token(reply: Reply) -> str:
+    """The signed token of a reply's rating link: it names the case and the reply, so it
+    rates that reply only, and it is honoured once (RatingLinkUse)."""
+    return signing.dumps({"case": reply.case_id, "reply": reply.pk}, salt=RATING_SALT)
+
+
+def rating_url(reply: Reply) -> str:
+    """The link's path (the token in the query string, which the access logs leave out)."""
+    return f"{reverse('feedback:public_rate')}?{urlencode({'t': rating_token(reply)})}"
+
+
+def read_rating_token(token: str) -> dict:
+    """The token's case and reply, or a ValidationError on `token` when it was altered or
+    is older than RATING_LINK_MAX_AGE_DAYS."""
+    try:
+        payload = signing.loads(token or "", salt=RATING_SALT,
+                                max_age=settings.RATING_LINK_MAX_AGE_DAYS * 86400)
+    except signing.SignatureExpired:
+        raise ValidationError({"token": _("这个评价链接已过期。")}) from None
+    except signing.BadSignature:
+        raise ValidationError({"token": _("这个评价链接无效。")}) from None
+    if not (isinstance(payload, dict) and isinstance(payload.get("case"), int)
+            and isinstance(payload.get("reply"), int)):
+        raise ValidationError({"token": _("这个评价链接无效。")})
+    return payload
+
+
+@case_services.act_transaction
+def rate_by_link(*, token: str, is_solved: bool, satisfaction: str,
+                 comments: str = "") -> ReturnVisit:
+    """The petitioner's own rating through the signed link sent with the reply: it is the
+    return visit (网上评价), made once per link, and only for the case's latest reply; the
+    visit is tied to the link that made it."""
+    payload = read_rating_token(token)
+    case = case_services.lock_case(payload["case"])
+    latest = case.replies.order_by("-sent_at", "-pk").first()
+    if latest is None or latest.pk != payload["reply"]:
+        raise ValidationError({"token": _("这个评价链接已失效：案件已有新的答复，请使用新答复中的链接。")})
+    if RatingLinkUse.objects.filter(reply=latest).exists():
+        raise ValidationError({"token": _("这个评价链接已经使用过，感谢您的评价。")})
+    visit = record_visit(actor=VerifiedPetitioner(case.pk), case_id=case.pk,
+                         method=VisitMethod.PUBLIC, reached=True, is_solved=is_solved,
+                         satisfaction=satisfaction, comments=comments)
+    try:
+        with transaction.atomic():
+            RatingLinkUse.objects.create(reply=latest, visit=visit)
+    except IntegrityError:  # the case lock makes this a belt to the braces
+        raise ValidationError({"token": _("这个评价链接已经使用过，感谢您的评价。")}) from None
+    return visit
 
 
 # ---------------------------------------------------------------- reopening

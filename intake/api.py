@@ -13,7 +13,7 @@ from cases.models import Case, Category, Channel, Gender, Tier
 from cases.selectors import shows_identity, visible_cases
 from cases.validators import normalize_phone, validate_id_number, validate_phone
 
-from . import services
+from . import query_codes, services
 
 
 class PhoneField(serializers.CharField):
@@ -83,7 +83,11 @@ def register_case(request):
             "head_count", "is_abnormal", "earlier_case") if key in data},
         **services.outcome_arguments(data),
     )
-    return Response(case_summary(case, request.user), status=status.HTTP_201_CREATED)
+    # The query code (查询码) is answered once, here, for the caller to pass on to the
+    # petitioner; only its hash is kept.
+    body = {**case_summary(case, request.user),
+            "query_code": query_codes.display(case.query_code)}
+    return Response(body, status=status.HTTP_201_CREATED)
 
 
 @api_view(["GET"])

@@ -11,6 +11,8 @@ from cases.documents import render_pdf
 from cases.models import Case, State
 from cases.selectors import shows_identity
 
+from . import query_codes
+
 # kind: (title, template, is it there for this case?)
 DOCUMENTS = {
     "registration_form": (_("信访登记表"), "intake/documents/registration_form.html",
@@ -22,10 +24,12 @@ DOCUMENTS = {
 }
 
 
-def document_pdf(kind: str, case: Case, user) -> tuple[str, bytes]:
+def document_pdf(kind: str, case: Case, user, *, query_code: str = "") -> tuple[str, bytes]:
     """The document's file name and bytes. A notice goes to the petitioner, so it always
     names them; the registration form hides a confidential identity from those who may
     not see it."""
+    # `query_code`: the code issued in the printing person's session, if any; only its
+    # hash is stored, so a later printout tells where to get a new one.
     if kind not in DOCUMENTS or not DOCUMENTS[kind][2](case):
         raise Http404
     title, template, _ = DOCUMENTS[kind]
@@ -35,6 +39,7 @@ def document_pdf(kind: str, case: Case, user) -> tuple[str, bytes]:
         "office_name": settings.OFFICE_NAME,
         "show_identity": kind != "registration_form" or shows_identity(user, case),
         "printed_at": timezone.localtime(),
+        "query_code": query_codes.display(query_code),
         "attachments": list(case.attachments.all()),
         "representatives": list(case.representatives.all()),
         "events": list(case.events.select_related("actor")),

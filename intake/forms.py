@@ -224,24 +224,31 @@ class PublicSubmissionForm(PetitionerFieldsMixin):
 
 class TrackingForm(forms.Form):
     number = forms.CharField(label=_("案件编号"), max_length=24)
-    phone = PhoneField(label=_("登记时留的电话"), max_length=30)
+    code = forms.CharField(label=_("查询码"), max_length=20,
+                           help_text=_("登记时告知您的 8 位查询码，印在受理告知书上"),
+                           widget=forms.TextInput(attrs={"autocomplete": "off",
+                                                         "autocapitalize": "characters"}))
 
-
-class RatingForm(TrackingForm):
-    satisfaction = forms.ChoiceField(
-        label=_("您对办理结果"), widget=forms.RadioSelect,
-        choices=[("satisfied", _("满意")), ("basically", _("基本满意")),
-                 ("unsatisfied", _("不满意"))],
-    )
-    is_solved = forms.TypedChoiceField(label=_("问题是否已解决"), widget=forms.RadioSelect,
-                                       choices=[("yes", _("已解决")), ("no", _("未解决"))],
-                                       coerce=lambda value: value == "yes")
-    comments = forms.CharField(label=_("意见和建议"), required=False, max_length=2000,
-                               widget=forms.Textarea(attrs={"rows": 3}))
+    def clean_number(self):
+        return self.cleaned_data["number"].strip().upper()
 
 
 class QueueSearchForm(forms.Form):
     q = forms.CharField(label=_("按编号、电话或内容查找"), required=False, max_length=100)
+
+
+class LookupForm(forms.Form):
+    """The counter's known-petitioner lookup (sent by POST: phones and ID numbers stay out
+    of URLs and access logs)."""
+
+    phone = forms.CharField(required=False, max_length=30)
+    id_number = forms.CharField(required=False, max_length=18)
+    text = forms.CharField(required=False, max_length=2000)
+
+
+class ReissueQueryCodeForm(forms.Form):
+    number = forms.CharField(label=_("案件编号"), max_length=24,
+                             help_text=_("信访人遗失查询码时补发；原查询码随即失效。"))
 
 
 # ---------------------------------------------------------------- the intake acts

@@ -20,6 +20,8 @@ from cases.selectors import visible_cases
 from cases.validators import normalize_phone
 from django.utils.translation import gettext_lazy as _
 
+from . import query_codes
+
 
 def petitioners_with(*, phone: str = "", id_number: str = "") -> QuerySet[Petitioner]:
     """Petitioners with this phone (either number) or ID number."""
@@ -168,17 +170,18 @@ def registered_today(user) -> QuerySet[Case]:
             .order_by("-received_at")[:100])
 
 
-def track_case(*, number: str, phone: str) -> Case | None:
-    """The case with this number whose petitioner gave this phone; else nothing at all."""
-    phone = normalize_phone(phone)
-    if not phone or not number:
+def track_case(*, number: str, code: str) -> Case | None:
+    """The case with this number and this query code; else nothing at all (a wrong code
+    and an unknown number look the same)."""
+    number = (number or "").strip().upper()
+    if not number or not code:
         return None
-    return (
-        Case.objects.select_related("petitioner")
-        .filter(number=number.strip().upper())
-        .filter(Q(petitioner__phone=phone) | Q(petitioner__phone_alt=phone))
-        .first()
-    )
+    case = (Case.objects.select_related("petitioner", "query_code_record")
+            .filter(number=number).first())
+    record = getattr(case, "query_code_record", None) if case else None
+    if case is None or not query_codes.matches(record, case.pk, code):
+        return None
+    return case
 
 
 # What the public reads of each event: plain words, no internal notes or names.

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from cases.models import (
     Category,
     Channel,
     ChannelPolicy,
+    Delivery,
     Petitioner,
     Representative,
     State,
@@ -35,6 +37,7 @@ from cases.numbering import next_case_number
 from cases.roles import OFFICE_ROLES, has_role
 from cases.validators import normalize_phone
 
+from . import query_codes
 from .models import IntakeSubmission
 
 DEFAULT_TIER = Tier.T3
@@ -66,7 +69,9 @@ def register_case(
 
     Staff register by any channel; the public (actor None) only through the web form. The
     case's clock starts now: the channel's acceptance time limit, and for a 12345 transfer
-    the platform's deadline for the answer.
+    the platform's deadline for the answer. The case gets its query code (查询码), kept as
+    a hash; the code itself is on the returned object (`case.query_code`), to be shown
+    once to whoever registered it, and is e-mailed to the petitioner who gave an address.
     """
     if actor is None:
         if channel != Channel.WEB:
@@ -108,6 +113,45 @@ def register_case(
         case, actor=actor, action="register", from_state="",
         note=case.get_channel_display(), data=data,
     )
+    case.query_code = _give_query_code(case)
+    return case
+
+
+def _give_query_code(case: Case, *, replacing: bool = False) -> str:
+    """A new query code for the case (replacing any earlier one), e-mailed through the
+    outbox to a petitioner who gave an address; answers the code."""
+    code = query_codes.issue(case)
+    email = case.petitioner.email
+    if email:
+        lines = [
+            _("您反映的“%(summary)s”已登记，案件编号：%(number)s。") % {
+                "summary": case.summary, "number": case.number},
+            _("查询码：%(code)s") % {"code": query_codes.display(code)},
+        ]
+        if replacing:
+            lines.append(_("此查询码取代此前告知您的查询码，原查询码已失效。"))
+        lines.append(_("凭案件编号和查询码，可在 %(url)s 查询办理进度、阅读答复。查询码只告知这一次，请妥善保存，不要告诉他人。") % {
+            "url": settings.PUBLIC_SITE_URL + reverse("intake:public_track")})
+        case_services.queue_deliveries([Delivery(
+            to=email, case=case, body="\n".join(lines),
+            subject=_("%(office)s 已登记您的信访事项（%(number)s）") % {
+                "office": settings.OFFICE_NAME, "number": case.number})])
+    return code
+
+
+@case_services.act_transaction
+def reissue_query_code(*, actor, number: str) -> Case:
+    """补发查询码: the petitioner lost the code; office staff give a new one (the old one
+    stops working). The new code is on the returned case (`case.query_code`)."""
+    if not has_role(actor, *OFFICE_ROLES):
+        raise PermissionDenied(_("只有信访办工作人员可以补发查询码。"))
+    case = Case.objects.filter(number=(number or "").strip().upper()).first()
+    if case is None:
+        raise ValidationError({"number": _("没有编号为 %(number)s 的案件。") % {
+            "number": (number or "").strip().upper()}})
+    case = case_services.lock_case(case.pk)
+    case_services.record_event(case, actor=actor, action="query_code_reissued")
+    case.query_code = _give_query_code(case, replacing=True)
     return case
 
 
@@ -291,6 +335,9 @@ def register_intake(
         raise ValidationError({"outcome": _("请选择登记结论。")})
     existing = _claim_token(submission_token)
     if existing is not None:
+        # The same form or API request again: its first answer (with the code) was lost
+        # or is being replaced by this one, so this answer carries a new code.
+        existing.query_code = _give_query_code(existing, replacing=True)
         return existing
     if len(representatives) > 5:
         raise ValidationError({"representatives": _("集体访代表最多5人。")})
@@ -299,6 +346,7 @@ def register_intake(
             "n": settings.ATTACHMENT_MAX_FILES}})
     person = save_petitioner(petitioner_id=petitioner_id, details=petitioner)
     case = register_case(actor=actor, petitioner=person, **matter)
+    code = case.query_code
     for representative in representatives:
         Representative.objects.create(case=case, **representative)
     case_services.add_attachments(actor=actor, case=case, uploads=attachments)
@@ -319,6 +367,7 @@ def register_intake(
         # The acts name their own fields; the registration names them as its form does.
         raise ValidationError({OUTCOME_FIELDS.get(field, field): messages
                                for field, messages in error.message_dict.items()}) from error
+    case.query_code = code
     return case
 
 

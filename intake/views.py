@@ -5,8 +5,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.utils.crypto import get_random_string
+from django.views.decorators.http import require_POST
 
 from cases.documents import pdf_response
 from cases.acts import act_url, available_acts
@@ -15,9 +17,26 @@ from cases.forms import attach_errors
 from cases.roles import OFFICE_ROLES, role_required
 from cases.selectors import visible_cases
 
-from . import selectors, services
+from . import query_codes, selectors, services
 from .documents import document_pdf
-from .forms import QueueSearchForm, RegistrationForm
+from .forms import LookupForm, QueueSearchForm, RegistrationForm, ReissueQueryCodeForm
+
+# The query codes this session issued, by case number, so that the acceptance notice
+# printed in the same session carries the code (the code is never stored elsewhere).
+SESSION_CODES = "intake_query_codes"
+SESSION_CODES_KEPT = 20
+# The queue's searches, by a short random id: the term stays out of the URL.
+SESSION_SEARCHES = "intake_queue_searches"
+SESSION_SEARCHES_KEPT = 20
+
+
+def _remember_code(request, case) -> str:
+    """Keep the code just issued for this session's printouts; answers it for display."""
+    codes = {number: code for number, code in request.session.get(SESSION_CODES, {}).items()
+             if number != case.number}
+    codes[case.number] = case.query_code
+    request.session[SESSION_CODES] = dict(list(codes.items())[-SESSION_CODES_KEPT:])
+    return query_codes.display(case.query_code)
 
 
 @role_required(*OFFICE_ROLES)
@@ -45,8 +64,11 @@ def register(request):
             except CaseError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, _("已登记：%(number)s（%(state)s）") % {
-                    "number": case.number, "state": case.get_state_display()})
+                messages.success(request, _(
+                    "已登记：%(number)s（%(state)s）。查询码：%(code)s——请告知信访人（只显示这一次，"
+                    "本次登录中打印的受理告知书上也有）。") % {
+                    "number": case.number, "state": case.get_state_display(),
+                    "code": _remember_code(request, case)})
                 return redirect("cases:detail", number=case.number)
         similar = selectors.similar_cases(
             phone=request.POST.get("phone", ""), id_number=request.POST.get("id_number", ""),
@@ -60,15 +82,18 @@ def register(request):
     return render(request, "intake/register.html", {"form": RegistrationForm()})
 
 
-@require_GET
+@require_POST
 @role_required(*OFFICE_ROLES)
 def lookup(request):
-    """Petitioners known by this phone or ID number, and their earlier cases (JSON)."""
-    phone = request.GET.get("phone", "")
-    id_number = request.GET.get("id_number", "")
+    """Petitioners known by this phone or ID number, and their earlier cases (JSON). By
+    POST: phones and ID numbers never travel in a URL."""
+    form = LookupForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    phone, id_number = form.cleaned_data["phone"], form.cleaned_data["id_number"]
     people = selectors.find_petitioners(phone=phone, id_number=id_number)
     similar = selectors.similar_cases(phone=phone, id_number=id_number,
-                                      text=request.GET.get("text", ""))
+                                      text=form.cleaned_data["text"])
     return JsonResponse({
         "petitioners": [
             {"id": p.pk, "name": p.name, "phone": p.phone, "phone_alt": p.phone_alt,
@@ -93,13 +118,27 @@ ROW_ACTS = ("accept", "answer_on_the_spot", "refuse", "merge", "withdraw")
 @role_required(*OFFICE_ROLES)
 def queue(request):
     """待受理: every received case of every channel, with its outcomes as buttons; a search
-    box over numbers, phones and words; the clerk's own registrations of today."""
-    form = QueueSearchForm(request.GET or None)
-    search = form.cleaned_data["q"] if form.is_valid() else ""
+    box over numbers, phones and words; the clerk's own registrations of today.
+
+    The search is sent by POST and kept in the session under a short random id, so the
+    result page can be reloaded and bookmarked (?s=<id>) without a phone in its URL."""
+    if request.method == "POST":
+        form = QueueSearchForm(request.POST)
+        term = form.cleaned_data["q"].strip() if form.is_valid() else ""
+        if not term:
+            return redirect("intake:queue")
+        searches = dict(list(request.session.get(SESSION_SEARCHES, {}).items())
+                        [-(SESSION_SEARCHES_KEPT - 1):])
+        search_id = get_random_string(8)
+        searches[search_id] = term
+        request.session[SESSION_SEARCHES] = searches
+        return redirect(f"{reverse('intake:queue')}?s={search_id}")
+    search = request.session.get(SESSION_SEARCHES, {}).get(request.GET.get("s", ""), "")
     if search:
         return render(request, "intake/queue.html", {
-            "form": form, "search": search,
+            "form": QueueSearchForm(initial={"q": search}), "search": search,
             "results": selectors.search_cases(request.user, search)[:50]})
+    form = QueueSearchForm()
     waiting = selectors.received_queue(request.user, channel=request.GET.get("channel", ""),
                                        after=request.GET.get("after", ""))
     for case in waiting.rows:
@@ -111,7 +150,29 @@ def queue(request):
             selectors.QUEUE_CHANNELS.items()],
         "today": selectors.registered_today(request.user),
         "here": request.get_full_path(),
+        "reissue_form": ReissueQueryCodeForm(),
     })
+
+
+@require_POST
+@role_required(*OFFICE_ROLES)
+def reissue_query_code(request):
+    """补发查询码: a new code for a petitioner who lost theirs (the old one stops working);
+    shown once here and printed on the acceptance notice in this session."""
+    form = ReissueQueryCodeForm(request.POST)
+    if form.is_valid():
+        try:
+            case = services.reissue_query_code(actor=request.user,
+                                               number=form.cleaned_data["number"])
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        else:
+            messages.success(request, _(
+                "%(number)s 的新查询码：%(code)s——请告知信访人，原查询码已失效。") % {
+                "number": case.number, "code": _remember_code(request, case)})
+    else:
+        messages.error(request, _("请填写案件编号。"))
+    return redirect("intake:queue")
 
 
 def document(request, number: str, kind: str):
@@ -120,5 +181,6 @@ def document(request, number: str, kind: str):
         raise PermissionDenied
     case = get_object_or_404(visible_cases(request.user).select_related(
         "petitioner", "category", "category__parent", "tier", "registered_by"), number=number)
-    filename, pdf = document_pdf(kind, case, request.user)
+    filename, pdf = document_pdf(kind, case, request.user,
+                                 query_code=request.session.get(SESSION_CODES, {}).get(case.number, ""))
     return pdf_response(filename, pdf)

@@ -32,9 +32,10 @@ def _test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks_and_clean_cache():
+def _eager_tasks_and_clean_cache(_test_settings):
     """Tasks run in the test's own thread (a real worker is tested in test_tasks), and
-    rate-limit counters start from zero in every test."""
+    rate-limit counters start from zero in every test (in the worker's own cache
+    database: after _test_settings has switched to it)."""
     from django.core.cache import cache
 
     from config.celery import app

@@ -22,10 +22,12 @@
     const phone = field("phone").value.trim();
     const idNumber = field("id_number").value.trim();
     if (phone.length < 7 && idNumber.length < 18) return;
-    const url = new URL(form.dataset.lookup, window.location.origin);
-    url.searchParams.set("phone", phone);
-    url.searchParams.set("id_number", idNumber);
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    // By POST: a phone or ID number in a URL would end up in the access logs.
+    const body = new URLSearchParams({ phone: phone, id_number: idNumber });
+    const response = await fetch(form.dataset.lookup, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": field("csrfmiddlewaretoken").value },
+    });
     if (!response.ok) return;
     const data = await response.json();
     box.replaceChildren();

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from cases.models import Case, State
 from dispatch import services
+from intake import query_codes
 from tests.factories import drive_to
 
 
@@ -19,8 +20,8 @@ def test_a_supervisor_approves_an_extension_and_the_petitioner_sees_why(client, 
     case.refresh_from_db()
     assert case.extension_count == 1
     client.logout()
-    page = client.get(reverse("intake:public_track"),
-                      {"number": case.number, "phone": "13800138001"}).content.decode()
+    page = client.post(reverse("intake:public_track"),
+                       {"number": case.number, "code": query_codes.issue(case)}).content.decode()
     assert "经批准延期至" in page and "需等待房屋安全鉴定结果" in page
 
 

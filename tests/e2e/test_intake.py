@@ -59,16 +59,19 @@ def test_the_public_submits_and_tracks_a_case(page, live_server, tmp_path):
     page.get_by_label("详细情况").fill("垃圾站三天没有清运，异味严重，请尽快处理。")
     page.get_by_role("button", name="提交").click()
     number = page.locator("#case-number").inner_text()
-    assert number.startswith("XF-")
+    code = page.locator("#query-code").inner_text()
+    assert number.startswith("XF-") and len(code) == 9
     shot(page, tmp_path, "public-submitted.png")
 
     page.get_by_role("link", name="查询办理进度").click()
-    page.get_by_label("登记时留的电话").fill("13622223333")
+    assert page.get_by_label("案件编号").input_value() == number
+    page.get_by_label("查询码").fill(code)
     page.get_by_role("button", name="查询").click()
     assert "您的诉求已登记" in page.locator("#tracking").inner_text()
+    assert "?" not in page.url  # nothing of the query in the address
     shot(page, tmp_path, "public-tracking.png")
 
-    page.get_by_label("登记时留的电话").fill("13000000000")
+    page.get_by_label("查询码").fill("ABCD-2345")
     page.get_by_role("button", name="查询").click()
-    assert "没有与该编号和电话相符的案件" in page.content()
+    assert "没有与该编号和查询码相符的案件" in page.content()
     assert page.locator("#tracking").count() == 0

@@ -75,6 +75,7 @@ def test_a_web_complaint_goes_all_the_way_to_the_archive(page, live_server):
     page.get_by_label("问题发生地点").fill("幸福路12号院门口")
     page.get_by_role("button", name="提交").click()
     number = page.locator("#case-number").inner_text().strip()
+    code = page.locator("#query-code").inner_text().strip()  # shown once, on this page
     assert number.startswith("XF-")
     case = Case.objects.get(number=number)
     assert case.state == State.RECEIVED and case.petitioner.phone == "13622223333"
@@ -151,13 +152,15 @@ def test_a_web_complaint_goes_all_the_way_to_the_archive(page, live_server):
     page.get_by_role("button", name="答复信访人").click()
     page.wait_for_selector(f"text=已答复 {number}")
 
-    # The petitioner tracks it with number and phone, reads the reply and rates it.
+    # The petitioner tracks it with number and query code, reads the reply and rates it
+    # through the signed link.
     page.context.clear_cookies()
     page.goto(f"{base}/public/track/")
     page.get_by_label("案件编号").fill(number)
-    page.get_by_label("登记时留的电话").fill("13622223333")
+    page.get_by_label("查询码").fill(code)
     page.get_by_role("button", name="查询").click()
     assert "摊位已全部撤离" in page.locator("#reply").inner_text()
+    page.get_by_role("link", name="评价办理结果").click()
     page.get_by_label("已解决", exact=True).check()
     page.get_by_label("满意", exact=True).check()
     page.get_by_label("意见和建议").fill("处理及时，谢谢")

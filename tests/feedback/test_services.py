@@ -45,10 +45,11 @@ def test_a_reply_with_no_content_is_refused_and_nothing_is_written(world):
 
 def test_the_reply_is_e_mailed_once_when_the_petitioner_gave_an_address(
         world, mailoutbox, django_capture_on_commit_callbacks):
-    world.petitioner.email = "liu@example.org"
+    case = approved(world)
+    world.petitioner.email = "liu@example.org"  # given after registration: no code e-mail
     world.petitioner.save()
     with django_capture_on_commit_callbacks(execute=True):
-        reply = services.send_reply(actor=world.dispatcher, case_id=approved(world).pk,
+        reply = services.send_reply(actor=world.dispatcher, case_id=case.pk,
                                     channel="email", content="问题已解决")
     assert [m.to for m in mailoutbox] == [["liu@example.org"]]
     from cases.services import send_deliveries
@@ -56,6 +57,7 @@ def test_the_reply_is_e_mailed_once_when_the_petitioner_gave_an_address(
     assert send_deliveries() == 0  # not twice
     assert len(mailoutbox) == 1
     assert reply.case.deliveries.get().state == "sent"
+    assert "/public/rate/?t=" in mailoutbox[0].body  # the signed rating link
 
 
 def test_a_visit_on_a_case_not_yet_replied_is_refused(world):
@@ -99,21 +101,72 @@ def test_a_second_unsatisfied_verdict_alerts_the_supervisors(world):
     assert Case.objects.get(pk=case.pk).reopen_count == 2
 
 
-def test_the_petitioner_s_rating_counts_as_the_return_visit(world):
-    case = services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=True,
-                               satisfaction="satisfied", comments="很满意")
+def rate(case, **answer):
+    token = services.rating_token(case.replies.order_by("-sent_at", "-pk").first())
+    services.rate_by_link(token=token, **answer)
+    return Case.objects.get(pk=case.pk)
+
+
+def test_the_petitioner_s_rating_through_the_link_counts_as_the_return_visit(world):
+    case = rate(drive_to(world, State.REPLIED), is_solved=True, satisfaction="satisfied",
+                comments="很满意")
     assert case.state == State.VISITED
     visit = case.return_visits.get()
     assert (visit.method, visit.visited_by, visit.comments) == ("public", None, "很满意")
+    assert visit.rating_link_use.reply == case.replies.get()  # made through the link
 
 
 def test_an_unsatisfied_rating_reopens_the_case(world):
-    case = services.rate_reply(case=drive_to(world, State.REPLIED), is_solved=False,
-                               satisfaction="unsatisfied", comments="问题没解决")
+    case = rate(drive_to(world, State.REPLIED), is_solved=False, satisfaction="unsatisfied",
+                comments="问题没解决")
     assert case.state == State.IN_HANDLING and case.reopen_count == 1
 
 
-def test_a_case_not_yet_replied_cannot_be_rated(world):
+def test_a_rating_link_works_once(world):
+    case = drive_to(world, State.REPLIED)
+    token = services.rating_token(case.replies.get())
+    services.rate_by_link(token=token, is_solved=False, satisfaction="unsatisfied")
+    with pytest.raises(ValidationError) as error:
+        services.rate_by_link(token=token, is_solved=True, satisfaction="satisfied")
+    assert "已经使用过" in error.value.message_dict["token"][0]
+    assert ReturnVisit.objects.count() == 1
+
+
+def test_an_altered_or_expired_rating_link_rates_nothing(world, travel, settings):
+    case = drive_to(world, State.REPLIED)
+    token = services.rating_token(case.replies.get())
+    with pytest.raises(ValidationError):
+        services.rate_by_link(token=token[:-2] + "xx", is_solved=True, satisfaction="satisfied")
+    travel.shift(days=settings.RATING_LINK_MAX_AGE_DAYS + 1)
+    with pytest.raises(ValidationError) as error:
+        services.rate_by_link(token=token, is_solved=True, satisfaction="satisfied")
+    assert "过期" in error.value.message_dict["token"][0]
+    assert Case.objects.get(pk=case.pk).state == State.REPLIED
+
+
+def test_a_link_of_an_earlier_reply_cannot_rate_the_new_one(world):
+    case = drive_to(world, State.REPLIED)
+    first = services.rating_token(case.replies.get())
+    services.rate_by_link(token=first, is_solved=False, satisfaction="unsatisfied")
+    reply_again(world, case)
+    with pytest.raises(ValidationError):
+        services.rate_by_link(token=first, is_solved=True, satisfaction="satisfied")
+    assert rate(case, is_solved=True, satisfaction="satisfied").state == State.VISITED
+
+
+def test_a_case_visited_by_phone_cannot_be_rated_by_its_link(world):
+    case = drive_to(world, State.REPLIED)
+    token = services.rating_token(case.replies.get())
+    services.record_visit(actor=world.clerk, case_id=case.pk, method="phone", reached=True,
+                          is_solved=True, satisfaction="satisfied")
     with pytest.raises(CaseTransitionError):
-        services.rate_reply(case=drive_to(world, State.IN_HANDLING), is_solved=True,
-                            satisfaction="satisfied")
+        services.rate_by_link(token=token, is_solved=False, satisfaction="unsatisfied")
+
+
+def reply_again(world, case):
+    dispatch_acts.submit_result(actor=world.handler, case_id=case.pk, findings="再次核查",
+                                opinion="继续整改", result="已彻底整改", is_solved=True)
+    dispatch_acts.approve_result(actor=world.head, case_id=case.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=case.pk)
+    services.send_reply(actor=world.dispatcher, case_id=case.pk, channel="phone",
+                        content="已彻底整改")

@@ -1,9 +1,10 @@
 """The counter's pages: every channel and outcome, bad input field by field, documents."""
 
+import re
 import subprocess
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from cases.models import Case, CaseEvent, Petitioner, State
@@ -150,7 +151,8 @@ def test_checking_for_repeats_shows_earlier_cases_and_saves_nothing(clerk_client
 
 def test_the_lookup_brings_up_the_known_petitioner(clerk_client, world):
     register(world)
-    data = clerk_client.get(reverse("intake:lookup"), {"phone": "13800138001"}).json()
+    assert clerk_client.get(reverse("intake:lookup"), {"phone": "13800138001"}).status_code == 405
+    data = clerk_client.post(reverse("intake:lookup"), {"phone": "13800138001"}).json()
     assert data["petitioners"][0]["name"] == "刘建国"
     assert data["similar"][0]["same_petitioner"] is True
 
@@ -166,8 +168,50 @@ def test_the_queue_shows_the_received_cases_and_searches(clerk_client, world):
     page = clerk_client.get(reverse("intake:queue")).content.decode()
     assert mine.number in page and accepted.number in page  # waiting; registered today
     for search in (mine.number, "13800138001", "夜市"):
-        found = clerk_client.get(reverse("intake:queue"), {"q": search}).context["results"]
+        response = clerk_client.post(reverse("intake:queue"), {"q": search})
+        assert response.status_code == 302 and search not in response.url  # ?s=<id>
+        found = clerk_client.get(response.url).context["results"]
         assert mine in list(found)
+
+
+def test_a_search_id_belongs_to_the_session_that_made_it(clerk_client, world):
+    register(world)
+    url = clerk_client.post(reverse("intake:queue"), {"q": "13800138001"}).url
+    other = Client()
+    other.force_login(world.dispatcher)
+    assert "results" not in other.get(url).context
+
+
+def test_the_registration_shows_the_query_code_once_and_the_notice_prints_it(
+        clerk_client, world):
+    client = Client()
+    response = clerk_client.post(reverse("intake:register"), form_data(world), follow=True)
+    case = Case.objects.get()
+    message = next(str(m) for m in response.context["messages"])
+    code = re.search(r"查询码：([A-Z0-9]{4}-[A-Z0-9]{4})", message).group(1)
+    notice = clerk_client.get(reverse("intake:document", args=[case.number, "acceptance_notice"]))
+    assert code in pdf_text(notice.content).replace(" ", "")
+    assert client.post(reverse("intake:public_track"),
+                       {"number": case.number, "code": code}).status_code == 200
+    # Another login prints the notice without it: only the hash is kept.
+    client.force_login(world.dispatcher)
+    other = client.get(reverse("intake:document", args=[case.number, "acceptance_notice"]))
+    assert code not in pdf_text(other.content).replace(" ", "")
+    assert "补发" in pdf_text(other.content)
+
+
+def test_a_lost_query_code_is_reissued_at_the_counter(clerk_client, world):
+    client = Client()
+    case = register(world)
+    old = case.query_code
+    response = clerk_client.post(reverse("intake:reissue_query_code"), {"number": case.number},
+                                 follow=True)
+    message = next(str(m) for m in response.context["messages"])
+    new = re.search(r"新查询码：([A-Z0-9]{4}-[A-Z0-9]{4})", message).group(1)
+    track = reverse("intake:public_track")
+    assert client.post(track, {"number": case.number, "code": old}).status_code == 404
+    assert client.post(track, {"number": case.number, "code": new}).status_code == 200
+    assert case.events.filter(action="query_code_reissued").exists()
 
 
 def test_the_queue_reads_in_a_fixed_number_of_queries(clerk_client, world,
