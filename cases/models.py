@@ -950,6 +950,13 @@ class Attachment(models.Model):
                                     null=True, blank=True, related_name="+",
                                     verbose_name=_("上传人"))
     uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+    # The identity policy: on a confidential petitioner's case a department gets only the
+    # files the office cleared, or redacted copies uploaded for it.
+    cleared_for_departments = models.BooleanField(
+        _("可提供给部门"), default=False,
+        help_text=_("保密信访人的材料只有经信访办确认（或上传脱敏件）后才提供给承办和协办部门。"))
+    redacts = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="redacted_copies", verbose_name=_("脱敏自"))
 
     class Meta:
         verbose_name = _("附件")
@@ -1061,3 +1068,42 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+# ---------------------------------------------------------------- who read personal data
+class AccessKind(models.TextChoices):
+    CASE = "case", _("查看案件")
+    REVEAL = "reveal", _("显示完整信息")
+    DOCUMENT = "document", _("下载文书")
+    ATTACHMENT = "attachment", _("下载附件")
+    EXPORT = "export", _("导出")
+    LOOKUP = "lookup", _("查询信访人")
+    API = "api", _("接口读取")
+
+
+class PersonalDataAccess(models.Model):
+    """One read of a petitioner's personal data: who, when, from where, which case and
+    door — never the values. Append-only: on PostgreSQL a trigger refuses UPDATE and
+    DELETE. No foreign-key constraints, so that nothing deleted elsewhere touches it."""
+
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                             db_constraint=False, null=True, related_name="+",
+                             verbose_name=_("查阅人"))
+    username = models.CharField(_("用户名"), max_length=150)
+    case = models.ForeignKey(Case, on_delete=models.DO_NOTHING, db_constraint=False,
+                             null=True, related_name="+", verbose_name=_("案件"))
+    case_number = models.CharField(_("案件编号"), max_length=32, blank=True, db_index=True)
+    kind = models.CharField(_("方式"), max_length=20, choices=AccessKind.choices)
+    detail = models.CharField(_("内容"), max_length=200, blank=True)
+    level = models.CharField(_("显示程度"), max_length=20, blank=True)
+    address = models.GenericIPAddressField(_("地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("个人信息查阅记录")
+        verbose_name_plural = _("个人信息查阅记录")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "at"], name="access_user_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.get_kind_display()} {self.case_number}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .models import OPEN_STATES, Case, Notification, ReviewStage, State
 from .paging import cursor_of, position_of
-from .roles import Role, department_ids_of, has_role, roles_of
+from .roles import Role, department_ids_of, roles_of
 
 
 def visible_cases(user) -> QuerySet[Case]:
@@ -38,17 +38,11 @@ def visible_cases(user) -> QuerySet[Case]:
 
 
 def shows_identity(user, case: Case) -> bool:
-    """Who may see the petitioner's name and phone.
+    """Whether this person sees any of the petitioner's identity (cases.identity decides
+    field by field)."""
+    from .identity import audience
 
-    The office's staff always; the lead department too (it must contact the petitioner),
-    unless the petitioner asked for confidentiality; an assisting department never (it
-    works for the lead and needs the matter, not the person).
-    """
-    if has_role(user, Role.CLERK, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR):
-        return True
-    if case.is_confidential:
-        return False
-    return case.lead_department_id in department_ids_of(user)
+    return audience(user, case) != "none"
 
 
 def _start_of_day(now: datetime) -> datetime:

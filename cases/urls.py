@@ -11,5 +11,6 @@ urlpatterns = [
          name="open_notification"),
     path("<str:number>/", views.case_detail, name="detail"),
     path("<str:number>/acts/<str:name>/", views.act, name="act"),
+    path("<str:number>/reveal/", views.reveal, name="reveal"),
     path("<str:number>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

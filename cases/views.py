@@ -7,9 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .acts import act_url, available_acts, documents_of, ensure_allowed, get_act, panels
+from .audit import record_access, record_case_view
+from .identity import (attachments_for, identity_context, may_know_persons_cases,
+                       may_reveal, withheld_attachment_count)
+from .models import AccessKind
 from .exceptions import CaseError
 from .forms import FigureListForm, attach_errors, error_message, safe_next_url
 from .calendar import missing_calendar_years
@@ -145,17 +150,47 @@ def case_detail(request, number: str):
     """The case file as this person may see it: what they may do now, facts, people,
     files, history. The buttons and panels come from the table of acts."""
     case = _visible_case(request.user, number)
+    shown = identity_context(request.user, case, revealed=_revealed(request, case))
+    record_case_view(request, case, shown["person"])
     return render(request, "cases/detail.html", {
         "case": case,
         "acts": act_buttons(case, available_acts(request.user, case)),
         "panels": [panel.template for panel in panels()],
         "documents": documents_of(case),
-        "show_identity": selectors.shows_identity(request.user, case),
+        **shown,
         "events": case.events.select_related("actor"),
-        "attachments": case.attachments.all(),
-        "representatives": case.representatives.all(),
-        "petitioner_case_count": case.petitioner.cases.count(),
+        "attachments": attachments_for(request.user, case),
+        "withheld_attachments": withheld_attachment_count(request.user, case),
+        # How many cases one person brought is the office's to know, not a department's.
+        "petitioner_case_count": (case.petitioner.cases.count()
+                                  if may_know_persons_cases(request.user) else 0),
     })
+
+
+REVEAL_SECONDS = 10 * 60
+REVEALED_KEY = "revealed_cases"
+
+
+def _revealed(request, case) -> bool:
+    until = request.session.get(REVEALED_KEY, {}).get(str(case.pk))
+    return bool(until) and until > timezone.now().timestamp() and may_reveal(
+        request.user, case)
+
+
+@login_required
+@require_POST
+def reveal(request, number: str):
+    """显示完整信息: the office's staff see one case's personal data in full for ten
+    minutes; the click is recorded in the access log."""
+    case = _visible_case(request.user, number)
+    if not may_reveal(request.user, case):
+        raise PermissionDenied(_("只有信访办工作人员可以查看完整的个人信息。"))
+    record_access(request, case, AccessKind.REVEAL, level="full")
+    revealed = {key: until for key, until in request.session.get(REVEALED_KEY, {}).items()
+                if until > timezone.now().timestamp()}
+    revealed[str(case.pk)] = timezone.now().timestamp() + REVEAL_SECONDS
+    request.session[REVEALED_KEY] = revealed
+    return redirect(reverse("cases:detail", args=[number]))
 
 
 def act_buttons(case, acts) -> list[dict]:
@@ -221,9 +256,21 @@ def act(request, number: str, name: str):
 def attachment(request, number: str, attachment_id: int):
     """An attachment, only through its case's visibility."""
     case = get_object_or_404(selectors.visible_cases(request.user), number=number)
-    item = get_object_or_404(case.attachments, pk=attachment_id)
-    return FileResponse(item.file.open("rb"), content_type=item.content_type,
-                        filename=item.original_name)
+    item = get_object_or_404(attachments_for(request.user, case), pk=attachment_id)
+    record_access(request, case, AccessKind.ATTACHMENT, detail=item.original_name)
+    # PDFs and pictures open in the browser, sandboxed (no script, no form, no same
+    # origin); anything else is a download.
+    shown = item.content_type in INLINE_TYPES
+    response = FileResponse(item.file.open("rb"), content_type=item.content_type,
+                            filename=item.original_name, as_attachment=not shown)
+    response["X-Content-Type-Options"] = "nosniff"
+    if shown:
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; " \
+                                              "style-src 'unsafe-inline'; object-src 'self'"
+    return response
+
+
+INLINE_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 
 
 @login_required

@@ -50,6 +50,11 @@ def confidentiality_marker(case: Case, user) -> bool:
     return has_role(user, *OFFICE_ROLES, Role.SUPERVISOR, Role.ADMINISTRATOR)
 
 
+@condition(_("没有需要确认的来信来访材料"))
+def has_unshared_attachment(case: Case) -> bool:
+    return forms.unshared_attachments(case).exists()
+
+
 @condition(_("已超过办理期限，延期须在期限届满前申请"))
 def before_deadline(case: Case) -> bool:
     return case.due_at is not None and timezone.now() < case.due_at
@@ -141,6 +146,10 @@ ACTS = [
     Act("change_confidential", _("标记/取消保密"), "dispatch", services.change_confidential,
         forms.ConfidentialForm, states=tuple(State.values), permission=confidentiality_marker,
         order=83, in_admin=True, help=_("保密案件的信访人身份不向承办部门显示。")),
+    Act("share_attachment", _("提供附件给部门"), "dispatch", services.share_attachment,
+        forms.ShareAttachmentForm, states=tuple(State.values),
+        conditions=(has_unshared_attachment,), permission=confidentiality_marker, order=84,
+        help=_("保密信访人的来信来访材料，经信访办确认或上传脱敏件后才提供给部门。")),
 ]
 
 DOCUMENTS = [

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from cases.models import Case
-from cases.selectors import shows_identity
+from cases.identity import department_identity_context
 from cases.documents import render_pdf
 
 
@@ -16,8 +16,9 @@ def dispatch_slip(case: Case, user) -> tuple[str, bytes]:
         "actor").order_by("-at").first()
     context = {
         "case": case, "title": "交办单", "office_name": settings.OFFICE_NAME,
-        # The slip travels to the department: a confidential identity stays off it.
-        "show_identity": not case.is_confidential and shows_identity(user, case),
+        # The slip travels to the department: it carries what the lead department may
+        # see, whoever prints it (nothing of a confidential petitioner).
+        **department_identity_context(case),
         "assisting": list(case.assisting_departments.all()),
         "dispatch_event": dispatch_event, "printed_at": timezone.localtime(),
     }

@@ -217,3 +217,25 @@ class InstructionForm(forms.Form):
 
 class AttachmentForm(forms.Form):
     files = MultipleFileField(label=_("办理材料"), help_text=_("PDF、JPEG 或 PNG"))
+
+
+class ShareAttachmentForm(forms.Form):
+    """提供附件给部门: a file of a confidential petitioner's case cleared as it is, or a
+    redacted copy uploaded in its place."""
+
+    takes_case = True
+    attachment = forms.TypedChoiceField(label=_("附件"), coerce=int)
+    redacted = forms.FileField(label=_("脱敏件（可选）"), required=False,
+                               help_text=_("上传去除姓名、电话、住址、签名后的文件；不上传则原件提供给部门。"))
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        files = unshared_attachments(case) if case is not None else []
+        self.fields["attachment"].choices = [(item.pk, item.original_name) for item in files]
+
+
+def unshared_attachments(case):
+    from cases.models import AttachmentKind
+
+    return case.attachments.filter(kind=AttachmentKind.INTAKE, cleared_for_departments=False,
+                                   redacted_copies__isnull=True)

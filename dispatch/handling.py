@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases.audit import record_access
+from cases.models import AccessKind
 from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
@@ -97,6 +99,7 @@ def slip(request, number):
 
     case = _case(request, number)
     filename, pdf = dispatch_slip(case, request.user)
+    record_access(request, case, AccessKind.DOCUMENT, detail="dispatch_slip")
     return pdf_response(filename, pdf)
 
 

@@ -374,6 +374,34 @@ def change_confidential(*, actor, case_id: int, is_confidential: bool, reason: s
     return case
 
 
+@case_services.act_transaction
+def share_attachment(*, actor, case_id: int, attachment: int, redacted=None):
+    """提供附件给部门: the office clears a file of the case for the departments, or uploads a
+    redacted copy that they get instead (the original stays the office's)."""
+    from .forms import unshared_attachments
+
+    case = case_services.lock_case(case_id)
+    ensure_allowed("share_attachment", actor, case)
+    original = unshared_attachments(case).filter(pk=attachment).first()
+    if original is None:
+        raise ValidationError({"attachment": _("该附件不存在或已提供给部门。")})
+    if redacted:
+        try:
+            shared = case_services.add_attachment(actor=actor, case=case, upload=redacted,
+                                                  kind=original.kind)
+        except ValidationError as error:
+            raise ValidationError({"redacted": error.messages}) from error
+        shared.redacts = original
+    else:
+        shared = original
+    shared.cleared_for_departments = True
+    shared.save(update_fields=["cleared_for_departments", "redacts"])
+    case_services.record_event(case, actor=actor, action="share_attachment",
+                               note=shared.original_name + (_("（脱敏件）") if redacted else ""),
+                               data={"attachment": original.pk, "shared": shared.pk})
+    return shared
+
+
 # ---------------------------------------------------------------- handling
 @case_services.act_transaction
 def department_accept_case(*, actor, case_id: int) -> Case:

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from cases.acts import dossier_parts
 from cases.models import Case
-from cases.selectors import shows_identity
+from cases.identity import identity_context
 from cases.documents import render_pdf
 
 
@@ -14,9 +14,8 @@ def dossier(case: Case, user) -> tuple[str, bytes]:
                            .select_related("actor").order_by("at", "pk"))
     context = {
         "case": case, "office_name": settings.OFFICE_NAME, "printed_at": timezone.localtime(),
-        "title": "信访案卷", "show_identity": shows_identity(user, case),
+        "title": "信访案卷", **identity_context(user, case, document=True),
         "attachments": list(case.attachments.all()),
-        "representatives": list(case.representatives.all()),
         "assisting": list(case.assisting_departments.all()),
         "dispatch_events": dispatch_events,
         "notes": list(case.handling_notes.select_related("author", "department")),

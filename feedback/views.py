@@ -9,6 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.audit import record_access
+from cases.identity import identity_context, person_for
+from cases.models import AccessKind
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import ReviewStage, State
@@ -80,8 +83,14 @@ def visit(request, number):
         status = 400
     else:
         form, status = VisitForm(initial={"method": "phone"}), 200
+    # The return visit is a phone call: the office's visitor sees the numbers in full,
+    # and that is recorded.
+    person = person_for(request.user, case, revealed=True)
+    if request.method == "GET" and not person.withheld:
+        record_access(request, case, AccessKind.CASE, detail="return_visit", level="full")
     return render(request, "feedback/visit.html", {
-        "case": case, "form": form, "visits": case.return_visits.select_related("visited_by"),
+        "case": case, "person": person,
+        "form": form, "visits": case.return_visits.select_related("visited_by"),
         "reply": case.replies.first(),
         "max_attempts": settings.VISIT_MAX_ATTEMPTS,
     }, status=status)
@@ -97,7 +106,9 @@ def reply_letter(request, number):
         raise Http404
     pdf = render_pdf("feedback/documents/reply_letter.html", {
         "case": case, "reply": latest, "title": "答复意见书", "office_name": settings.OFFICE_NAME,
-        "printed_at": timezone.localtime()})
+        "printed_at": timezone.localtime(),
+        **identity_context(request.user, case, document=True)})
+    record_access(request, case, AccessKind.DOCUMENT, detail="reply_letter")
     return pdf_response(case.number + '-答复意见书.pdf', pdf)
 
 
@@ -153,4 +164,5 @@ def dossier(request, number):
         raise PermissionDenied
     case = _case(request, number)
     filename, pdf = build(case, request.user)
+    record_access(request, case, AccessKind.DOCUMENT, detail="dossier")
     return pdf_response(filename, pdf)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.documents import render_pdf
 from cases.models import Case, State
-from cases.selectors import shows_identity
+from cases.identity import identity_context
 
 from . import query_codes
 
@@ -25,9 +25,9 @@ DOCUMENTS = {
 
 
 def document_pdf(kind: str, case: Case, user, *, query_code: str = "") -> tuple[str, bytes]:
-    """The document's file name and bytes. A notice goes to the petitioner, so it always
-    names them; the registration form hides a confidential identity from those who may
-    not see it."""
+    """The document's file name and bytes. The office prints them with the petitioner's
+    details in full (a notice is addressed to the petitioner); a department gets what
+    the identity policy gives it, and nothing of a confidential petitioner."""
     # `query_code`: the code issued in the printing person's session, if any; only its
     # hash is stored, so a later printout tells where to get a new one.
     if kind not in DOCUMENTS or not DOCUMENTS[kind][2](case):
@@ -37,11 +37,10 @@ def document_pdf(kind: str, case: Case, user, *, query_code: str = "") -> tuple[
         "case": case,
         "title": title,
         "office_name": settings.OFFICE_NAME,
-        "show_identity": kind != "registration_form" or shows_identity(user, case),
+        **identity_context(user, case, document=True),
         "printed_at": timezone.localtime(),
         "query_code": query_codes.display(query_code),
         "attachments": list(case.attachments.all()),
-        "representatives": list(case.representatives.all()),
         "events": list(case.events.select_related("actor")),
     }
     return f"{case.number}-{title}.pdf", render_pdf(template, context)

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
+from cases.identity import mask_phone
 from cases.models import Case, Category, Petitioner
 
 from .figures import VALID
@@ -125,6 +126,7 @@ def repeat_petitioners(today: date, *, limit: int = 20) -> list[dict]:
     for row in rows:
         person = people.get(row["petitioner_id"])
         row["name"] = person.name if person else "—"
-        row["phone"] = person.phone if person else ""
+        # The office's list, masked like every page of it (the case page reveals).
+        row["phone"] = mask_phone(person.phone) if person else ""
         row["confidential"] = bool(person and person.wants_confidentiality)
     return rows

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
+from cases.identity import may_know_persons_cases
 from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
@@ -131,7 +132,9 @@ def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
         tier=data["tier"].pk if data.get("tier") else None,
         category_leaf=_number(request.GET.get("category_leaf")),
         place=request.GET.get("place", "")[:200],
-        petitioner=_number(request.GET.get("petitioner")),
+        # One person's cases are listed for the office only, never for a department.
+        petitioner=(_number(request.GET.get("petitioner"))
+                    if may_know_persons_cases(request.user) else None),
         word=request.GET.get("word", "")[:50],
         allowed_departments=allowed)
     if not form.is_bound or (form.is_valid() and not (data.get("start") and data.get("end"))):

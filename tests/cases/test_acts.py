@@ -159,6 +159,8 @@ def _example(name: str, w, case: Case, user) -> dict:
         "change_sensitive": {"is_sensitive": not case.is_sensitive, "reason": "网络已有报道"},
         "change_confidential": {"is_confidential": not case.is_confidential,
                                 "reason": "信访人要求保密"},
+        "share_attachment": {"attachment": case.attachments.filter(kind="intake").values_list(
+            "pk", flat=True).first(), "redacted": None},
         "instruct": {"instruction": "请城管局牵头办理"},
         "refuse_return": {"reason": "属本部门职责"},
         "department_accept": {},

@@ -408,8 +408,11 @@ def test_a_postgresql_restart_mid_send_loses_and_doubles_nothing(stack):
 
 
 def test_a_stopped_process_holding_due_cases_delays_nothing_else(stack):
+    # PostgreSQL ends the stopped transaction after 25 s: long enough to see the held
+    # cases skipped on a busy machine, short enough for the suite.
     holder = subprocess.Popen([sys.executable, "-m", "tests.cases.fault_driver", "hold", "3"],
-                              cwd=ROOT, env=stack.env, stdout=subprocess.PIPE, text=True)
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**stack.env, "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "25000"})
     try:
         held = json.loads(holder.stdout.readline())["held"]
         others = stack.drive("due", 5)["cases"]
@@ -421,7 +424,7 @@ def test_a_stopped_process_holding_due_cases_delays_nothing_else(stack):
         assert time.monotonic() - started < 15
         # PostgreSQL ends the stopped transaction (idle_in_transaction timeout): the held
         # cases are escalated by the next sweeps.
-        wait_for(lambda: escalated(stack, held) == set(held), timeout=40,
+        wait_for(lambda: escalated(stack, held) == set(held), timeout=60,
                  what="the held cases after the session was ended")
     finally:
         holder.kill()
