@@ -10,7 +10,9 @@ from rest_framework.response import Response
 
 from cases.api import case_summary, local
 from cases.models import Case, Category, Channel, Gender, Tier
-from cases.selectors import shows_identity, visible_cases
+from cases.audit import record_case_view
+from cases.identity import person_for
+from cases.selectors import visible_cases
 from cases.validators import normalize_phone, validate_id_number, validate_phone
 
 from . import query_codes, services
@@ -110,8 +112,7 @@ def case_detail(request, number: str):
         "accepted_at": local(case.accepted_at),
         "replied_at": local(case.replied_at),
         "reply": replied.note if replied else None,
-        "petitioner": {"name": case.petitioner.name} if shows_identity(request.user, case)
-        else None,
+        "petitioner": _petitioner_answer(request, case),
         "events": [
             {"at": local(e.at), "action": e.action, "from": e.from_state, "to": e.to_state,
              "note": e.note}
@@ -119,3 +120,13 @@ def case_detail(request, number: str):
         ],
     })
     return Response(body)
+
+
+def _petitioner_answer(request, case):
+    """The petitioner as the identity policy shows them to this caller (masked values for
+    the office, nothing for a department of a confidential petitioner); recorded."""
+    person = person_for(request.user, case)
+    if person.withheld:
+        return None
+    record_case_view(request, case, person)
+    return {"name": person.name, "phone": person.phone or None}

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.crypto import get_random_string
 from django.views.decorators.http import require_POST
 
+from cases.audit import record_access
+from cases.models import AccessKind
 from cases.documents import pdf_response
 from cases.acts import act_url, available_acts
 from cases.exceptions import CaseError
@@ -183,4 +185,5 @@ def document(request, number: str, kind: str):
         "petitioner", "category", "category__parent", "tier", "registered_by"), number=number)
     filename, pdf = document_pdf(kind, case, request.user,
                                  query_code=request.session.get(SESSION_CODES, {}).get(case.number, ""))
+    record_access(request, case, AccessKind.DOCUMENT, detail=kind)
     return pdf_response(filename, pdf)
