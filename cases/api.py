@@ -12,13 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .acts import all_acts, available_acts, ensure_allowed, get_act
-from .exceptions import CaseConflictError, CaseError
+from .exceptions import CaseConflictError, CaseError, RecordConflict
 from .models import Case, Category, Department
 from .selectors import visible_cases
 
 
 def api_exception_handler(exc, context):
     """Domain errors become readable JSON: field errors 400, refused moves 409."""
+    if isinstance(exc, RecordConflict):
+        return Response({**exc.errors, "conflict": True}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

@@ -18,3 +18,14 @@ class CaseTransitionError(CaseError):
 
 class CaseConflictError(CaseTransitionError):
     """Someone else changed the case between reading and saving it."""
+
+
+class RecordConflict(Exception):
+    """What was sent contradicts a stored record (an ID number already registered to
+    another name or phone): the person must decide; never overwritten silently. Carries
+    field errors like a ValidationError; pages show them on the fields, the API answers
+    409 with them."""
+
+    def __init__(self, errors: dict) -> None:
+        super().__init__(errors)
+        self.errors = errors

@@ -90,6 +90,8 @@ def petitioner_is_confidential(case: Case) -> bool:
         return True
     if not case.petitioner_id:
         return False
+    if case.petitioner.wants_confidentiality:
+        return True
     cached = getattr(case, "_petitioner_confidential", None)
     if cached is None:
         cached = Case.objects.filter(petitioner_id=case.petitioner_id,

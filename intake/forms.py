@@ -197,6 +197,9 @@ class PublicSubmissionForm(PetitionerFieldsMixin):
     place = forms.CharField(label=_("问题发生地点"), max_length=200, required=False)
     category = CategoryField(label=_("问题类别（选填）"), required=False)
     attachments = MultipleFileField(label=_("相关材料（选填）"), required=False)
+    wants_confidentiality = forms.BooleanField(
+        label=_("要求对我的身份保密"), required=False,
+        help_text=_("勾选后，您的姓名和联系方式只有信访办工作人员可见，不提供给办理部门。"))
     website = forms.CharField(required=False, label=_("请勿填写"),
                               widget=forms.TextInput(attrs={"autocomplete": "off",
                                                             "tabindex": "-1"}))
@@ -213,13 +216,15 @@ class PublicSubmissionForm(PetitionerFieldsMixin):
 
     def petitioner_details(self) -> dict:
         data = self.cleaned_data
-        return {"name": data["name"], "phone": data["phone"], "email": data.get("email", "")}
+        return {"name": data["name"], "phone": data["phone"], "email": data.get("email", ""),
+                "wants_confidentiality": data.get("wants_confidentiality", False)}
 
     def matter(self) -> dict:
         data = self.cleaned_data
         return {"summary": data["summary"], "content": data["content"],
                 "demands": data.get("demands", ""), "place": data.get("place", ""),
-                "category": data.get("category")}
+                "category": data.get("category"),
+                "is_confidential": data.get("wants_confidentiality", False)}
 
 
 class TrackingForm(forms.Form):

@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.exceptions import RecordConflict
+from cases.identity import mask_phone
 from cases import services as case_services
 from cases.attachments import check_public_uploads
 from cases.calendar import compute_accept_by, compute_due_at
@@ -283,29 +285,68 @@ PETITIONER_FIELDS = ("name", "gender", "age", "occupation", "id_number", "phone"
                      "email", "address", "wants_confidentiality")
 
 
-def save_petitioner(*, petitioner_id: int | None, details: dict) -> Petitioner:
-    """The petitioner record to use: the one the clerk picked (brought up to date), the
-    one with the same ID number, or a new one. Validated field by field."""
+def save_petitioner(*, petitioner_id: int | None, details: dict,
+                    public: bool = False) -> Petitioner:
+    """The petitioner record to use. Validated field by field.
+
+    - The record the clerk picked: brought up to date with what was filled in (the clerk
+      saw it and decided).
+    - Otherwise a record with the same ID number, only when the name and phone agree
+      with it; it is then completed, never overwritten. When they disagree, the office
+      (counter, API) is told which record holds the number and must decide
+      (`RecordConflict`: a field error on the page, 409 in the API); the public, who
+      must learn nothing of who else is registered, gets a record of its own.
+    - Otherwise a new record.
+    A wish for confidentiality, once expressed, is never taken back by a registration.
+    """
     details = {key: details[key] for key in PETITIONER_FIELDS if key in details}
     for key in ("phone", "phone_alt"):
         if key in details:
             details[key] = normalize_phone(details[key])
     if details.get("id_number"):
         details["id_number"] = details["id_number"].strip().upper()
-    person = None
+    person, overwrite = None, True
     if petitioner_id:
         person = Petitioner.objects.filter(pk=petitioner_id).first()
         if person is None:
             raise ValidationError({"petitioner": _("所选信访人不存在。")})
     elif details.get("id_number"):
-        person = Petitioner.objects.filter(id_number=details["id_number"]).first()
+        stored = petitioners_with_id_number(details["id_number"]).order_by("pk").first()
+        if stored is not None:
+            if _agrees(stored, details):
+                person, overwrite = stored, False
+            elif not public:
+                raise RecordConflict({"id_number": [_(
+                    "该身份证号码已登记为信访人“%(name)s”（联系电话 %(phone)s），与本次填写的"
+                    "姓名或电话不同。是同一人的，请在“已登记信访人”中选择该记录（将按本次填写"
+                    "更新）；不是的，请核对号码。") % {
+                        "name": stored.name, "phone": mask_phone(stored.phone)}]})
     person = person or Petitioner()
+    asked_before = bool(person.pk and person.wants_confidentiality)
     for key, value in details.items():
-        if value not in (None, "") or key in ("wants_confidentiality",):
-            setattr(person, key, value)
+        if value in (None, "") and key != "wants_confidentiality":
+            continue
+        if not overwrite and getattr(person, key) not in (None, "", False):
+            continue
+        setattr(person, key, value)
+    person.wants_confidentiality = asked_before or bool(details.get("wants_confidentiality"))
     person.full_clean()
     person.save()
     return person
+
+
+def _agrees(stored: Petitioner, details: dict) -> bool:
+    """The same person: the stored name and phone (where both are known) are the ones
+    given now."""
+    for key in ("name", "phone"):
+        given, known = (details.get(key) or "").strip(), (getattr(stored, key) or "").strip()
+        if given and known and given != known:
+            return False
+    return True
+
+
+def petitioners_with_id_number(id_number: str):
+    return Petitioner.objects.filter(id_number=id_number)
 
 
 @case_services.act_transaction
@@ -344,7 +385,8 @@ def register_intake(
     if len(attachments) > settings.ATTACHMENT_MAX_FILES:
         raise ValidationError({"attachments": _("一次最多上传 %(n)s 个文件。") % {
             "n": settings.ATTACHMENT_MAX_FILES}})
-    person = save_petitioner(petitioner_id=petitioner_id, details=petitioner)
+    person = save_petitioner(petitioner_id=petitioner_id, details=petitioner,
+                             public=actor is None)
     case = register_case(actor=actor, petitioner=person, **matter)
     code = case.query_code
     for representative in representatives:

@@ -14,7 +14,7 @@ from cases.audit import record_access
 from cases.models import AccessKind
 from cases.documents import pdf_response
 from cases.acts import act_url, available_acts
-from cases.exceptions import CaseError
+from cases.exceptions import CaseError, RecordConflict
 from cases.forms import attach_errors
 from cases.roles import OFFICE_ROLES, role_required
 from cases.selectors import visible_cases
@@ -63,6 +63,8 @@ def register(request):
                 )
             except ValidationError as error:
                 attach_errors(form, error)
+            except RecordConflict as conflict:
+                attach_errors(form, ValidationError(conflict.errors))
             except CaseError as error:
                 form.add_error(None, error.message)
             else:

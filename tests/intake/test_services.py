@@ -125,12 +125,17 @@ def test_more_than_five_representatives_are_refused(world):
     assert "representatives" in error.value.message_dict
 
 
-def test_a_known_id_number_reuses_the_petitioner(world):
+def test_a_known_id_number_reuses_the_petitioner_and_never_rewrites_them(world):
+    from cases.exceptions import RecordConflict
+
     first = intake(world, petitioner=petitioner_details(id_number="11010519491231002X"))
-    second = intake(world, petitioner=petitioner_details(id_number="11010519491231002x",
-                                                         phone="13700001111"))
+    second = intake(world, petitioner=petitioner_details(id_number="11010519491231002x"))
     assert first.petitioner_id == second.petitioner_id
-    assert Petitioner.objects.get(pk=first.petitioner_id).phone == "13700001111"
+    # Another phone with that number: the clerk must choose the record (then it updates).
+    with pytest.raises(RecordConflict):
+        intake(world, petitioner=petitioner_details(id_number="11010519491231002X",
+                                                    phone="13700001111"))
+    assert Petitioner.objects.get(pk=first.petitioner_id).phone != "13700001111"
 
 
 def test_a_chosen_petitioner_is_reused_and_updated(world):
