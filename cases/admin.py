@@ -115,10 +115,50 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
 @admin.register(Petitioner)
 class PetitionerAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "gender", "phone", "id_number", "wants_confidentiality", "created_at"]
+    """The people themselves: for administrators only (the office works through the
+    cases, departments never reach these pages). The ID number is stored encrypted and
+    found by its keyed hash when searched in full."""
+
+    list_display = ["name", "gender", "masked_phone", "wants_confidentiality", "created_at"]
     list_filter = ["gender", "wants_confidentiality"]
-    search_fields = ["name", "phone", "phone_alt", "id_number"]
+    search_fields = ["name", "phone", "phone_alt"]
     show_full_result_count = False
+
+    def _administrator(self, request) -> bool:
+        from .roles import Role, has_role
+
+        return request.user.is_superuser or has_role(request.user, Role.ADMINISTRATOR)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._administrator(request) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return self._administrator(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._administrator(request) and super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("联系电话"))
+    def masked_phone(self, obj):
+        from .identity import mask_phone
+
+        return mask_phone(obj.phone)
+
+    def get_search_results(self, request, queryset, search_term):
+        from .crypto import lookup_hash
+        from .validators import ID_NUMBER_RE
+
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().upper()
+        if ID_NUMBER_RE.match(term):
+            found = found | queryset.filter(id_number_hash=lookup_hash(term))
+        return found, duplicates
 
 
 class AttachmentInline(admin.TabularInline):
@@ -354,16 +394,18 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
 
         from django.http import HttpResponse
 
+        from .spreadsheet import safe_cell
+
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = "attachment; filename=access-log.csv"
         response.write("\ufeff")
         writer = csv.writer(response)
         writer.writerow(["at", "user", "kind", "case", "detail", "level", "address"])
         for row in queryset.order_by("at"):
-            detail = ("'" + row.detail) if row.detail[:1] in ("=", "+", "-", "@", "\t", "\r") \
-                else row.detail  # a file name is the uploader's words: never a formula
-            writer.writerow([row.at.isoformat(), row.username, row.kind, row.case_number,
-                             detail, row.level, row.address or ""])
+            # A file name is the uploader's words: never a formula.
+            writer.writerow([safe_cell(value) for value in (
+                row.at.isoformat(), row.username, row.kind, row.case_number, row.detail,
+                row.level, row.address)])
         return response
 
 

@@ -22,3 +22,16 @@ def holiday_calendar_entered(app_configs, **kwargs):
         )
         for year in missing
     ]
+
+
+@register(deploy=True)
+def personal_data_key_set(app_configs, **kwargs):
+    from django.conf import settings
+
+    if settings.PERSONAL_DATA_KEY:
+        return []
+    return [Warning(
+        "PERSONAL_DATA_KEY is not set: ID numbers are encrypted under a key derived from "
+        "SECRET_KEY, so changing SECRET_KEY would make them unreadable.",
+        hint="Set PERSONAL_DATA_KEY to a long random secret of its own and keep it safe.",
+        id="cases.W002")]

@@ -20,6 +20,7 @@ from .roles import (
     headed_department_ids_of,
     is_petitioner_of,
 )
+from .crypto import EncryptedCharField, lookup_hash
 from .validators import validate_id_number, validate_phone
 
 
@@ -189,9 +190,12 @@ class Petitioner(models.Model):
         _("年龄"), null=True, blank=True, validators=[MaxValueValidator(130)]
     )
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
-    id_number = models.CharField(
+    # Encrypted at rest; found by `id_number_hash` (cases.crypto).
+    id_number = EncryptedCharField(
         _("身份证号码"), max_length=18, blank=True, validators=[validate_id_number]
     )
+    id_number_hash = models.CharField(_("身份证号码索引"), max_length=64, blank=True,
+                                      editable=False, db_index=True)
     phone = models.CharField(_("联系电话"), max_length=30, validators=[validate_phone])
     phone_alt = models.CharField(
         _("备用电话"), max_length=30, blank=True, validators=[validate_phone]
@@ -211,11 +215,16 @@ class Petitioner(models.Model):
         indexes = [
             models.Index(fields=["phone"], name="petitioner_phone_idx"),
             models.Index(fields=["phone_alt"], name="petitioner_phone_alt_idx"),
-            models.Index(fields=["id_number"], name="petitioner_id_number_idx"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.id_number_hash = lookup_hash(self.id_number)
+        if kwargs.get("update_fields") is not None and "id_number" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "id_number_hash"}
+        super().save(*args, **kwargs)
 
 
 # ---------------------------------------------------------------- the case
@@ -1002,7 +1011,7 @@ class Representative(models.Model):
                              verbose_name=_("案件"))
     name = models.CharField(_("姓名"), max_length=50)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
-    id_number = models.CharField(_("身份证号码"), max_length=18, blank=True)
+    id_number = EncryptedCharField(_("身份证号码"), max_length=18, blank=True)
 
     class Meta:
         verbose_name = _("集体访代表")

@@ -30,6 +30,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# The secret ID numbers are encrypted and looked up under (cases.crypto). Set it in
+# production and keep it: data encrypted under one key cannot be read under another.
+# Without it the key is derived from SECRET_KEY (check --deploy warns, cases.W002).
+PERSONAL_DATA_KEY = env.str("PERSONAL_DATA_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rapidfuzz import fuzz, process
 
+from cases.crypto import lookup_hash
 from cases.models import Case, Petitioner, State
 from cases.paging import cursor_of, position_of
 from cases.selectors import visible_cases
@@ -31,7 +32,7 @@ def petitioners_with(*, phone: str = "", id_number: str = "") -> QuerySet[Petiti
     if phone:
         condition |= Q(phone=phone) | Q(phone_alt=phone)
     if id_number:
-        condition |= Q(id_number=id_number)
+        condition |= Q(id_number_hash=lookup_hash(id_number))  # stored encrypted
     return Petitioner.objects.filter(condition)
 
 

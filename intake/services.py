@@ -346,7 +346,10 @@ def _agrees(stored: Petitioner, details: dict) -> bool:
 
 
 def petitioners_with_id_number(id_number: str):
-    return Petitioner.objects.filter(id_number=id_number)
+    """Found by the keyed hash: the number itself is stored encrypted."""
+    from cases.crypto import lookup_hash
+
+    return Petitioner.objects.filter(id_number_hash=lookup_hash(id_number))
 
 
 @case_services.act_transaction

@@ -27,6 +27,7 @@ def test_production_environment_passes_the_deploy_check(tmp_path):
         "ALLOWED_HOSTS": "petitions.example.org",
         "HTTPS": "true",
         "BEHIND_PROXY": "true",
+        "PERSONAL_DATA_KEY": "p" * 20 + "-personal-data-key-from-the-vault-71c2",
         "VAR_DIR": str(tmp_path),
     })
     found = set(re.findall(r"\((\w+\.[WE]\d+)\)", output))
@@ -36,3 +37,4 @@ def test_production_environment_passes_the_deploy_check(tmp_path):
 def test_the_demo_defaults_are_not_production(tmp_path):
     output = run_check({"VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db"})
     assert "security.W008" in output  # no HTTPS redirect unless HTTPS=true
+    assert "cases.W002" in output  # ID numbers under a key derived from SECRET_KEY
