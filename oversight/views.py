@@ -3,10 +3,12 @@
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,7 +20,7 @@ from cases.identity import may_know_persons_cases
 from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
-from cases.models import Department
+from cases.models import AccessKind, Department, PersonalDataAccess
 from cases.roles import Role, has_role, role_required
 
 from . import dashboard, selectors, services
@@ -182,6 +184,7 @@ def dashboard_page(request):
     query = urlencode(scope.as_query())
     return render(request, "oversight/dashboard.html", {
         "form": form, "scope": scope, "query": query, "by": by,
+        "may_audit": has_role(request.user, Role.SUPERVISOR, Role.ADMINISTRATOR),
         "breakdowns": [(key, label) for key, (label, _column) in dashboard.BREAKDOWNS.items()],
         "totals": figures["totals"], "live": dashboard.live(scope), "rows": rows,
         "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
@@ -351,6 +354,10 @@ def hot_topics_page(request):
             headers = [column, _("本周"), _("上周"), _("增加"), _("增幅%")]
             body = [[row.get("label", row["key"]), row["this_week"], row["last_week"],
                      row["change"], row["growth"]] for row in topics[table]]
+        if table == "repeaters":  # people's names leave the system: recorded
+            from cases.audit import record_access
+
+            record_access(request, None, AccessKind.EXPORT, detail="hot topics: repeaters")
         return table_response(export, f"热点-{table}-{this_end:%Y%m%d}", str(title), headers,
                               body, f"{this_start:%Y-%m-%d} — {this_end:%Y-%m-%d}")
     week = urlencode({"start": this_start, "end": this_end})
@@ -360,3 +367,60 @@ def hot_topics_page(request):
         "topics": topics, "week": week, "since": since,
         "repeat_days": settings.HOT_REPEAT_DAYS, "repeat_min": settings.HOT_REPEAT_MIN_CASES,
     })
+
+
+# ---------------------------------------------------------------- who read personal data
+ACCESS_PAGE = 100
+
+
+class AccessLogForm(forms.Form):
+    user = forms.CharField(label=gettext_lazy("查阅人（用户名）"), required=False, max_length=150)
+    case = forms.CharField(label=gettext_lazy("案件编号"), required=False, max_length=32)
+    kind = forms.ChoiceField(label=gettext_lazy("方式"), required=False,
+                             choices=[("", gettext_lazy("全部"))] + list(AccessKind.choices))
+    start = forms.DateField(label=gettext_lazy("起始日期"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=gettext_lazy("截止日期"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
+def access_log(request):
+    """个人信息查阅记录: who read whose personal data, by which door (never the values);
+    filtered, paged newest first, exported."""
+    from cases.paging import cursor_of, position_of
+
+    form = AccessLogForm(request.GET or None)
+    rows = PersonalDataAccess.objects.all()
+    if form.is_bound and not form.is_valid():
+        return render(request, "oversight/access_log.html",
+                      {"form": form, "rows": [], "next": None}, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    if data.get("user"):
+        rows = rows.filter(username=data["user"].strip())
+    if data.get("case"):
+        rows = rows.filter(case_number=data["case"].strip().upper())
+    if data.get("kind"):
+        rows = rows.filter(kind=data["kind"])
+    if data.get("start"):
+        rows = rows.filter(at__date__gte=data["start"])
+    if data.get("end"):
+        rows = rows.filter(at__date__lte=data["end"])
+    export = request.GET.get("export")
+    if export in ("xlsx", "csv"):
+        headers = [_("时间"), _("查阅人"), _("方式"), _("案件编号"), _("内容"), _("显示程度"), _("地址")]
+        body = [[_local(row.at), row.username, row.get_kind_display(), row.case_number,
+                 row.detail, row.level, row.address or ""] for row in rows[:50000]]
+        return table_response(export, "个人信息查阅记录", str(_("个人信息查阅记录")), headers, body)
+    position = position_of(request.GET.get("after", ""))
+    if position and position[0] is not None:
+        at, pk = position
+        rows = rows.filter(Q(at__lt=at) | Q(at=at, pk__lt=pk))
+    page = list(rows.order_by("-at", "-pk")[:ACCESS_PAGE + 1])
+    more = len(page) > ACCESS_PAGE
+    page = page[:ACCESS_PAGE]
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(request, "oversight/access_log.html", {
+        "form": form, "rows": page, "query": query.urlencode(),
+        "next": cursor_of(page[-1].at, page[-1].pk) if more else None})

@@ -115,7 +115,9 @@ DOORS = {
         "/oversight/cases/", f"/oversight/cases/?petitioner={s.person.pk}",
         f"/oversight/cases/?petitioner={s.person.pk}&export=xlsx",
         f"/oversight/cases/?petitioner={s.person.pk}&export=csv"],
-    "oversight:hot": lambda s: ["/oversight/hot/"],
+    "oversight:hot": lambda s: ["/oversight/hot/", "/oversight/hot/?export=xlsx&table=repeaters"],
+    "oversight:access_log": lambda s: ["/oversight/access-log/",
+                                       "/oversight/access-log/?export=csv"],
     "oversight:reports": lambda s: ["/oversight/reports/"],
     "oversight:report_pdf": lambda s: [],  # the month's figures, no case and no person
     "oversight:orders": lambda s: ["/oversight/supervision/",
@@ -338,3 +340,19 @@ def test_the_office_shares_a_redacted_copy_and_the_department_gets_only_that(sce
     assert scene.led.events.filter(action="share_attachment").exists()
     client.force_login(scene.world.handler)
     assert client.post(url, {"attachment": scene.attachments[0]}).status_code in (403, 409)
+
+
+def test_supervisors_browse_and_export_the_access_log_departments_do_not(scene, client):
+    client.force_login(scene.world.clerk)
+    client.get(reverse("cases:detail", args=[scene.led.number]))
+    client.force_login(scene.world.supervisor)
+    page = client.get(f"/oversight/access-log/?case={scene.led.number}")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "clerk" in text and scene.led.number in text and "查看案件" in text
+    exported = client.get(f"/oversight/access-log/?case={scene.led.number}&export=csv")
+    assert exported.status_code == 200 and "clerk" in exported.content.decode("utf-8-sig")
+    assert client.get("/oversight/access-log/?start=not-a-date").status_code == 400
+    for who in ("handler", "head", "clerk", "dispatcher"):
+        client.force_login(getattr(scene.world, who))
+        assert client.get("/oversight/access-log/").status_code in (302, 403)
