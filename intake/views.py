@@ -95,7 +95,10 @@ def lookup(request):
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
     phone, id_number = form.cleaned_data["phone"], form.cleaned_data["id_number"]
-    people = selectors.find_petitioners(phone=phone, id_number=id_number)
+    people = list(selectors.find_petitioners(phone=phone, id_number=id_number))
+    for person in people:  # the stored records are shown to the clerk: recorded
+        record_access(request, None, AccessKind.LOOKUP, detail=f"petitioner {person.pk}",
+                      level="full")
     similar = selectors.similar_cases(phone=phone, id_number=id_number,
                                       text=form.cleaned_data["text"])
     return JsonResponse({

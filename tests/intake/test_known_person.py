@@ -96,3 +96,14 @@ def test_the_public_form_asks_for_confidentiality(db, client):
     assert response.status_code in (200, 302), response.content.decode()[:1500]
     case = Case.objects.get()
     assert case.is_confidential and case.petitioner.wants_confidentiality
+
+
+def test_a_counter_lookup_is_recorded_without_the_values(known, client):
+    from cases.models import PersonalDataAccess
+
+    client.force_login(known.clerk)
+    response = client.post(reverse("intake:lookup"), {"phone": "13800138001"})
+    assert response.status_code == 200 and response.json()["petitioners"]
+    row = PersonalDataAccess.objects.get(kind="lookup")
+    assert row.username == "clerk" and row.detail == f"petitioner {known.petitioner.pk}"
+    assert "13800138001" not in str(vars(row))
