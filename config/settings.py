@@ -242,6 +242,7 @@ CELERY_TASK_ROUTES = {
     "oversight.tasks.refresh_figures": {"queue": "figures"},
     "oversight.tasks.make_monthly_report": {"queue": "exports"},
     "cases.tasks.sync_holiday_calendar": {"queue": "default"},
+    "feedback.tasks.anonymise_due": {"queue": "default"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -276,7 +277,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.sync_holiday_calendar",
         "schedule": 6 * 3600,
     },
+    # Retention: archived cases past their period are anonymised (once each, whenever the
+    # run happens: a missed night is caught up by the next).
+    "anonymise-due": {
+        "task": "feedback.tasks.anonymise_due",
+        "schedule": crontab(minute=15, hour=2),
+    },
 }
+
+# Retention (PIPL Art. 19): a petitioner's personal data is kept this many years after
+# the case is archived, then anonymised (feedback.retention); categories may differ
+# (admin: 个人信息保存期限). Cases claimed per transaction by the nightly run.
+RETENTION_YEARS = env.int("RETENTION_YEARS", default=5)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=200)
 
 # The longest content a registration may hold (characters).
 CASE_CONTENT_MAX_CHARS = env.int("CASE_CONTENT_MAX_CHARS", default=5000)

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import Reply, ReturnVisit
+from .models import Anonymisation, PersonAnonymisation, Reply, RetentionRule, ReturnVisit
 
 
 @admin.register(Reply)
@@ -22,3 +24,35 @@ class ReturnVisitAdmin(ReadOnlyAdmin):
     search_fields = ["case__number", "comments"]
     list_select_related = ["case", "visited_by"]
     date_hierarchy = "visited_at"
+
+
+@admin.register(RetentionRule)
+class RetentionRuleAdmin(admin.ModelAdmin):
+    """Periods that differ from RETENTION_YEARS; a subcategory without a rule follows its
+    parent's, a category without one the default."""
+
+    list_display = ["category", "years", "reason"]
+    search_fields = ["category__name", "category__parent__name"]
+    list_select_related = ["category", "category__parent"]
+    autocomplete_fields = ["category"]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "subtitle": _(
+            "未单独设置的分类按上级分类的期限；都未设置的，归档后保存 %(years)s 年。") % {
+                "years": settings.RETENTION_YEARS}}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Anonymisation)
+class AnonymisationAdmin(ReadOnlyAdmin):
+    list_display = ["case", "anonymised_at", "retention_years", "person_anonymised"]
+    list_filter = ["person_anonymised", "retention_years"]
+    search_fields = ["case__number"]
+    list_select_related = ["case"]
+    date_hierarchy = "anonymised_at"
+
+
+@admin.register(PersonAnonymisation)
+class PersonAnonymisationAdmin(ReadOnlyAdmin):
+    list_display = ["petitioner_id", "anonymised_at"]
+    date_hierarchy = "anonymised_at"

@@ -1,9 +1,10 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, ReplyChannel, Satisfaction
+from cases.models import Case, Category, Petitioner, ReplyChannel, Satisfaction
 
 
 class Reply(models.Model):
@@ -88,3 +89,62 @@ class RatingLinkUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reply_id}"
+
+
+# ---------------------------------------------------------------- retention (PIPL Art. 19)
+class RetentionRule(models.Model):
+    """How long a category's personal data is kept after archiving, where it differs
+    from RETENTION_YEARS. A subcategory without a rule of its own follows its parent's."""
+
+    category = models.OneToOneField(Category, on_delete=models.CASCADE,
+                                    related_name="retention_rule", verbose_name=_("问题分类"))
+    years = models.PositiveSmallIntegerField(
+        _("保存年限"), validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("自归档之日起计算；期满后信访人的个人信息被匿名化。"))
+    reason = models.CharField(_("依据"), max_length=200, blank=True,
+                              help_text=_("例如档案管理规定的条款。"))
+
+    class Meta:
+        verbose_name = _("个人信息保存期限")
+        verbose_name_plural = _("个人信息保存期限")
+        ordering = ["category__name"]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.years}"
+
+
+class Anonymisation(models.Model):
+    """A case whose personal data was anonymised at the end of its retention period:
+    written once, in the transaction that anonymised it."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
+                                related_name="anonymisation", verbose_name=_("案件"))
+    anonymised_at = models.DateTimeField(_("匿名化时间"), default=timezone.now)
+    retention_years = models.PositiveSmallIntegerField(_("保存年限"))
+    person_anonymised = models.BooleanField(
+        _("信访人信息一并匿名化"),
+        help_text=_("否：信访人还有未到期的案件，其信息保留到最后一件到期。"))
+
+    class Meta:
+        verbose_name = _("个人信息匿名化记录")
+        verbose_name_plural = _("个人信息匿名化记录")
+        ordering = ["-anonymised_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.anonymised_at:%Y-%m-%d}"
+
+
+class PersonAnonymisation(models.Model):
+    """A petitioner whose record (and its history) was anonymised, once: when the last of
+    their cases reached the end of its retention period."""
+
+    petitioner = models.OneToOneField(Petitioner, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="anonymisation", verbose_name=_("信访人"))
+    anonymised_at = models.DateTimeField(_("匿名化时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("信访人匿名化记录")
+        verbose_name_plural = _("信访人匿名化记录")
+
+    def __str__(self) -> str:
+        return f"{self.petitioner_id} {self.anonymised_at:%Y-%m-%d}"
