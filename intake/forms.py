@@ -210,6 +210,14 @@ class PublicSubmissionForm(PetitionerFieldsMixin):
         self.fields["attachments"].help_text = gettext(
             "PDF、JPEG 或 PNG，最多 %(n)s 个，每个不超过 %(mb)s MB") % {
                 "n": settings.PUBLIC_ATTACHMENT_MAX_FILES, "mb": settings.PUBLIC_ATTACHMENT_MAX_MB}
+        # What the person is told before giving their data (PIPL Art. 17): why it is
+        # kept and for how long (Art. 19; feedback.retention anonymises it then).
+        self.retention_notice = gettext(
+            "您填写的姓名、电话、电子邮箱等个人信息，仅用于受理、办理、答复和回访您反映的事项"
+            "（《个人信息保护法》第十七条）。案件归档后保存 %(years)s 年（个别问题类别另有规定），"
+            "期满即匿名化处理，只留下不含个人信息的统计数据（第十九条）。"
+            "您可以向信访办申请查阅、更正或删除您的个人信息。") % {
+                "years": settings.RETENTION_YEARS}
 
     def is_spam(self) -> bool:
         return bool(self.data.get("website"))

@@ -265,6 +265,14 @@ def test_the_task_is_routed_to_default_and_scheduled_daily():
     assert entry["schedule"].hour == {2}
 
 
+def test_the_public_form_says_how_long_personal_data_is_kept(client, db, settings):
+    from django.urls import reverse
+
+    settings.RETENTION_YEARS = 7
+    page = client.get(reverse("intake:public_submit")).content.decode()
+    assert "归档后保存 7 年" in page and "第十九条" in page and "第十七条" in page
+
+
 def test_the_administrator_sets_a_category_period_in_the_admin(client, world):
     client.force_login(world.admin)
     page = client.get("/admin/feedback/retentionrule/")
