@@ -70,3 +70,21 @@ def is_contention(exception: BaseException) -> bool:
     from .services import contention_code
 
     return contention_code(exception) in CONTENTION_CODES
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header from settings.PERMISSIONS_POLICY: each feature with
+    the origins allowed to use it, none for a feature that is switched off
+    (`camera=()`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(
+            f"{feature}=({' '.join(origins)})"
+            for feature, origins in settings.PERMISSIONS_POLICY.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 from urllib.parse import quote
 
 from django.http import HttpResponse
@@ -12,26 +11,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from cases.spreadsheet import safe_cell
+
 HEADER_FILL = PatternFill("solid", fgColor="9B1C1C")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 THIN = Side(style="thin", color="BCCCDC")
-
-
-# A spreadsheet reads text that begins with one of these as a formula (or, for tab and
-# carriage return, shifts it into one): `=WEBSERVICE("http://…"&B5)` in a petitioner's
-# summary would call out with the neighbouring cells. A leading quote makes it plain
-# text in both files (the OWASP CSV-injection rule).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """A cell for either writer: numbers stay numbers, any text is inert."""
-    if value is None:
-        return ""
-    if isinstance(value, (int, float, Decimal)):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def xlsx_response(filename: str, title: str, headers: list[str], rows: list[list],

