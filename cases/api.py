@@ -67,7 +67,8 @@ def local(moment):
 
 def case_summary(case: Case, user=None) -> dict:
     body = {"number": case.number, "state": case.state,
-            "state_display": case.get_state_display(), "due_at": local(case.due_at)}
+            "state_display": case.get_state_display(), "due_at": local(case.due_at),
+            "tier": case.tier.code if case.tier_id else None}
     if user is not None:
         body["acts"] = [act.name for act in available_acts(user, case)]
     return body

@@ -45,6 +45,30 @@ from .models import ExtensionRequest, ExtensionState, HandlingNote, HandlingResu
 
 
 # ---------------------------------------------------------------- dispatch
+def _tier_for_new_category(case: Case, actor, category_id, tier: str, reason: str) -> str:
+    """A new category at dispatch brings its default tier (never below what the safety
+    phrases set), unless the dispatcher chose another tier (which needs a reason) or gave
+    a reason for keeping this one. Answers the tier still to apply ("" for none)."""
+    from intake import triage
+
+    if category_id in (None, "") or (reason or "").strip():
+        return tier
+    if tier and case.tier_id and tier != case.tier.code:
+        return tier  # a tier of the dispatcher's own: the reason is asked for below
+    try:
+        new = Category.objects.select_related("default_tier").get(pk=int(category_id))
+    except (Category.DoesNotExist, TypeError, ValueError):
+        return tier  # _set_category names the field
+    if new.pk == case.category_id or new.default_tier_id is None or not case.tier_id:
+        return tier
+    target = triage.floored(new.default_tier.code, triage.case_safety(case))
+    if target != case.tier.code:
+        change_tier(actor=actor, case_id=case.pk, tier_code=target,
+                    reason=_("问题分类改为“%(category)s”，按其默认响应级别") % {"category": new.name})
+        case.refresh_from_db(fields=["tier", "due_at", "next_action_at"])
+    return ""
+
+
 def _set_category(case: Case, category_id) -> None:
     """The subcategory chosen at dispatch; a case leaves the office classified."""
     if category_id in (None, ""):
@@ -74,6 +98,7 @@ def dispatch(
     """Classify, set the tier (a change needs a reason), and send the case on its way:
     交办 to a lead department, 直办 by the office, or 呈办 to a supervisor first."""
     case = case_services.lock_case(case_id)
+    tier = _tier_for_new_category(case, actor, category, tier, tier_change_reason)
     if tier and (not case.tier_id or tier != case.tier.code):
         # The dispatch form names these fields `tier` and `tier_change_reason`.
         case_services.tier_by_code(tier)

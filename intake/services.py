@@ -36,10 +36,10 @@ from cases.models import (
 )
 from cases.notifications import alert_supervisors
 from cases.numbering import next_case_number
-from cases.roles import OFFICE_ROLES, has_role
+from cases.roles import OFFICE_ROLES, Role, has_role
 from cases.validators import normalize_phone
 
-from . import query_codes
+from . import query_codes, triage
 from .models import IntakeSubmission
 
 DEFAULT_TIER = Tier.T3
@@ -108,6 +108,14 @@ def register_case(
     )
     case.full_clean(exclude=["number", "state"])
     data = {"earlier_case": earlier_case.number} if earlier_case else {}
+    # Safety first: an emergency phrase makes it T1 from the first minute, an outage T2.
+    safety = triage.case_safety(case)
+    if safety is not None:
+        base = (case.tier.code if case.tier_id else
+                case.category.default_tier.code if case.category_id and case.category.default_tier_id
+                else DEFAULT_TIER)
+        case.tier = case_services.tier_by_code(triage.floored(base, safety))
+        data["safety"] = safety.as_data()
     data.update(_start_intake_clock(case))
     case.number = next_case_number(year=timezone.localtime(now).year)
     case.save()
@@ -116,7 +124,21 @@ def register_case(
         note=case.get_channel_display(), data=data,
     )
     case.query_code = _give_query_code(case)
+    if safety is not None and safety.is_emergency:
+        _alert_emergency(case, safety)
     return case
+
+
+def _alert_emergency(case: Case, safety) -> None:
+    """A danger to life: the dispatchers and supervisors hear of it at once (in the app
+    and by e-mail), whoever registered it and through whichever door."""
+    from cases.notifications import Message, notify_many, people_with_roles
+
+    people = people_with_roles(Role.DISPATCHER, Role.SUPERVISOR)
+    notify_many([Message(people, "emergency", _("紧急险情：%(number)s %(summary)s") % {
+        "number": case.number, "summary": case.summary},
+        _("涉及：%(phrases)s。请立即受理、交办（T1，2小时内答复）。") % {
+            "phrases": "、".join(safety.phrases)}, case)])
 
 
 def _give_query_code(case: Case, *, replacing: bool = False) -> str:
@@ -190,10 +212,18 @@ def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> 
     elif case.tier_id is None:
         default = case.category.default_tier if case.category_id else None
         case.tier = default or case_services.tier_by_code(DEFAULT_TIER)
+    # No choice at acceptance goes below what the safety phrases set (a person lowers it
+    # afterwards through 调整响应级别, with a reason).
+    safety = triage.case_safety(case)
+    raised = triage.floored(case.tier.code, safety)
+    if raised != case.tier.code:
+        case.tier = case_services.tier_by_code(raised)
     now = timezone.now()
     deadline = compute_due_at(case.tier, now)
     due_at = deadline.due_at
     data = {"tier": case.tier.code, "due_at": due_at.isoformat()}
+    if safety is not None:
+        data["safety"] = safety.as_data()
     if case.platform_due_at and case.platform_due_at < due_at:
         due_at = case.platform_due_at  # the 12345 platform's promise comes first
         data["due_at"] = due_at.isoformat()
