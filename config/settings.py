@@ -324,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=5)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=200)
 
+# Triage: a case arriving without a category gets the suggested one when the system is at
+# least this sure (0-1); below, it waits unclassified for the dispatcher.
+TRIAGE_APPLY_MIN_CONFIDENCE = env.float("TRIAGE_APPLY_MIN_CONFIDENCE", default=0.4)
+
 # The longest content a registration may hold (characters).
 CASE_CONTENT_MAX_CHARS = env.int("CASE_CONTENT_MAX_CHARS", default=5000)
 

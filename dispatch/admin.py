@@ -2,18 +2,32 @@ from django.contrib import admin
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import ExtensionRequest, HandlingNote, HandlingResult, RoutingRule
+from .models import (ExtensionRequest, HandlingNote, HandlingResult, ResponsibilityEntry,
+                     TriageRecord)
 
 
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
-    list_display = ["priority", "category", "keywords", "department", "is_active"]
-    list_display_links = ["category", "keywords"]
+@admin.register(ResponsibilityEntry)
+class ResponsibilityEntryAdmin(admin.ModelAdmin):
+    """权责清单: matter → responsible department, versioned by effective dates."""
+
+    list_display = ["priority", "matter", "keywords", "category", "department", "version",
+                    "effective_from", "effective_to", "is_active"]
+    list_display_links = ["matter"]
     list_editable = ["priority", "is_active"]
-    list_filter = ["is_active", ("department", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["keywords", "category__name", "department__name"]
+    list_filter = ["is_active", "version", ("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["matter", "keywords", "category__name", "department__name"]
     list_select_related = ["category", "category__parent", "department"]
     autocomplete_fields = ["department"]
+    date_hierarchy = "effective_from"
+
+
+@admin.register(TriageRecord)
+class TriageRecordAdmin(ReadOnlyAdmin):
+    list_display = ["case", "category", "tier", "department", "confidence", "status",
+                    "decided_by", "decided_at"]
+    list_filter = ["status", "tier"]
+    search_fields = ["case__number"]
+    list_select_related = ["case", "category", "department", "decided_by"]
 
 
 @admin.register(HandlingNote)

@@ -15,9 +15,11 @@ from cases.acts import allowed_names, ensure_allowed, get_act
 from cases.models import HandlingMode, State
 from cases.roles import Role, role_required
 from cases.selectors import visible_cases
+from intake.triage import suggest_for_case
 
 from . import selectors, services
 from .forms import DispatchForm, ReasonForm
+from .models import TriageRecord
 
 
 @role_required(Role.DISPATCHER)
@@ -28,16 +30,18 @@ def desk(request):
     })
 
 
-def _initial(case) -> dict:
-    """The form's starting values: the first suggestion, never the department that has
-    just returned the case."""
+def _initial(case, suggestion) -> dict:
+    """The form's starting values: the case's own, else the first suggestion; never the
+    department that has just returned the case."""
     returned_by = case.lead_department_id if case.state == State.RETURNED else None
-    suggested = [s.department.pk for s in selectors.routing_suggestions(case)
-                 if s.department.pk != returned_by]
-    return {
-        "category": case.category_id, "tier": case.tier.code if case.tier_id else "T3",
-        "mode": "assigned", "lead_department": suggested[0] if suggested else None,
-    }
+    suggested = [option.value.pk for option in suggestion.departments
+                 if option.value.pk != returned_by]
+    category = case.category_id or (suggestion.category.value.pk if suggestion.category
+                                    else None)
+    tier = case.tier.code if case.tier_id else (suggestion.tier.value if suggestion.tier
+                                                else "T3")
+    return {"category": category, "tier": tier, "mode": "assigned",
+            "lead_department": suggested[0] if suggested else None}
 
 
 # Each handling mode is made by one act of the table.
@@ -53,6 +57,7 @@ def dispatch_case(request, number):
         "category", "tier", "lead_department", "petitioner"), number=number)
     may = allowed_names(request.user, case, only=(*MODE_ACTS.values(), "refuse_return"))
     modes = [mode for mode, name in MODE_ACTS.items() if name in may]
+    suggestion = suggest_for_case(case)
     if not may:
         try:  # the table's own words for why, e.g. 等待领导批示
             ensure_allowed("dispatch", request.user, case)
@@ -76,10 +81,11 @@ def dispatch_case(request, number):
                 return redirect("dispatch:desk")
         status = 400
     else:
-        form, status = DispatchForm(initial=_initial(case), modes=modes), 200
+        form, status = DispatchForm(initial=_initial(case, suggestion), modes=modes), 200
     return render(request, "dispatch/dispatch.html", {
         "modes": modes, "may": may,
-        "case": case, "form": form, "suggestions": selectors.routing_suggestions(case),
+        "case": case, "form": form, "suggestion": suggestion,
+        "triage": TriageRecord.objects.filter(case=case).select_related("category").first(),
         "returned": selectors.last_return(case) if case.state == State.RETURNED else None,
         "reason_form": ReasonForm(),
     }, status=status)

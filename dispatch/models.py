@@ -7,40 +7,87 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, Category, Department
 
 
-class RoutingRule(models.Model):
-    """Category and keywords → the department that should lead. Kept by administrators."""
+class ResponsibilityEntry(models.Model):
+    """权责清单: a matter and the department responsible for it, in force between two
+    dates. It outranks every learned suggestion and is shown as the reason. A matter is
+    recognised by its words in what the petitioner says, or by its category."""
 
+    matter = models.CharField(_("事项"), max_length=200)
+    keywords = models.CharField(
+        _("关键词"), max_length=300, blank=True,
+        help_text=_("用空格分隔；摘要、内容或地点含任一关键词即属本事项。留空则按分类。"))
     category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True,
                                  verbose_name=_("问题分类"),
-                                 help_text=_("留空则对所有分类适用"))
-    keywords = models.CharField(_("关键词"), max_length=200, blank=True,
-                                help_text=_("用空格分隔，摘要、内容或地点含任一关键词即匹配；留空则只看分类"))
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, verbose_name=_("承办部门"))
+                                 help_text=_("本事项所属分类；填写后该分类的案件都属本事项"))
+    department = models.ForeignKey(Department, on_delete=models.CASCADE,
+                                   verbose_name=_("责任部门"))
+    version = models.CharField(_("清单版本"), max_length=50, blank=True,
+                               help_text=_("如“2026年版”，显示在派单建议的理由中"))
+    effective_from = models.DateField(_("生效日期"), default=timezone.localdate)
+    effective_to = models.DateField(_("失效日期"), null=True, blank=True)
     priority = models.PositiveSmallIntegerField(_("优先级"), default=100,
                                                 help_text=_("数字小的先列出"))
     is_active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
-        verbose_name = _("派单规则")
-        verbose_name_plural = _("派单规则")
+        verbose_name = _("权责清单事项")
+        verbose_name_plural = _("权责清单")
         ordering = ["priority", "pk"]
         constraints = [
             models.CheckConstraint(condition=~Q(category__isnull=True, keywords=""),
-                                   name="routing_rule_has_a_condition"),
+                                   name="responsibility_has_a_condition"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.category or ''} {self.keywords} → {self.department}".strip()
+        return f"{self.matter} → {self.department}"
 
-    def matches(self, case: Case) -> bool:
-        if self.category_id and self.category_id not in (case.category_id,
-                                                         getattr(case.category, "parent_id", None)):
-            return False
-        words = self.keywords.split()
-        if not words:
+    def in_force(self, day) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+    def matches(self, *, text: str, category_id: int | None, parent_id: int | None) -> bool:
+        """Its words in the (normalised) text, or its category."""
+        from intake.triage import normalize
+
+        words = [normalize(word) for word in self.keywords.split()]
+        if any(word and word in text for word in words):
             return True
-        text = f"{case.summary} {case.content} {case.place}"
-        return any(word in text for word in words)
+        return bool(self.category_id and self.category_id in (category_id, parent_id))
+
+
+class TriageStatus(models.TextChoices):
+    SUGGESTED = "suggested", _("系统建议")
+    CONFIRMED = "confirmed", _("已确认")
+    CHANGED = "changed", _("已更改")
+
+
+class TriageRecord(models.Model):
+    """What triage suggested for a case that arrived without a category (API, portal,
+    e-mail) and applied, and what the dispatcher then decided."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="triage",
+                                verbose_name=_("案件"))
+    category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True,
+                                 related_name="+", verbose_name=_("建议分类"))
+    tier = models.CharField(_("建议级别"), max_length=2)
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+", verbose_name=_("建议主办部门"))
+    confidence = models.FloatField(_("置信度"), default=0)
+    reasons = models.JSONField(_("理由"), default=list)
+    status = models.CharField(_("状态"), max_length=20, choices=TriageStatus.choices,
+                              default=TriageStatus.SUGGESTED)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("确认人"))
+    decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    reason = models.TextField(_("更改理由"), blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("分诊建议")
+        verbose_name_plural = _("分诊建议")
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.category} {self.tier}"
 
 
 class NoteKind(models.TextChoices):

@@ -45,6 +45,27 @@ from .models import ExtensionRequest, ExtensionState, HandlingNote, HandlingResu
 
 
 # ---------------------------------------------------------------- dispatch
+def _decide_triage(case: Case, actor, category_id, *, reason: str) -> None:
+    """The dispatcher confirms the category the system applied on arrival, or changes it
+    with a reason (kept with the record)."""
+    from .models import TriageRecord, TriageStatus
+
+    record = TriageRecord.objects.filter(case=case, status=TriageStatus.SUGGESTED).first()
+    if record is None:
+        return
+    chosen = int(category_id) if str(category_id or "").isdigit() else case.category_id
+    if chosen == record.category_id:
+        record.status = TriageStatus.CONFIRMED
+    else:
+        if not reason:
+            raise ValidationError({"note": _(
+                "问题分类是系统建议的“%(category)s”，更改时请在交办意见中说明理由。") % {
+                    "category": record.category}})
+        record.status, record.reason = TriageStatus.CHANGED, reason
+    record.decided_by, record.decided_at = actor, timezone.now()
+    record.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+
+
 def _tier_for_new_category(case: Case, actor, category_id, tier: str, reason: str) -> str:
     """A new category at dispatch brings its default tier (never below what the safety
     phrases set), unless the dispatcher chose another tier (which needs a reason) or gave
@@ -98,6 +119,7 @@ def dispatch(
     """Classify, set the tier (a change needs a reason), and send the case on its way:
     交办 to a lead department, 直办 by the office, or 呈办 to a supervisor first."""
     case = case_services.lock_case(case_id)
+    _decide_triage(case, actor, category, reason=(tier_change_reason or note or "").strip())
     tier = _tier_for_new_category(case, actor, category, tier, tier_change_reason)
     if tier and (not case.tier_id or tier != case.tier.code):
         # The dispatch form names these fields `tier` and `tier_change_reason`.

@@ -89,6 +89,8 @@ def register_case(request):
     # petitioner; only its hash is kept.
     body = {**case_summary(case, request.user),
             "query_code": query_codes.display(case.query_code)}
+    if getattr(case, "triage_suggestion", None) is not None:
+        body["suggestion"] = case.triage_suggestion.as_data()
     return Response(body, status=status.HTTP_201_CREATED)
 
 

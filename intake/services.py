@@ -108,8 +108,20 @@ def register_case(
     )
     case.full_clean(exclude=["number", "state"])
     data = {"earlier_case": earlier_case.number} if earlier_case else {}
+    # Arrived without a category (API, portal, e-mail): the suggestion is applied, marked
+    # as such, so that the clock starts on the right tier; the dispatcher confirms it.
+    suggestion = triage.suggest_for_case(case)
+    applied = None
+    if case.category_id is None and suggestion.category is not None and (
+            suggestion.category.confidence >= settings.TRIAGE_APPLY_MIN_CONFIDENCE):
+        applied = suggestion.category
+        case.category = applied.value
+        if case.tier_id is None and suggestion.tier is not None:
+            case.tier = case_services.tier_by_code(suggestion.tier.value)
+        data["triage"] = {"category": applied.value.name, "confidence": round(
+            applied.confidence, 3), "source": applied.source, "reason": applied.reason}
     # Safety first: an emergency phrase makes it T1 from the first minute, an outage T2.
-    safety = triage.case_safety(case)
+    safety = suggestion.safety
     if safety is not None:
         base = (case.tier.code if case.tier_id else
                 case.category.default_tier.code if case.category_id and case.category.default_tier_id
@@ -124,6 +136,16 @@ def register_case(
         note=case.get_channel_display(), data=data,
     )
     case.query_code = _give_query_code(case)
+    case.triage_suggestion = suggestion
+    if applied is not None:
+        from dispatch.models import TriageRecord
+
+        TriageRecord.objects.create(
+            case=case, category=applied.value, tier=case.tier.code if case.tier_id else "",
+            department=suggestion.department.value if suggestion.department else None,
+            confidence=applied.confidence,
+            reasons=[f"{option.source_label}：{option.reason}" for option in
+                     (applied, suggestion.tier, suggestion.department) if option])
     if safety is not None and safety.is_emergency:
         _alert_emergency(case, safety)
     return case
@@ -421,7 +443,7 @@ def register_intake(
     person = save_petitioner(petitioner_id=petitioner_id, details=petitioner,
                              public=actor is None)
     case = register_case(actor=actor, petitioner=person, **matter)
-    code = case.query_code
+    code, suggestion = case.query_code, case.triage_suggestion
     for representative in representatives:
         Representative.objects.create(case=case, **representative)
     case_services.add_attachments(actor=actor, case=case, uploads=attachments)
@@ -442,7 +464,7 @@ def register_intake(
         # The acts name their own fields; the registration names them as its form does.
         raise ValidationError({OUTCOME_FIELDS.get(field, field): messages
                                for field, messages in error.message_dict.items()}) from error
-    case.query_code = code
+    case.query_code, case.triage_suggestion = code, suggestion
     return case
 
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case, State
-from dispatch.models import RoutingRule
+from dispatch.models import ResponsibilityEntry
 from tests.factories import drive_to
 
 
@@ -21,7 +21,8 @@ def test_the_desk_lists_what_waits(dispatcher_client, world):
 
 def test_the_dispatch_page_suggests_and_dispatches(dispatcher_client, world):
     case = drive_to(world, State.ACCEPTED)
-    RoutingRule.objects.create(category=world.category, department=world.b, priority=1)
+    ResponsibilityEntry.objects.create(matter="占道经营", category=world.category,
+                                       department=world.b, priority=1)
     page = dispatcher_client.get(reverse("dispatch:dispatch", args=[case.number]))
     assert page.context["form"].initial["lead_department"] == world.b.pk
     assert "住房和城乡建设局" in page.content.decode()
@@ -63,7 +64,8 @@ def test_only_dispatchers_dispatch(client, world):
 def test_a_returned_case_does_not_suggest_the_department_that_returned_it(dispatcher_client,
                                                                           world):
     case = drive_to(world, State.RETURNED)  # returned by A, whose category default is A
-    RoutingRule.objects.create(category=world.category, department=world.b, priority=5)
+    ResponsibilityEntry.objects.create(matter="占道经营", category=world.category,
+                                       department=world.b, priority=5)
     page = dispatcher_client.get(reverse("dispatch:dispatch", args=[case.number]))
     assert page.context["form"].initial["lead_department"] == world.b.pk
 

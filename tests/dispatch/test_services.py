@@ -9,7 +9,7 @@ from django.utils import timezone
 from cases.exceptions import CaseTransitionError
 from cases.models import Case, Notification, State
 from dispatch import selectors, services
-from dispatch.models import ExtensionRequest, HandlingNote, HandlingResult, RoutingRule
+from dispatch.models import ExtensionRequest, HandlingNote, HandlingResult, ResponsibilityEntry
 from tests.factories import DepartmentFactory, drive_to, register
 
 
@@ -49,12 +49,14 @@ def test_assigned_mode_needs_a_lead_department(world):
     assert "lead_department" in error.value.message_dict
 
 
-def test_routing_suggests_rules_then_history_then_the_default(world):
+def test_routing_suggests_the_responsibility_list_then_history_then_the_default(world):
     case = register(world, content="幸福路夜市噪音扰民")
-    RoutingRule.objects.create(keywords="噪音 扰民", department=world.b, priority=1)
+    ResponsibilityEntry.objects.create(matter="噪声扰民", keywords="噪音 扰民",
+                                       department=world.b, priority=1, version="2026年版")
     suggestions = selectors.routing_suggestions(case)
-    assert [s.department for s in suggestions][:2] == [world.b, world.a]
-    assert "规则" in suggestions[0].reason
+    assert [s.value for s in suggestions][:2] == [world.b, world.a]
+    assert suggestions[0].source == "list"
+    assert suggestions[0].reason == "权责清单（2026年版）：噪声扰民"
 
 
 def test_the_first_contact_that_reaches_the_petitioner_marks_the_response(world, travel):

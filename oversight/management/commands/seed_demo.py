@@ -16,8 +16,9 @@ from django.utils import timezone
 from cases.models import Case, Category, Channel, Department, Petitioner, State, TierPolicy
 from cases.roles import Role
 from dispatch import services as dispatch_services
+from intake import learning
 from intake import services as intake_services
-from dispatch.models import RoutingRule
+from dispatch.models import ResponsibilityEntry
 from feedback import services as feedback_services
 
 from oversight import services as oversight_services
@@ -91,6 +92,10 @@ class Command(BaseCommand):
         # and notifications are there before the first beat; and the dashboard's figures.
         self.stdout.write(f"{oversight_services.sweep_deadlines()} escalation steps taken")
         self.stdout.write(f"{refresh_figures()} cases counted")
+        # The first triage model, from the shipped corpus (and the demo's closed cases),
+        # so that the demo suggests from the start; retrained nightly after that.
+        model = learning.train()
+        self.stdout.write(f"triage model trained in {model.training_seconds:.1f} s: {model.label}")
         self.stdout.write(self.style.SUCCESS(
             f"Demo ready: {count} cases; log in as clerk, dispatcher, handler, head, "
             f"supervisor or admin with the password {DEMO_PASSWORD}"
@@ -119,11 +124,17 @@ class Command(BaseCommand):
                 )
 
     def _routing_rules(self, departments) -> None:
-        """A few keyword rules, so that the dispatch page suggests by wording too."""
-        for keywords, code, priority in [("油烟 异味 噪声", "HBJ", 10), ("电梯 物业", "ZJJ", 20),
-                                         ("工资 欠薪 社保", "RSJ", 30)]:
-            RoutingRule.objects.get_or_create(keywords=keywords, department=departments[code],
-                                              defaults={"priority": priority})
+        """A few entries of the responsibility list (权责清单), so that the dispatch page
+        suggests by wording too, with the list named as the reason."""
+        for matter, keywords, code, priority in [
+                ("餐饮油烟、异味、噪声污染", "油烟 异味 噪声", "HBJ", 10),
+                ("住宅电梯运行与物业服务", "电梯困人 物业公司 物业费", "ZJJ", 20),
+                ("拖欠劳动报酬与社会保险", "工资 欠薪 社保", "RSJ", 30),
+                ("城市供水与停水", "停水 自来水 水压", "SWJ", 40),
+                ("供电与停电", "停电 断电 电表", "GDJ", 50)]:
+            ResponsibilityEntry.objects.get_or_create(
+                matter=matter, defaults={"keywords": keywords, "department": departments[code],
+                                         "priority": priority, "version": "2026年版"})
 
     def _users(self, departments) -> dict[str, object]:
         User = get_user_model()
