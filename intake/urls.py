@@ -8,6 +8,7 @@ urlpatterns = [
     path("intake/register/", views.register, name="register"),
     path("intake/queue/", views.queue, name="queue"),
     path("intake/lookup/", views.lookup, name="lookup"),
+    path("intake/suggest/", views.suggest, name="suggest"),
     path("intake/query-code/", views.reissue_query_code, name="reissue_query_code"),
     path("intake/cases/<str:number>/<str:kind>.pdf", views.document, name="document"),
     path("public/submit/", public.submit, name="public_submit"),

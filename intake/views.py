@@ -192,3 +192,17 @@ def document(request, number: str, kind: str):
                                  query_code=request.session.get(SESSION_CODES, {}).get(case.number, ""))
     record_access(request, case, AccessKind.DOCUMENT, detail=kind)
     return pdf_response(filename, pdf)
+
+
+@require_POST
+@role_required(*OFFICE_ROLES)
+def suggest(request):
+    """分诊建议 for the counter form as the clerk types (JSON): category, tier and lead
+    department with their confidence, source and reason. By POST, like the lookup."""
+    from . import triage
+
+    text = {key: (request.POST.get(key) or "")[:5000]
+            for key in ("summary", "content", "place", "demands")}
+    if not any(value.strip() for value in text.values()):
+        return JsonResponse({"categories": [], "tiers": [], "departments": [], "safety": None})
+    return JsonResponse(triage.suggest(**text).as_data())

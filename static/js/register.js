@@ -57,6 +57,54 @@
   field("phone").addEventListener("change", lookup);
   field("id_number").addEventListener("change", lookup);
 
+  // 分诊建议 as the clerk types (debounced): category, tier, department with the source.
+  const triageBox = document.getElementById("triage-suggestion");
+  let pending = null;
+  async function suggest() {
+    const body = new URLSearchParams();
+    for (const key of ["summary", "content", "place", "demands"]) {
+      if (field(key)) body.append(key, field(key).value);
+    }
+    const response = await fetch(form.dataset.suggest, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": field("csrfmiddlewaretoken").value },
+    });
+    if (!response.ok || !triageBox) return;
+    const data = await response.json();
+    triageBox.replaceChildren();
+    const line = (label, options, apply) => {
+      if (!options.length) return;
+      const p = document.createElement("p");
+      p.append(label + "：");
+      options.forEach((option) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "small";
+        button.textContent = `${option.name}（${option.reason}，${Math.round(option.confidence * 100)}%）`;
+        if (apply) button.addEventListener("click", () => apply(option));
+        p.append(button, " ");
+      });
+      triageBox.append(p);
+    };
+    if (data.safety) {
+      const alert = document.createElement("p");
+      alert.className = "alert";
+      alert.textContent = `涉及“${data.safety.phrases.join("、")}”：响应级别至少 ${data.safety.floor}`;
+      triageBox.append(alert);
+    }
+    line("建议分类", data.categories, (option) => { if (field("category")) field("category").value = option.id; });
+    line("建议级别", data.tiers, (option) => { if (field("tier")) field("tier").value = option.code; });
+    line("建议主办", data.departments, null);
+    triageBox.hidden = !triageBox.children.length;
+  }
+  for (const key of ["summary", "content", "place"]) {
+    if (!field(key)) continue;
+    field(key).addEventListener("input", () => {
+      clearTimeout(pending);
+      pending = setTimeout(suggest, 600);
+    });
+  }
+
   form.addEventListener("click", (event) => {
     const link = event.target.dataset.link;
     const merge = event.target.dataset.merge;

@@ -77,6 +77,7 @@ DOORS = {
     "intake:register": lambda s: ["/intake/register/"],
     "intake:queue": lambda s: ["/intake/queue/"],
     "intake:lookup": lambda s: ["/intake/lookup/"],
+    "intake:suggest": lambda s: ["/intake/suggest/"],
     "intake:reissue_query_code": lambda s: [reverse("intake:reissue_query_code")],
     "intake:document": lambda s: [reverse("intake:document", args=[case.number, kind])
                                   for case in s.cases for kind in

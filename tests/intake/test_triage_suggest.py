@@ -131,3 +131,17 @@ def test_the_dispatch_page_shows_the_top_three_with_their_sources(world, client)
     client.force_login(world.dispatcher)
     page = client.get(f"/dispatch/cases/{case.number}/").content.decode()
     assert "分诊建议" in page and "权责清单" in page and "分类默认" in page
+
+
+def test_the_counter_form_asks_for_suggestions_by_post(world, client):
+    ResponsibilityEntry.objects.create(matter="燃气安全", keywords="燃气", department=world.a)
+    client.force_login(world.clerk)
+    assert client.get("/intake/suggest/").status_code == 405
+    answer = client.post("/intake/suggest/", {"summary": "地下室燃气味", "content": "很浓"}).json()
+    assert answer["safety"]["floor"] == "T1" and answer["tiers"][0]["code"] == "T1"
+    assert answer["departments"][0]["id"] == world.a.pk
+    assert client.post("/intake/suggest/", {}).json()["categories"] == []
+    page = client.get("/intake/register/").content.decode()
+    assert 'data-suggest="/intake/suggest/"' in page and 'id="triage-suggestion"' in page
+    client.force_login(world.handler)
+    assert client.post("/intake/suggest/", {"summary": "x"}).status_code in (302, 403)
