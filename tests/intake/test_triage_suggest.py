@@ -145,3 +145,21 @@ def test_the_counter_form_asks_for_suggestions_by_post(world, client):
     assert 'data-suggest="/intake/suggest/"' in page and 'id="triage-suggestion"' in page
     client.force_login(world.handler)
     assert client.post("/intake/suggest/", {"summary": "x"}).status_code in (302, 403)
+
+
+def test_the_queue_shows_the_applied_suggestion_and_an_emergency(world, client):
+    from intake import services
+    import uuid
+
+    ResponsibilityEntry.objects.create(matter="占道经营", keywords="摊贩", category=world.category,
+                                       department=world.a)
+    services.submit_online(submission_token=uuid.uuid4(), attachments=(),
+                           petitioner={"name": "赵六", "phone": "13700001111"},
+                           matter={"summary": "摊贩占道", "content": "楼下摊贩天天占道",
+                                   "category": None})
+    services.submit_online(submission_token=uuid.uuid4(), attachments=(),
+                           petitioner={"name": "钱七", "phone": "13700002222"},
+                           matter={"summary": "楼道起火", "content": "三楼着火了", "category": None})
+    client.force_login(world.clerk)
+    page = client.get("/intake/queue/").content.decode()
+    assert "系统建议" in page and "占道经营" in page and 'tag alert">T1' in page
