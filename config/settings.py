@@ -276,6 +276,8 @@ CELERY_TASK_ROUTES = {
     "oversight.tasks.make_monthly_report": {"queue": "exports"},
     "cases.tasks.sync_holiday_calendar": {"queue": "default"},
     "feedback.tasks.anonymise_due": {"queue": "default"},
+    # A minute or two of CPU at night: with the long jobs, not before the deadline sweep.
+    "intake.tasks.retrain_triage": {"queue": "exports"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -316,6 +318,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.tasks.anonymise_due",
         "schedule": crontab(minute=15, hour=2),
     },
+    # The triage model learns the day's closed cases (kept only if not worse: issue 14).
+    "retrain-triage": {
+        "task": "intake.tasks.retrain_triage",
+        "schedule": crontab(minute=45, hour=2),
+    },
 }
 
 # Retention (PIPL Art. 19): a petitioner's personal data is kept this many years after
@@ -327,6 +334,14 @@ RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=200)
 # Triage: a case arriving without a category gets the suggested one when the system is at
 # least this sure (0-1); below, it waits unclassified for the dispatcher.
 TRIAGE_APPLY_MIN_CONFIDENCE = env.float("TRIAGE_APPLY_MIN_CONFIDENCE", default=0.4)
+
+# The learned triage model (intake.learning): below this many closed cases of its own the
+# office's model also learns from the shipped corpus; features kept (size of the model);
+# CPU cores a training may use; how long a process trusts the active model's id it read.
+TRIAGE_MIN_OWN_CASES = env.int("TRIAGE_MIN_OWN_CASES", default=300)
+TRIAGE_MAX_FEATURES = env.int("TRIAGE_MAX_FEATURES", default=60000)
+TRIAGE_JOBS = env.int("TRIAGE_JOBS", default=2)
+TRIAGE_RELOAD_SECONDS = env.int("TRIAGE_RELOAD_SECONDS", default=5)
 
 # The longest content a registration may hold (characters).
 CASE_CONTENT_MAX_CHARS = env.int("CASE_CONTENT_MAX_CHARS", default=5000)

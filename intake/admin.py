@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from .models import SafetyPhrase
+from . import learning, tasks
+from .models import SafetyPhrase, TriageModel
 
 
 @admin.register(SafetyPhrase)
@@ -11,3 +19,83 @@ class SafetyPhraseAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     list_editable = ["is_active"]
     search_fields = ["phrase", "note"]
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@admin.register(TriageModel)
+class TriageModelAdmin(admin.ModelAdmin):
+    """分诊模型: every trained model, its data and its held-out figures; retrain now, or
+    put a kept model back in use. The models themselves are made only by training."""
+
+    change_list_template = "admin/intake/triagemodel/change_list.html"
+    list_display = ["trained_at", "source", "own_cases", "corpus_rows", "train_size",
+                    "held_out_size", "tier", "t1", "category_1", "category_3", "department_1",
+                    "department_3", "is_active", "kept_reason"]
+    list_filter = ["is_active", "source"]
+    actions = ["make_active"]
+    readonly_fields = ["trained_at", "source", "own_cases", "corpus_rows", "train_size",
+                       "held_out_size", "tier_accuracy", "t1_recall", "category_top1",
+                       "category_top3", "department_top1", "department_top3",
+                       "training_seconds", "is_active", "activated_at", "compared_with",
+                       "comparison", "kept_reason"]
+    fields = readonly_fields
+
+    @admin.display(description=_("响应级别准确率"), ordering="tier_accuracy")
+    def tier(self, obj):
+        return _percent(obj.tier_accuracy)
+
+    @admin.display(description=_("T1 召回率"), ordering="t1_recall")
+    def t1(self, obj):
+        return _percent(obj.t1_recall)
+
+    @admin.display(description=_("分类首选"), ordering="category_top1")
+    def category_1(self, obj):
+        return _percent(obj.category_top1)
+
+    @admin.display(description=_("分类前三"), ordering="category_top3")
+    def category_3(self, obj):
+        return _percent(obj.category_top3)
+
+    @admin.display(description=_("部门首选"), ordering="department_top1")
+    def department_1(self, obj):
+        return _percent(obj.department_top1)
+
+    @admin.display(description=_("部门前三"), ordering="department_top3")
+    def department_3(self, obj):
+        return _percent(obj.department_top3)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("fitted")
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        retrain = self.admin_site.admin_view(self.retrain_view)
+        return [path("retrain/", retrain, name="intake_triagemodel_retrain"),
+                *super().get_urls()]
+
+    def retrain_view(self, request):
+        """立即重新训练: the same task as the nightly one, queued after this request."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        transaction.on_commit(tasks.retrain_triage.delay)
+        self.message_user(request, _("已开始重新训练；训练完成后，新模型出现在本页（不比当前模型差才启用）。"),
+                          messages.SUCCESS)
+        return redirect("admin:intake_triagemodel_changelist")
+
+    @admin.action(description=_("设为当前使用的模型"), permissions=["change"])
+    def make_active(self, request, queryset):
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, _("请只选择一个模型。"), messages.ERROR)
+            return
+        record = learning.activate(model_id=chosen[0])
+        self.message_user(request, _("当前使用的模型：%(model)s（%(date)s 训练）") % {
+            "model": record.label, "date": timezone.localtime(record.trained_at)
+            .strftime("%Y-%m-%d %H:%M")}, messages.SUCCESS)

@@ -71,3 +71,61 @@ class SafetyPhrase(models.Model):
     @property
     def floor(self) -> str:
         return SAFETY_FLOORS[self.kind]
+
+
+class TriageSource(models.TextChoices):
+    OWN = "own", _("本办案件")
+    MIXED = "own+corpus", _("本办案件＋随附语料")
+    CORPUS = "corpus", _("随附语料")
+
+
+class TriageModel(models.Model):
+    """One trained triage classifier (intake.learning): what it learned from, how it did
+    on the held-out cases, and whether it is the one in use. Every model is kept; a new
+    one that scores worse than the active one stays inactive, with the reason."""
+
+    trained_at = models.DateTimeField(_("训练时间"), default=timezone.now)
+    source = models.CharField(_("训练数据"), max_length=20, choices=TriageSource.choices)
+    own_cases = models.PositiveIntegerField(_("本办案件数"), default=0)
+    corpus_rows = models.PositiveIntegerField(_("随附语料条数"), default=0)
+    train_size = models.PositiveIntegerField(_("训练样本"), default=0)
+    held_out_size = models.PositiveIntegerField(_("留出样本"), default=0)
+    tier_accuracy = models.FloatField(_("响应级别准确率"), null=True, blank=True)
+    t1_recall = models.FloatField(_("T1 召回率"), null=True, blank=True)
+    category_top1 = models.FloatField(_("分类首选准确率"), null=True, blank=True)
+    category_top3 = models.FloatField(_("分类前三命中率"), null=True, blank=True)
+    department_top1 = models.FloatField(_("部门首选准确率"), null=True, blank=True)
+    department_top3 = models.FloatField(_("部门前三命中率"), null=True, blank=True)
+    training_seconds = models.FloatField(_("训练用时（秒）"), default=0)
+    is_active = models.BooleanField(_("当前使用"), default=False)
+    activated_at = models.DateTimeField(_("启用时间"), null=True, blank=True)
+    compared_with = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("比较的模型"))
+    comparison = models.JSONField(
+        _("比较模型在同一留出样本上的成绩"), default=dict, blank=True)
+    kept_reason = models.CharField(_("未启用原因"), max_length=500, blank=True)
+    fitted = models.BinaryField(_("模型数据"), editable=False)
+
+    class Meta:
+        verbose_name = _("分诊模型")
+        verbose_name_plural = _("分诊模型")
+        ordering = ["-trained_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
+                                    name="one_active_triage_model"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How a suggestion names the model it came from."""
+        if self.source == TriageSource.CORPUS:
+            return str(_("随附模型"))
+        arguments = {"date": timezone.localdate(self.trained_at).isoformat(),
+                     "count": f"{self.own_cases:,}".replace(",", " ")}
+        if self.source == TriageSource.MIXED:
+            return _("本办模型（%(date)s，%(count)s 件，含随附语料）") % arguments
+        return _("本办模型（%(date)s，%(count)s 件）") % arguments

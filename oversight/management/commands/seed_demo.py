@@ -16,6 +16,7 @@ from django.utils import timezone
 from cases.models import Case, Category, Channel, Department, Petitioner, State, TierPolicy
 from cases.roles import Role
 from dispatch import services as dispatch_services
+from intake import learning
 from intake import services as intake_services
 from dispatch.models import ResponsibilityEntry
 from feedback import services as feedback_services
@@ -91,6 +92,10 @@ class Command(BaseCommand):
         # and notifications are there before the first beat; and the dashboard's figures.
         self.stdout.write(f"{oversight_services.sweep_deadlines()} escalation steps taken")
         self.stdout.write(f"{refresh_figures()} cases counted")
+        # The first triage model, from the shipped corpus (and the demo's closed cases),
+        # so that the demo suggests from the start; retrained nightly after that.
+        model = learning.train()
+        self.stdout.write(f"triage model trained in {model.training_seconds:.1f} s: {model.label}")
         self.stdout.write(self.style.SUCCESS(
             f"Demo ready: {count} cases; log in as clerk, dispatcher, handler, head, "
             f"supervisor or admin with the password {DEMO_PASSWORD}"
