@@ -75,3 +75,25 @@ def test_the_public_submits_and_tracks_a_case(page, live_server, tmp_path):
     page.get_by_role("button", name="查询").click()
     assert "没有与该编号和查询码相符的案件" in page.content()
     assert page.locator("#tracking").count() == 0
+
+
+def test_the_counter_form_suggests_as_the_clerk_types(page, live_server, tmp_path):
+    from dispatch.models import ResponsibilityEntry
+
+    world = build_world()
+    ResponsibilityEntry.objects.create(matter="燃气安全", keywords="燃气", department=world.a,
+                                       version="2026年版")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("用户名").fill("clerk")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server.url}/intake/register/")
+    page.get_by_label("诉求摘要").fill("地下室燃气味很浓")
+    page.get_by_label("反映内容").type("一楼地下室一股燃气味，住户不敢开灯")
+    box = page.locator("#triage-suggestion")
+    box.wait_for(state="visible", timeout=10000)
+    assert "至少 T1" in box.inner_text()
+    assert "权责清单（2026年版）：燃气安全" in box.inner_text()
+    page.locator("#triage-suggestion button", has_text="T1").first.click()
+    assert page.get_by_label("响应级别").input_value() == "T1"
+    shot(page, tmp_path, "register-suggestion.png")
