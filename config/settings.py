@@ -342,6 +342,9 @@ TRIAGE_MIN_OWN_CASES = env.int("TRIAGE_MIN_OWN_CASES", default=300)
 TRIAGE_MAX_FEATURES = env.int("TRIAGE_MAX_FEATURES", default=60000)
 TRIAGE_JOBS = env.int("TRIAGE_JOBS", default=2)
 TRIAGE_RELOAD_SECONDS = env.int("TRIAGE_RELOAD_SECONDS", default=5)
+# Every trained model's figures are kept; its fitted bytes (a few MB) only for the active
+# one and this many newest, which the administrator may make active again.
+TRIAGE_KEEP_FITTED = env.int("TRIAGE_KEEP_FITTED", default=30)
 
 # The longest content a registration may hold (characters).
 CASE_CONTENT_MAX_CHARS = env.int("CASE_CONTENT_MAX_CHARS", default=5000)

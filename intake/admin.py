@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -95,7 +95,11 @@ class TriageModelAdmin(admin.ModelAdmin):
         if len(chosen) != 1:
             self.message_user(request, _("请只选择一个模型。"), messages.ERROR)
             return
-        record = learning.activate(model_id=chosen[0])
+        try:
+            record = learning.activate(model_id=chosen[0])
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
         self.message_user(request, _("当前使用的模型：%(model)s（%(date)s 训练）") % {
             "model": record.label, "date": timezone.localtime(record.trained_at)
             .strftime("%Y-%m-%d %H:%M")}, messages.SUCCESS)

@@ -37,6 +37,7 @@ from typing import Hashable, Iterable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -345,6 +346,7 @@ def train(*, now: datetime | None = None) -> "TriageModel":  # noqa: F821 - mode
                 record.save(update_fields=["kept_reason"])
     if record.is_active:
         _announce()
+    _drop_old_bytes()
     logger.info("triage model %s trained: %s", record.pk, record.label)
     return record
 
@@ -385,6 +387,16 @@ def _make_active(record) -> None:
     record.save(update_fields=["is_active", "activated_at", "kept_reason"])
 
 
+def _drop_old_bytes() -> None:
+    """Every model's row stays (its date, data and figures); the fitted bytes only of the
+    active one and the TRIAGE_KEEP_FITTED newest, which the administrator may go back to."""
+    from .models import TriageModel
+
+    newest = TriageModel.objects.values_list("pk", flat=True)[:settings.TRIAGE_KEEP_FITTED]
+    (TriageModel.objects.filter(is_active=False).exclude(pk__in=list(newest))
+     .exclude(fitted=b"").update(fitted=b""))
+
+
 def activate(*, model_id: int) -> "TriageModel":  # noqa: F821
     """The administrator makes a kept model the one in use."""
     from .models import TriageModel
@@ -392,6 +404,8 @@ def activate(*, model_id: int) -> "TriageModel":  # noqa: F821
     with transaction.atomic():
         list(TriageModel.objects.select_for_update().filter(is_active=True))
         record = TriageModel.objects.select_for_update().get(pk=model_id)
+        if not record.fitted:
+            raise ValidationError(_("这个模型只保留了成绩，模型数据已按保留数量删除，不能再启用。"))
         if not record.is_active:
             _make_active(record)
     _announce()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from dispatch import services as dispatch_acts
@@ -223,3 +224,16 @@ def test_the_admin_lists_the_models_with_their_figures_and_retrains(world, clien
     assert TriageModel.objects.get(is_active=True).pk == model.pk
     assert not TriageModel.objects.get(pk=kept.pk).is_active
     assert client.get(reverse("admin:intake_triagemodel_retrain")).status_code == 405
+
+
+def test_old_models_keep_their_figures_but_not_their_bytes(world, settings):
+    settings.TRIAGE_KEEP_FITTED = 1
+    history(world, rounds=1)
+    first = learning.train()
+    learning.train()
+    learning.train()
+
+    old = TriageModel.objects.get(pk=first.pk)
+    assert not old.fitted and old.department_top1 == first.department_top1
+    with pytest.raises(ValidationError):
+        learning.activate(model_id=first.pk)
