@@ -163,3 +163,15 @@ def test_the_queue_shows_the_applied_suggestion_and_an_emergency(world, client):
     client.force_login(world.clerk)
     page = client.get("/intake/queue/").content.decode()
     assert "系统建议" in page and "占道经营" in page and 'tag alert">T1' in page
+
+
+def test_the_dispatch_page_says_the_category_was_the_systems(world, client):
+    ResponsibilityEntry.objects.create(matter="占道经营", keywords="摊贩", category=world.category,
+                                       department=world.a)
+    number = api_case(client, world)["number"]
+    client.force_login(world.dispatcher)
+    page = client.get(f"/dispatch/cases/{number}/").content.decode()
+    assert "系统已按建议设为" in page and "系统建议）" in page
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/dispatch/cases/{number}/").content.decode()
+    assert "This case arrived without a category" in page and "Suggested by the system" in page
