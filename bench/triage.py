@@ -4,7 +4,8 @@ Makes the corpus's categories and departments, trains the model as the office wo
 (intake.learning.train: the corpus's training split, 80 %), and prints on the held-out
 split (20 %, never seen in training; a rephrased repeat on the same side as its original):
 tier accuracy, T1 recall (the model alone, then with the safety phrases' floor that
-intake.triage applies), category and department top-1/top-3; the time of one prediction
+intake.triage applies), category and department top-1/top-3; repeat first-rank and false alarms (every
+corpus line, scored with the trained model's vectoriser); the time of one prediction
 and of one whole suggestion (intake.triage.suggest); and the time to train on CASES cases
 made by sampling the training split with light perturbation (timing only), on 2 cores.
 
@@ -118,6 +119,18 @@ def main() -> None:
          model.department_top1 is not None and model.department_top1 >= 0.80)
     line("department top-3", percent(model.department_top3), "≥ 95 %",
          model.department_top3 is not None and model.department_top3 >= 0.95)
+
+    # Repeats (item 6): the trained model's vectoriser, the wording and the place, as
+    # registration scores them (intake.learning.repeat_score), on every corpus line.
+    figures = learning.repeat_figures(rows)
+    line(f"repeat first-rank ({figures['repeats']} re-told lines)",
+         percent(figures["first_rank"]), "≥ 90 %",
+         figures["first_rank"] is not None and figures["first_rank"] >= 0.90)
+    line("repeat false alarms (lines flagged wrongly)", percent(figures["false_alarm"]),
+         "≤ 10 %", figures["false_alarm"] is not None and figures["false_alarm"] <= 0.10)
+    line("  repeats shown (original ≥ threshold)", percent(figures["shown"]), "", None)
+    line("  different same-topic pairs ≥ threshold", percent(figures["pair_false_alarm"]),
+         "", None)
 
     texts = [row["summary"] + row["content"] + row.get("place", "") for row in rows]
     rng = random.Random(14)

@@ -12,6 +12,7 @@ from cases.api import case_summary, local
 from cases.models import Case, Category, Channel, Gender, Tier
 from cases.audit import record_case_view
 from cases.identity import person_for
+from cases.roles import OFFICE_ROLES, has_role
 from cases.selectors import visible_cases
 from cases.validators import normalize_phone, validate_id_number, validate_phone
 
@@ -91,6 +92,8 @@ def register_case(request):
             "query_code": query_codes.display(case.query_code)}
     if getattr(case, "triage_suggestion", None) is not None:
         body["suggestion"] = case.triage_suggestion.as_data()
+    if has_role(request.user, *OFFICE_ROLES):  # earlier cases are the office's to see
+        body["repeats"] = getattr(case, "repeat_candidates", [])
     return Response(body, status=status.HTTP_201_CREATED)
 
 

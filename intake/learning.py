@@ -482,3 +482,119 @@ def forget() -> None:
     global _loaded
     _loaded = None
     cache.delete(ACTIVE_CACHE_KEY)
+
+
+# ---------------------------------------------------------------- repeats (item 6)
+# A repeat is scored on the classifier's own text representation (character and
+# character-pair TF-IDF), with the place and the petitioner: 0-100, shown from
+# REPEAT_MIN_SIMILARITY. A re-told matter shares a fifth to a third of its weighted
+# characters with the original, a different matter on the same topic a tenth (corpus).
+REPEAT_TEXT_FULL = 0.5  # a text cosine of this much counts in full
+REPEAT_WEIGHTS = {"text": 60, "place": 25, "same_petitioner": 20, "same_name": 10}
+_fallback: list = []
+_fallback_lock = threading.Lock()
+
+
+def _text_vectorizer():
+    """The active model's vectoriser; with none, one fitted once per process on the
+    shipped corpus (the same kind: characters and character pairs, sublinear TF-IDF)."""
+    found = _classifier()
+    if found is not None:
+        return found[0].vectorizer
+    if not _fallback:
+        with _fallback_lock:
+            if not _fallback:
+                import numpy as np
+                from sklearn.feature_extraction.text import TfidfVectorizer
+
+                texts = [case_text(row.get("summary", ""), row.get("content", ""),
+                                   row.get("place", "")) for row in corpus_rows()]
+                vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2),
+                                             sublinear_tf=True, dtype=np.float32)
+                vectorizer.fit(texts or ["。"])
+                _fallback.append(vectorizer)
+    return _fallback[0]
+
+
+def vectorize(texts: Sequence[str]):
+    """The texts' TF-IDF rows (L2-normalised, a sparse matrix) in the triage model's
+    representation: their products are cosine similarities."""
+    return _text_vectorizer().transform([normalize(text) for text in texts])
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Cosine similarity (0-1) of two texts in that representation."""
+    if not normalize(a) or not normalize(b):
+        return 0.0
+    matrix = vectorize([a, b])
+    return float(matrix[0].multiply(matrix[1]).sum())
+
+
+def similarities(text: str, others: Sequence[str]) -> list[float]:
+    """One text's cosine with each of the others, in one transform."""
+    if not others:
+        return []
+    if not normalize(text):
+        return [0.0] * len(others)
+    matrix = vectorize([text, *others])
+    return [float(value) for value in (matrix[1:] @ matrix[0].T).toarray().ravel()]
+
+
+def repeat_score(text_cosine: float, place_cosine: float = 0.0, *,
+                 same_petitioner: bool = False, same_name: bool = False) -> int:
+    """0-100: the wording (up to 60), the place (up to 25), the same phone or ID number
+    (20) or else the same name (10). The place or the person alone stays below the
+    display threshold: it takes the wording to call a case a repeat."""
+    weights = REPEAT_WEIGHTS
+    score = (weights["text"] * min(1.0, max(0.0, text_cosine) / REPEAT_TEXT_FULL)
+             + weights["place"] * min(1.0, max(0.0, place_cosine)))
+    if same_petitioner:
+        score += weights["same_petitioner"]
+    elif same_name:
+        score += weights["same_name"]
+    return min(100, round(score))
+
+
+def repeat_figures(rows: Sequence[dict] | None = None,
+                   threshold: int | None = None) -> dict[str, float | int]:
+    """On the corpus: for each re-told line (`repeat_of`), whether its original scores
+    highest among the other lines of its subcategory (first_rank); for each line, whether
+    a different matter of its subcategory (not of its repeat chain) reaches the threshold
+    (false_alarm: a case the queue would flag wrongly), and the share of such pairs
+    (pair_false_alarm); and the share of repeats whose original reaches it (shown)."""
+    import numpy as np
+
+    rows = corpus_rows() if rows is None else list(rows)
+    threshold = settings.REPEAT_MIN_SIMILARITY if threshold is None else threshold
+    texts = vectorize([f"{row.get('summary', '')} {row.get('content', '')}" for row in rows])
+    places = vectorize([row.get("place", "") for row in rows])
+    text_cos = (texts @ texts.T).toarray()
+    place_cos = (places @ places.T).toarray()
+    raw = (REPEAT_WEIGHTS["text"] * np.minimum(1.0, text_cos / REPEAT_TEXT_FULL)
+           + REPEAT_WEIGHTS["place"] * np.minimum(1.0, place_cos))
+    scores = raw.round()  # what repeat_score() gives
+    parent = {str(row["id"]): str(row["repeat_of"]) for row in rows if row.get("repeat_of")}
+    roots = [_root(str(row["id"]), parent) for row in rows]
+    index = {str(row["id"]): i for i, row in enumerate(rows)}
+    topics = [row.get("subcategory") for row in rows]
+    first = shown = repeats = flagged = pairs = false_pairs = 0
+    for i, row in enumerate(rows):
+        same_topic = [j for j in range(len(rows)) if j != i and topics[j] == topics[i]]
+        original = index.get(str(row.get("repeat_of") or ""))
+        if original is not None and same_topic:
+            repeats += 1
+            # A tie goes against the original.
+            best = max(same_topic, key=lambda j: (raw[i, j], j != original))
+            first += best == original
+            shown += scores[i, original] >= threshold
+        others = [j for j in same_topic if roots[j] != roots[i]]
+        flagged += any(scores[i, j] >= threshold for j in others)
+        pairs += len(others)
+        false_pairs += sum(scores[i, j] >= threshold for j in others)
+    return {
+        "repeats": repeats, "lines": len(rows),
+        "first_rank": first / repeats if repeats else None,
+        "shown": float(shown) / repeats if repeats else None,
+        "false_alarm": float(flagged) / len(rows) if rows else None,
+        "pair_false_alarm": float(false_pairs) / pairs if pairs else None,
+    }

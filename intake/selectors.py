@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from rapidfuzz import fuzz, process
 
 from cases.crypto import lookup_hash
-from cases.models import Case, Petitioner, State
+from cases.models import Case, CaseEvent, Petitioner, State
 from cases.paging import cursor_of, position_of
 from cases.selectors import visible_cases
 from cases.validators import normalize_phone
@@ -48,47 +48,76 @@ class SimilarCase:
     same_petitioner: bool
 
 
-def similar_cases(*, phone: str = "", id_number: str = "", text: str = "",
-                  exclude_id: int | None = None, limit: int = 10) -> list[SimilarCase]:
-    """Earlier cases the clerk should see before saving: the same petitioner's, and cases
-    with similar wording in the last REPEAT_WINDOW_DAYS, most similar first.
+REPEAT_SHORTLIST = 200  # the recent cases nearest by rapidfuzz, scored on TF-IDF
 
-    Text similarity is character-based (rapidfuzz), which suits Chinese without word
-    splitting; only recent cases are compared, and only their summary and first lines.
+
+def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place: str = "",
+                  name: str = "", petitioner: Petitioner | None = None,
+                  exclude_id: int | None = None, limit: int = 10) -> list[SimilarCase]:
+    """Earlier cases that may be the same matter, highest score first: the same
+    petitioner's (always listed), and cases of the last REPEAT_WINDOW_DAYS scoring at
+    least REPEAT_MIN_SIMILARITY.
+
+    The score (intake.learning.repeat_score) is the triage model's TF-IDF cosine of the
+    wording, the place's, and the petitioner (same phone or ID number, else same name).
+    The newest REPEAT_CANDIDATES cases are narrowed by rapidfuzz (fast, C) to the
+    REPEAT_SHORTLIST nearest, which alone are vectorised.
     """
+    from . import learning
+
     text = (text or "").strip()
-    petitioners = list(find_petitioners(phone=phone, id_number=id_number).values_list(
-        "pk", flat=True))
+    place = (place or "").strip()
+    name = (name or "").strip()
+    people = petitioners_with(phone=phone, id_number=id_number)
+    if petitioner is not None and petitioner.pk:
+        condition = Q(pk=petitioner.pk)
+        if petitioner.phone:
+            condition |= Q(phone=petitioner.phone) | Q(phone_alt=petitioner.phone)
+        if petitioner.id_number_hash:
+            condition |= Q(id_number_hash=petitioner.id_number_hash)
+        people = Petitioner.objects.filter(condition)
+        name = name or petitioner.name
+    petitioners = set(people.order_by("-created_at").values_list("pk", flat=True)[:10])
     since = timezone.now() - timedelta(days=settings.REPEAT_WINDOW_DAYS)
     own = Case.objects.filter(petitioner__in=petitioners) if petitioners else Case.objects.none()
     recent = Case.objects.filter(received_at__gte=since).exclude(state=State.MERGED)
     if exclude_id:
         own, recent = own.exclude(pk=exclude_id), recent.exclude(pk=exclude_id)
-    found: dict[int, SimilarCase] = {}
-    for case in own.select_related("petitioner", "category").order_by("-received_at")[:limit]:
-        score = _score(text, case) if text else 0
-        found[case.pk] = SimilarCase(case=case, score=score, same_petitioner=True)
+    picked = list(own.order_by("-received_at").values_list("pk", flat=True)[:limit])
     if text:
         rows = recent.order_by("-received_at").values_list(
             "pk", "summary", Substr("content", 1, 200))[: settings.REPEAT_CANDIDATES]
         choices = {pk: f"{summary} {head}" for pk, summary, head in rows}
-        matches = process.extract(text, choices, scorer=fuzz.ratio,
-                                  score_cutoff=settings.REPEAT_MIN_SIMILARITY, limit=limit)
-        cases = Case.objects.select_related("petitioner", "category").in_bulk(
-            [pk for _, _, pk in matches]
-        )
-        for _, score, pk in matches:
-            if pk in found:
-                found[pk].score = max(found[pk].score, round(score))
-            elif pk in cases:
-                found[pk] = SimilarCase(case=cases[pk], score=round(score),
-                                        same_petitioner=False)
-    ranked = sorted(found.values(), key=lambda s: (s.same_petitioner, s.score), reverse=True)
-    return ranked[:limit]
+        picked += [pk for _, _, pk in process.extract(
+            text, choices, scorer=fuzz.ratio, limit=REPEAT_SHORTLIST)]
+    cases = Case.objects.select_related("petitioner", "category").in_bulk(set(picked))
+    if not cases:
+        return []
+    candidates = list(cases.values())
+    wording = learning.similarities(
+        text, [f"{case.summary} {case.content[:1000]}" for case in candidates]) if text \
+        else [0.0] * len(candidates)
+    places = learning.similarities(place, [case.place for case in candidates]) if place \
+        else [0.0] * len(candidates)
+    found = []
+    for case, text_cosine, place_cosine in zip(candidates, wording, places):
+        same_petitioner = case.petitioner_id in petitioners
+        score = learning.repeat_score(
+            text_cosine, place_cosine, same_petitioner=same_petitioner,
+            same_name=bool(name) and case.petitioner.name == name) if text else 0
+        if same_petitioner or score >= settings.REPEAT_MIN_SIMILARITY:
+            found.append(SimilarCase(case=case, score=score, same_petitioner=same_petitioner))
+    found.sort(key=lambda s: (s.score, s.same_petitioner, s.case.received_at), reverse=True)
+    return found[:limit]
 
 
-def _score(text: str, case: Case) -> int:
-    return round(fuzz.ratio(text, f"{case.summary} {case.content[:200]}"))
+def repeat_candidates(case: Case, *, limit: int = 3) -> list[dict]:
+    """What registration keeps and answers: the earlier cases scoring at least
+    REPEAT_MIN_SIMILARITY for this (unsaved or saved) case, best first."""
+    found = similar_cases(text=f"{case.summary} {case.content}", place=case.place,
+                          petitioner=case.petitioner, exclude_id=case.pk, limit=limit + 10)
+    return [{"number": s.case.number, "score": s.score, "same_petitioner": s.same_petitioner}
+            for s in found if s.score >= settings.REPEAT_MIN_SIMILARITY][:limit]
 
 
 CASE_NUMBER_RE = re.compile(r"^[A-Z]{1,10}-\d{4}-\d{6}$")
@@ -161,8 +190,22 @@ def received_queue(user, *, channel: str = "", after: str = "") -> IntakeQueue:
                 .order_by(F("accept_by").asc(nulls_last=True), "pk")[:QUEUE_PAGE + 1])
     more = len(rows) > QUEUE_PAGE
     rows = rows[:QUEUE_PAGE]
+    _attach_repeats(rows)
     last = rows[-1] if more and rows else None
     return IntakeQueue(rows, counts, channel, cursor_of(last.accept_by, last.pk) if last else None)
+
+
+def _attach_repeats(rows: list[Case]) -> None:
+    """Each row's best repeat candidate as registration found it (`case.repeat`: number
+    and score, or None), from the register events' data in one query."""
+
+    best = {case_id: (data or {}).get("repeats") for case_id, data in
+            CaseEvent.objects.filter(case__in=[case.pk for case in rows], action="register")
+            .values_list("case_id", "data")}
+    for case in rows:
+        repeats = best.get(case.pk) or []
+        case.repeat = next((r for r in repeats
+                            if r.get("score", 0) >= settings.REPEAT_MIN_SIMILARITY), None)
 
 
 def registered_today(user) -> QuerySet[Case]:

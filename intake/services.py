@@ -39,7 +39,7 @@ from cases.numbering import next_case_number
 from cases.roles import OFFICE_ROLES, Role, has_role
 from cases.validators import normalize_phone
 
-from . import query_codes, triage
+from . import query_codes, selectors, triage
 from .models import IntakeSubmission
 
 DEFAULT_TIER = Tier.T3
@@ -129,6 +129,10 @@ def register_case(
         case.tier = case_services.tier_by_code(triage.floored(base, safety))
         data["safety"] = safety.as_data()
     data.update(_start_intake_clock(case))
+    # Found once, here, from whichever door: the queue reads the event, the API answers it.
+    repeats = selectors.repeat_candidates(case)
+    if repeats:
+        data["repeats"] = repeats
     case.number = next_case_number(year=timezone.localtime(now).year)
     case.save()
     CaseEvent.record(
@@ -137,6 +141,7 @@ def register_case(
     )
     case.query_code = _give_query_code(case)
     case.triage_suggestion = suggestion
+    case.repeat_candidates = repeats
     if applied is not None:
         from dispatch.models import TriageRecord
 
