@@ -365,7 +365,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # and the least similarity (0-100) worth showing.
 REPEAT_WINDOW_DAYS = env.int("REPEAT_WINDOW_DAYS", default=90)
 REPEAT_CANDIDATES = env.int("REPEAT_CANDIDATES", default=20000)
-REPEAT_MIN_SIMILARITY = env.int("REPEAT_MIN_SIMILARITY", default=30)
+REPEAT_MIN_SIMILARITY = env.int("REPEAT_MIN_SIMILARITY", default=35)
 # Searching cases by words looks this far back (numbers and phones search everything).
 SEARCH_TEXT_DAYS = env.int("SEARCH_TEXT_DAYS", default=365)
 
