@@ -57,7 +57,6 @@ def dispatch_case(request, number):
         "category", "tier", "lead_department", "petitioner"), number=number)
     may = allowed_names(request.user, case, only=(*MODE_ACTS.values(), "refuse_return"))
     modes = [mode for mode, name in MODE_ACTS.items() if name in may]
-    suggestion = suggest_for_case(case)
     if not may:
         try:  # the table's own words for why, e.g. 等待领导批示
             ensure_allowed("dispatch", request.user, case)
@@ -80,7 +79,9 @@ def dispatch_case(request, number):
                     "number": case.number, "state": case.get_state_display()})
                 return redirect("dispatch:desk")
         status = 400
-    else:
+    # Worked out for the page only (a dispatch that succeeds has redirected already).
+    suggestion = suggest_for_case(case)
+    if request.method != "POST":
         form, status = DispatchForm(initial=_initial(case, suggestion), modes=modes), 200
     return render(request, "dispatch/dispatch.html", {
         "modes": modes, "may": may,

@@ -41,8 +41,18 @@ class ResponsibilityEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.matter} → {self.department}"
 
-    def in_force(self, day) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+    @classmethod
+    def in_force(cls, day):
+        """The entries in force on `day`, each with `leaf_category` (its category has no
+        subcategories, so a suggestion may name it), in one query."""
+        from django.db.models import Exists, OuterRef
+
+        return (cls.objects.filter(is_active=True, department__is_active=True,
+                                   effective_from__lte=day)
+                .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=day))
+                .annotate(leaf_category=~Exists(Category.objects.filter(
+                    parent_id=OuterRef("category_id"))))
+                .select_related("department", "category"))
 
     def matches(self, *, text: str, category_id: int | None, parent_id: int | None) -> bool:
         """Its words in the (normalised) text, or its category."""

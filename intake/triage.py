@@ -167,15 +167,12 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
     departments: dict[int, Option] = {}
     if category is not None:
         categories[category.pk] = Option(category, 1.0, "chosen", "登记时选择的分类")
-    entries = [entry for entry in ResponsibilityEntry.objects.filter(
-        is_active=True, department__is_active=True).select_related("department", "category")
-        if entry.in_force(day)]
-    for entry in entries:
+    for entry in ResponsibilityEntry.in_force(day):
         if entry.matches(text=text, category_id=getattr(category, "pk", None),
                          parent_id=getattr(category, "parent_id", None)):
             reason = f"权责清单{('（' + entry.version + '）') if entry.version else ''}：{entry.matter}"
             _add(departments, entry.department_id, Option(entry.department, 0.95, "list", reason))
-            if entry.category_id and category is None and not entry.category.children.exists():
+            if entry.category_id and category is None and entry.leaf_category:
                 _add(categories, entry.category_id, Option(entry.category, 0.8, "list", reason))
     if learned is not None:
         found = Category.objects.select_related("parent", "default_tier").in_bulk(
