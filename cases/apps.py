@@ -8,3 +8,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from . import reference
+        from .models import Category, ChannelPolicy, Department, TierPolicy
+
+        reference.connect(Category, ChannelPolicy, Department, TierPolicy)

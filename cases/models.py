@@ -670,7 +670,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
         """The acceptance terms of the case's channel, read once per case object (a batch
         reads all of its cases' at once with `ChannelPolicy.attach`)."""
         if "_channel_policy" not in self.__dict__:
-            self._channel_policy = ChannelPolicy.objects.filter(channel=self.channel).first()
+            from . import reference
+
+            self._channel_policy = reference.channel_policy(self.channel)
         return self._channel_policy
 
     @channel_policy.setter

@@ -194,10 +194,12 @@ def get_or_invalid(model, field: str, pk, message: str, **filters):
 
 
 def tier_by_code(code: str) -> TierPolicy:
-    try:
-        return TierPolicy.objects.get(code=code)
-    except TierPolicy.DoesNotExist:
-        raise ValidationError({"tier": _("响应级别 %(code)s 不存在。") % {"code": code}}) from None
+    from . import reference
+
+    found = reference.tier(code)
+    if found is None:
+        raise ValidationError({"tier": _("响应级别 %(code)s 不存在。") % {"code": code}})
+    return found
 
 
 def record_event(case: Case, *, actor, action: str, note: str = "", data: dict | None = None):

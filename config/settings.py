@@ -342,6 +342,17 @@ TRIAGE_MIN_OWN_CASES = env.int("TRIAGE_MIN_OWN_CASES", default=300)
 TRIAGE_MAX_FEATURES = env.int("TRIAGE_MAX_FEATURES", default=60000)
 TRIAGE_JOBS = env.int("TRIAGE_JOBS", default=2)
 TRIAGE_RELOAD_SECONDS = env.int("TRIAGE_RELOAD_SECONDS", default=5)
+# Web and worker processes load scikit-learn and the model when they start (1-2 s),
+# not on the first registration they serve.
+TRIAGE_WARM_AT_START = env.bool("TRIAGE_WARM_AT_START", default=True)
+# Reference tables (categories, departments, tiers, safety phrases, the responsibility
+# list) held per process: a change is seen at once through the cache, and at the latest
+# after this many seconds.
+REFERENCE_SECONDS = env.int("REFERENCE_SECONDS", default=300)
+# The "history" source of triage: which departments led a category's cases in these
+# days, counted again at most every TRIAGE_HISTORY_SECONDS.
+TRIAGE_HISTORY_DAYS = env.int("TRIAGE_HISTORY_DAYS", default=365)
+TRIAGE_HISTORY_SECONDS = env.int("TRIAGE_HISTORY_SECONDS", default=300)
 # Every trained model's figures are kept; its fitted bytes (a few MB) only for the active
 # one and this many newest, which the administrator may make active again.
 TRIAGE_KEEP_FITTED = env.int("TRIAGE_KEEP_FITTED", default=30)

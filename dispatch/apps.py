@@ -10,3 +10,8 @@ class DispatchConfig(AppConfig):
         from .acts import register_all
 
         register_all()
+        from cases import reference
+
+        from .models import ResponsibilityEntry
+
+        reference.connect(ResponsibilityEntry)

@@ -10,3 +10,8 @@ class IntakeConfig(AppConfig):
         from .acts import register_all
 
         register_all()
+        from cases import reference
+
+        from .models import SafetyPhrase
+
+        reference.connect(SafetyPhrase)

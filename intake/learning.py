@@ -477,6 +477,23 @@ def predict(text: str) -> Prediction | None:
                       tiers=best("tier"), label=label)
 
 
+def warm() -> None:
+    """Load scikit-learn and the active model (or the corpus vectoriser) now, so that the
+    first registration a process serves does not wait a second or two for them. Called
+    when a web or worker process starts; a database not yet migrated is no error."""
+    import logging
+
+    try:
+        predict("燃气泄漏 小区停水")
+        similarities("小区停水", ["小区停水"])
+    except Exception:  # noqa: BLE001 - a process starts even when warming fails
+        logging.getLogger(__name__).warning("triage model not warmed", exc_info=True)
+    finally:
+        from django.db import connection
+
+        connection.close()  # the process's own connection opens with its first request
+
+
 def forget() -> None:
     """Drop the model this process holds (tests; after a restore of the database)."""
     global _loaded

@@ -48,7 +48,7 @@ class SimilarCase:
     same_petitioner: bool
 
 
-REPEAT_SHORTLIST = 200  # the recent cases nearest by rapidfuzz, scored on TF-IDF
+REPEAT_SHORTLIST = 50  # the recent cases nearest by rapidfuzz, scored on TF-IDF
 
 
 def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place: str = "",
@@ -90,25 +90,30 @@ def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place
         choices = {pk: f"{summary} {head}" for pk, summary, head in rows}
         picked += [pk for _, _, pk in process.extract(
             text, choices, scorer=fuzz.ratio, limit=REPEAT_SHORTLIST)]
-    cases = Case.objects.select_related("petitioner", "category").in_bulk(set(picked))
-    if not cases:
+    # Scored on the few columns the score reads; whole cases only for what is answered.
+    rows = list(Case.objects.filter(pk__in=set(picked)).values_list(
+        "pk", "summary", Substr("content", 1, 500), "place", "petitioner_id",
+        "petitioner__name", "received_at"))
+    if not rows:
         return []
-    candidates = list(cases.values())
-    wording = learning.similarities(
-        text, [f"{case.summary} {case.content[:1000]}" for case in candidates]) if text \
-        else [0.0] * len(candidates)
-    places = learning.similarities(place, [case.place for case in candidates]) if place \
-        else [0.0] * len(candidates)
-    found = []
-    for case, text_cosine, place_cosine in zip(candidates, wording, places):
-        same_petitioner = case.petitioner_id in petitioners
+    wording = learning.similarities(text, [f"{row[1]} {row[2]}" for row in rows]) if text \
+        else [0.0] * len(rows)
+    places = learning.similarities(place, [row[3] for row in rows]) if place \
+        else [0.0] * len(rows)
+    scored = []
+    for row, text_cosine, place_cosine in zip(rows, wording, places):
+        same_petitioner = row[4] in petitioners
         score = learning.repeat_score(
             text_cosine, place_cosine, same_petitioner=same_petitioner,
-            same_name=bool(name) and case.petitioner.name == name) if text else 0
+            same_name=bool(name) and row[5] == name) if text else 0
         if same_petitioner or score >= settings.REPEAT_MIN_SIMILARITY:
-            found.append(SimilarCase(case=case, score=score, same_petitioner=same_petitioner))
-    found.sort(key=lambda s: (s.score, s.same_petitioner, s.case.received_at), reverse=True)
-    return found[:limit]
+            scored.append((score, same_petitioner, row[6], row[0]))
+    scored.sort(reverse=True)
+    scored = scored[:limit]
+    cases = Case.objects.select_related("petitioner", "category").in_bulk(
+        [pk for *_rest, pk in scored])
+    return [SimilarCase(case=cases[pk], score=score, same_petitioner=same_petitioner)
+            for score, same_petitioner, _received, pk in scored if pk in cases]
 
 
 def repeat_candidates(case: Case, *, limit: int = 3) -> list[dict]:

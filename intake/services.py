@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cases.exceptions import RecordConflict
 from cases.identity import mask_phone
 from cases import services as case_services
+from cases import reference as case_reference
 from cases.attachments import check_public_uploads
 from cases.calendar import compute_accept_by, compute_due_at
 from cases.escalation import schedule
@@ -26,7 +27,6 @@ from cases.models import (
     CaseEvent,
     Category,
     Channel,
-    ChannelPolicy,
     Delivery,
     Petitioner,
     Representative,
@@ -216,7 +216,7 @@ def _start_intake_clock(case: Case) -> dict:
         # acceptance may only bring it forward (accept_case).
         case.due_at = case.platform_due_at
         data["due_at"] = case.due_at.isoformat()
-    policy = ChannelPolicy.objects.filter(channel=case.channel).first()
+    policy = case_reference.channel_policy(case.channel)
     case.channel_policy = policy
     if policy is not None:
         deadline = compute_accept_by(policy, case.received_at)

@@ -41,19 +41,41 @@ class SafetyMatch:
 
 def safety_match(*texts: str) -> SafetyMatch | None:
     """The most urgent floor the phrases found in these texts set, or None."""
-    from .models import SAFETY_FLOORS, SafetyPhrase
+    from .models import SAFETY_FLOORS
 
     text = normalize(" ".join(texts))
     if not text:
         return None
     found: dict[str, list[str]] = {}
-    for phrase, kind in SafetyPhrase.objects.filter(is_active=True).values_list("phrase", "kind"):
-        if normalize(phrase) and normalize(phrase) in text:
+    for phrase, normalized, kind in safety_phrases():
+        if normalized in text:
             found.setdefault(kind, []).append(phrase)
     if not found:
         return None
     kind = min(found, key=lambda k: URGENCY[SAFETY_FLOORS[k]])
     return SafetyMatch(floor=SAFETY_FLOORS[kind], kind=kind, phrases=tuple(found[kind]))
+
+
+def safety_phrases() -> list[tuple[str, str, str]]:
+    """The active phrases as (phrase, normalised, kind), held per process."""
+    from cases import reference
+
+    from .models import SafetyPhrase
+
+    def load():
+        rows = SafetyPhrase.objects.filter(is_active=True).values_list("phrase", "kind")
+        return [(phrase, normalize(phrase), kind) for phrase, kind in rows if normalize(phrase)]
+
+    return reference.held("safety-phrases", load)
+
+
+def responsibility_in_force(day) -> list:
+    """The responsibility list's entries in force on `day`, held per process."""
+    from cases import reference
+    from dispatch.models import ResponsibilityEntry
+
+    return reference.held(f"responsibility-{day.isoformat()}",
+                          lambda: list(ResponsibilityEntry.in_force(day)))
 
 
 def case_safety(case) -> SafetyMatch | None:
@@ -153,11 +175,9 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
     """Category, tier and lead department for what the petitioner says, each with a
     confidence, a source and a reason, best first. The responsibility list (权责清单)
     outranks the model; the safety phrases floor the tier and nothing lowers them."""
-    from django.db.models import Count
     from django.utils import timezone
 
-    from cases.models import ENDED_AT_INTAKE, Case, Category, Department, State
-    from dispatch.models import ResponsibilityEntry
+    from cases import reference
 
     text = normalize(" ".join([summary, content, place, demands]))
     day = day or timezone.localdate()
@@ -167,7 +187,7 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
     departments: dict[int, Option] = {}
     if category is not None:
         categories[category.pk] = Option(category, 1.0, "chosen", "登记时选择的分类")
-    for entry in ResponsibilityEntry.in_force(day):
+    for entry in responsibility_in_force(day):
         if entry.matches(text=text, category_id=getattr(category, "pk", None),
                          parent_id=getattr(category, "parent_id", None)):
             reason = f"权责清单{('（' + entry.version + '）') if entry.version else ''}：{entry.matter}"
@@ -175,12 +195,11 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
             if entry.category_id and category is None and entry.leaf_category:
                 _add(categories, entry.category_id, Option(entry.category, 0.8, "list", reason))
     if learned is not None:
-        found = Category.objects.select_related("parent", "default_tier").in_bulk(
-            [pk for pk, _p in learned.categories])
+        found = reference.categories()
         for pk, probability in learned.categories:
             if pk in found:
                 _add(categories, pk, Option(found[pk], probability * 0.9, "model", learned.label))
-        found = Department.objects.in_bulk([pk for pk, _p in learned.departments])
+        found = reference.departments()
         for pk, probability in learned.departments:
             if pk in found and found[pk].is_active:
                 _add(departments, pk, Option(found[pk], probability * 0.9, "model",
@@ -188,15 +207,12 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
     ranked_categories = sorted(categories.values(), key=lambda o: -o.confidence)[:limit]
     best = ranked_categories[0].value if ranked_categories else None
     if best is not None:
-        history = (Case.objects.filter(category_id=best.pk, lead_department__isnull=False,
-                                       lead_department__is_office=False,
-                                       lead_department__is_active=True)
-                   .exclude(state__in=[State.RETURNED, *ENDED_AT_INTAKE])
-                   .values("lead_department").annotate(n=Count("pk")).order_by("-n")[:limit])
-        rows = list(history)
+        rows = _history(best.pk, limit)
         total = sum(row["n"] for row in rows) or 1
-        found = Department.objects.in_bulk([row["lead_department"] for row in rows])
+        found = reference.departments()
         for row in rows:
+            if row["lead_department"] not in found:
+                continue
             _add(departments, row["lead_department"], Option(
                 found[row["lead_department"]], 0.85 * row["n"] / total, "history",
                 f"此类案件最常由该部门承办（{row['n']}件）"))
@@ -220,6 +236,33 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
         ranked_tiers = [rule] + [option for option in ranked_tiers
                                  if URGENCY[option.value] < URGENCY[safety.floor]]
     return Suggestion(ranked_categories, ranked_tiers[:limit], ranked_departments, safety)
+
+
+def _history(category_id: int, limit: int) -> list[dict]:
+    """The departments that most often led this category's cases in the last
+    TRIAGE_HISTORY_DAYS, through the cache for TRIAGE_HISTORY_SECONDS (a suggestion may
+    lag the day's dispatches by minutes)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from cases.models import ENDED_AT_INTAKE, Case, State
+
+    key = f"triage-history:{category_id}:{limit}"
+    rows = cache.get(key)
+    if rows is None:
+        since = timezone.now() - timedelta(days=settings.TRIAGE_HISTORY_DAYS)
+        rows = list(Case.objects.filter(
+            category_id=category_id, received_at__gte=since, lead_department__isnull=False,
+            lead_department__is_office=False, lead_department__is_active=True)
+            .exclude(state__in=[State.RETURNED, *ENDED_AT_INTAKE])
+            .values("lead_department").annotate(n=Count("pk")).order_by("-n", "lead_department")
+            [:limit])
+        cache.set(key, rows, settings.TRIAGE_HISTORY_SECONDS)
+    return rows
 
 
 def suggest_for_case(case, **kwargs) -> Suggestion:
