@@ -98,6 +98,15 @@ class TierPolicy(models.Model):
         _("督办反馈时限（小时）"), default=24, validators=[MinValueValidator(1)],
         help_text=_("督办单生成后，主办部门须在这些小时内反馈。"),
     )
+    max_extensions = models.PositiveSmallIntegerField(
+        _("可延期次数"), default=1,
+        help_text=_("每轮办理中部门可获批的延期次数；再延期须经督查人员批准。"),
+    )
+    final_result_days = models.PositiveSmallIntegerField(
+        _("最终结果时限（自然日）"), null=True, blank=True,
+        help_text=_("两阶段答复：先在办理时限内答复下一步工作，再自受理之日起这些日内答复最终"
+                    "结果。留空则一次答复即办结。"),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -261,6 +270,12 @@ class EscalationStep(models.TextChoices):
     WARNING = "warning", _("预警")
     OVERDUE = "overdue", _("超期（一级督办）")
     LEVEL2 = "level2", _("二级督办")
+    # After the reply: the return visit's time limit, and a two-stage (T4) case's final
+    # result; each warns once and is overdue once.
+    VISIT_WARNING = "visit_warning", _("回访预警")
+    VISIT_OVERDUE = "visit_overdue", _("回访超期")
+    FINAL_WARNING = "final_warning", _("最终结果预警")
+    FINAL_OVERDUE = "final_overdue", _("最终结果超期")
 
 
 # The intake steps come first: they run on the acceptance time limit while the case is
@@ -339,6 +354,14 @@ class InvalidReason(models.TextChoices):
     UNLAWFUL_DEMAND = "unlawful_demand", _("诉求不合法")
     INTERNAL_STAFF = "internal_staff", _("内部人员事项")
     MISROUTED = "misrouted", _("错派误派")
+
+
+class Finding(models.TextChoices):
+    """What the investigation found of the complaint (核查结论)."""
+
+    TRUE = "true", _("属实")
+    PARTLY = "partly", _("部分属实")
+    FALSE = "false", _("不属实")
 
 
 class ReplyChannel(models.TextChoices):
@@ -596,6 +619,21 @@ class Case(ConcurrentTransitionMixin, models.Model):
         _("未联系上的回访次数"), default=0,
         help_text=_("本次答复后回访未联系上信访人的次数；达到规定次数后可以归档。"),
     )
+    visit_due_at = models.DateTimeField(
+        _("回访期限"), null=True, blank=True,
+        help_text=_("答复后按响应级别的回访时限（工作日）计算。"))
+    final_due_at = models.DateTimeField(
+        _("最终结果期限"), null=True, blank=True,
+        help_text=_("两阶段答复的案件：最终结果的答复期限。"))
+    final_replied_at = models.DateTimeField(_("最终结果答复时间"), null=True, blank=True)
+    # The party complained about (被投诉单位、科室、人员) and what the investigation found.
+    complained_department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="complaints_against", verbose_name=_("被投诉单位"))
+    complained_section = models.CharField(_("被投诉科室"), max_length=100, blank=True)
+    complained_person = models.CharField(_("被投诉人员"), max_length=50, blank=True)
+    finding = models.CharField(_("核查结论"), max_length=10, choices=Finding.choices,
+                               blank=True)
 
     history = HistoricalRecords()
 
@@ -845,6 +883,12 @@ class CaseEvent(models.Model):
     to_state = models.CharField(_("新状态"), max_length=20, choices=State.choices, blank=True)
     note = models.TextField(_("说明"), blank=True)
     data = models.JSONField(_("数据"), default=dict, blank=True)
+    # Who holds the case after the act, under which deadline and in which round: the
+    # responsibility segments and the rounds are read from these (cases.ledger).
+    holder = models.CharField(_("责任方"), max_length=20, blank=True)
+    holder_department = models.IntegerField(_("责任部门"), null=True, blank=True)
+    deadline = models.DateTimeField(_("当时的期限"), null=True, blank=True)
+    round = models.PositiveSmallIntegerField(_("轮次"), default=0)
 
     class Meta:
         verbose_name = _("案件记录")

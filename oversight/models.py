@@ -112,6 +112,19 @@ class FigureCounts(models.Model):
     returns = models.IntegerField(_("退单"), default=0)
     extensions = models.IntegerField(_("延期"), default=0)
     reopenings = models.IntegerField(_("重办"), default=0)
+    # Rounds: a reopened case counts each round with its own answer (definitions 2).
+    rounds = models.IntegerField(_("办理轮次"), default=0, db_default=0)
+    accepted = models.IntegerField(_("已受理"), default=0, db_default=0)
+    archived = models.IntegerField(_("已归档"), default=0, db_default=0)
+    visits_due = models.IntegerField(_("应回访"), default=0, db_default=0)
+    visits_on_time = models.IntegerField(_("按期回访"), default=0, db_default=0)
+    final_counted = models.IntegerField(_("应答复最终结果"), default=0, db_default=0)
+    final_on_time = models.IntegerField(_("按期答复最终结果"), default=0, db_default=0)
+    found_true = models.IntegerField(_("属实"), default=0, db_default=0)
+    found_partly = models.IntegerField(_("部分属实"), default=0, db_default=0)
+    found_false = models.IntegerField(_("不属实"), default=0, db_default=0)
+    petitioners_answered = models.IntegerField(_("已答复信访人"), default=0, db_default=0)
+    appeals_upheld = models.IntegerField(_("申诉成立"), default=0, db_default=0)
 
     class Meta:
         abstract = True
@@ -170,12 +183,66 @@ class MonthlyFigures(FigureDimensions):
                     "tier_id_value"], name="one_figure_row_per_month_and_dimensions")]
 
 
+# ---------------------------------------------------------------- the departments' ledger
+class LedgerCounts(models.Model):
+    """What the responsibility segments charge a holder (cases.ledger): the time it held
+    cases, the time past their deadline while it held them, and the returns and
+    dispatches charged to it."""
+
+    segments = models.IntegerField(_("责任时段"), default=0, db_default=0)
+    held_seconds = models.BigIntegerField(_("持有时长（秒）"), default=0, db_default=0)
+    late_segments = models.IntegerField(_("超期时段"), default=0, db_default=0)
+    late_seconds = models.BigIntegerField(_("超期时长（秒）"), default=0, db_default=0)
+    dispatched = models.IntegerField(_("收到交办"), default=0, db_default=0)
+    misrouted = models.IntegerField(_("退单成立（派错）"), default=0, db_default=0)
+    returns_upheld = models.IntegerField(_("退单成立"), default=0, db_default=0)
+    returns_refused = models.IntegerField(_("退单被驳回"), default=0, db_default=0)
+    extensions = models.IntegerField(_("获批延期"), default=0, db_default=0)
+
+    class Meta:
+        abstract = True
+
+
+class SegmentFacts(LedgerCounts):
+    """What one case's closed segments charge one holder, by the day each segment began,
+    as last counted: the ledger moves by the difference when the case changes."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="segment_facts",
+                             verbose_name=_("案件"))
+    day = models.DateField(_("日期"))
+    holder = models.CharField(_("责任方"), max_length=20)
+    department_id_value = models.IntegerField(_("部门"), default=0)
+
+    class Meta:
+        verbose_name = _("案件责任时段口径")
+        verbose_name_plural = _("案件责任时段口径")
+        constraints = [models.UniqueConstraint(
+            fields=["case", "day", "holder", "department_id_value"],
+            name="one_segment_fact_per_case_day_holder")]
+
+
+class DepartmentLedger(LedgerCounts):
+    """The ledger by day and holder (a department, or the office's own stages)."""
+
+    day = models.DateField(_("日期"))
+    holder = models.CharField(_("责任方"), max_length=20)
+    department_id_value = models.IntegerField(_("部门"), default=0)
+
+    class Meta:
+        verbose_name = _("部门责任台账")
+        verbose_name_plural = _("部门责任台账")
+        constraints = [models.UniqueConstraint(
+            fields=["day", "holder", "department_id_value"],
+            name="one_ledger_row_per_day_and_holder")]
+
+
 class MonthlyReport(models.Model):
     """The monthly oversight report, generated on the first of the next month."""
 
     month = models.DateField(_("月份"), unique=True)
     pdf = models.FileField(_("报告"), upload_to="reports/")
     generated_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    definitions_version = models.CharField(_("统计口径版本"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("月度报告")
