@@ -917,10 +917,12 @@ class CaseEvent(models.Model):
                data: dict | None = None) -> "CaseEvent":
         """The event of an act, and the case queued to be counted again, in the act's
         transaction (the figures follow every act without a signal)."""
-        event = cls.objects.create(
-            case=case, actor=actor, action=action, from_state=from_state,
-            to_state=case.state, note=note, data=data or {},
-        )
+        from . import ledger
+
+        event = cls(case=case, actor=actor, action=action, from_state=from_state,
+                    to_state=case.state, note=note, data=data or {})
+        ledger.stamp(event, case)
+        event.save(force_insert=True)
         CaseChange.objects.create(case_id_value=case.pk)
         return event
 

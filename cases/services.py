@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from . import ledger
 from .escalation import next_step, schedule
 from .exceptions import CaseConflictError, CaseTransitionError
 from .log_redaction import redact
@@ -230,11 +231,13 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
             # the answer's deadline.
             key, deadline = (("accept_by", case.accept_by) if step in INTAKE_STEPS
                              else ("due_at", case.due_at))
-            events.append(CaseEvent(
+            event = CaseEvent(
                 case=case, actor=None, at=now, action=f"escalation_{step}",
                 from_state=case.state, to_state=case.state,
                 data={key: deadline.isoformat() if deadline else None,
-                      "at": at.isoformat()}))
+                      "at": at.isoformat()})
+            ledger.stamp(event, case)
+            events.append(event)
         schedule(case)
         if (case.escalation_step, case.next_action_at) != stored:
             changed.append(case)

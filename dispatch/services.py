@@ -163,13 +163,34 @@ def dispatch_case(
     assisting = list(Department.objects.filter(pk__in=assisting_ids, is_active=True))
     if len(assisting) != len(assisting_ids):
         raise ValidationError({"assisting_departments": _("协办部门不存在。")})
-    case.lead_department = lead
     was_returned = case.state == State.RETURNED
+    # A return upheld (the case goes to another department) gives the new department the
+    # tier's full time from this dispatch, with a fresh escalation ladder: the time the
+    # first department and the office spent is not the new department's.
+    upheld = was_returned and case.lead_department_id != lead.pk
+    returned_by = case.lead_department_id if was_returned else None
+    case.lead_department = lead
+    now = timezone.now()
+    data = {"lead_department": lead.name, "lead_department_id": lead.pk,
+            "assisting": [d.name for d in assisting], "redispatch": was_returned}
+    fresh = None
+    if upheld and case.tier_id:
+        fresh = compute_due_at(case.tier, now).due_at
+        if case.platform_due_at and now < case.platform_due_at < fresh:
+            fresh = case.platform_due_at  # the 12345 platform's deadline still governs
+        data.update(return_upheld=True, returned_by=returned_by,
+                    due_at={"from": case.due_at.isoformat() if case.due_at else None,
+                            "to": fresh.isoformat()})
+
+    def restart_clock(case: Case) -> None:
+        if fresh is not None:
+            case.due_at = fresh
+            case.escalation_step = ""
+            schedule(case)
+
     case_services.move(
         case.dispatch, actor=actor, note=note or (_("重新交办") if was_returned else ""),
-        data={"lead_department": lead.name, "assisting": [d.name for d in assisting],
-              "redispatch": was_returned},
-        at=timezone.now())
+        data=data, then=restart_clock, at=now)
     case.assisting_departments.set(assisting)
     case._assisting_ids = frozenset(d.pk for d in assisting)
     due = timezone.localtime(case.due_at).strftime("%m-%d %H:%M") if case.due_at else "—"
@@ -264,6 +285,15 @@ def _due_at_under(case: Case, tier) -> datetime:
         started = case.accepted_at
         due_at = compute_due_at(tier, started).due_at
         if case.platform_due_at and case.platform_due_at < due_at:
+            due_at = case.platform_due_at
+    # A return upheld in this round restarted the clock at the re-dispatch.
+    redispatched = (case.events.filter(action="dispatch", data__return_upheld=True,
+                                       at__gte=started)
+                    .order_by("-at", "-pk").values_list("at", flat=True).first())
+    if redispatched is not None:
+        started = redispatched
+        due_at = compute_due_at(tier, started).due_at
+        if case.platform_due_at and started < case.platform_due_at < due_at:
             due_at = case.platform_due_at
     for granted in case.extension_requests.filter(state=ExtensionState.APPROVED,
                                                   requested_at__gte=started):
@@ -516,9 +546,13 @@ def add_note(
         reached=reached if kind == NoteKind.CONTACT else None, happened_at=happened_at)
     if kind == NoteKind.CONTACT and reached:
         case_services.record_first_contact(case=case, at=happened_at)
+    data = {"kind": kind, "note": note.pk}
+    if kind == NoteKind.CONTACT:
+        # The round's first contact that reached the petitioner counts for 响应率.
+        data.update(reached=bool(reached), happened_at=happened_at.isoformat())
     case_services.record_event(case, actor=actor,
                                action="contact" if kind == NoteKind.CONTACT else "note",
-                               note=text, data={"kind": kind, "note": note.pk})
+                               note=text, data=data)
     if kind == NoteKind.ASSIST:
         tell(lead_workers(case), kind="handling", case=case, skip=actor,
              title=_("协办意见：%(number)s") % {"number": case.number}, body=text)

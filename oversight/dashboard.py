@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import OPEN_STATES, Case, Category, Channel, Department, TierPolicy
 from cases.roles import Role, department_ids_of, has_role
 
-from .figures import COUNTERS, MEASURES, with_rates
+from .figures import COUNTERS, MEASURES, rate, with_rates
 from .models import DailyFigures, MonthlyFigures, SupervisionOrder
 
 BREAKDOWNS = {
@@ -291,3 +291,49 @@ MEASURE_LABELS = {
     "returns": _("有退单"), "extensions": _("有延期"), "reopenings": _("有重办"),
     **LIVE_MEASURES,
 }
+
+
+# ---------------------------------------------------------------- the departments' ledger
+def ledger(scope: Scope) -> list[dict]:
+    """Per department, over the segments that began in the period (cases.ledger): the time
+    it held cases, the time past their deadlines while it held them, the returns upheld
+    and refused, and dispatch accuracy (dispatches to it that were not misrouted). The
+    office's own stages are a row of their own. Closed segments only: a segment still
+    running is counted when it ends."""
+    from cases import ledger as case_ledger
+
+    from .figures import LEDGER_COUNTERS
+    from .models import DepartmentLedger
+
+    rows = DepartmentLedger.objects.filter(day__gte=scope.start, day__lte=scope.end)
+    if scope.department:
+        rows = rows.filter(department_id_value=scope.department)
+    elif scope.allowed_departments is not None:
+        rows = rows.filter(department_id_value__in=scope.allowed_departments)
+    grouped = rows.values("holder", "department_id_value").annotate(
+        **{name: Sum(name) for name in LEDGER_COUNTERS}).order_by()
+    names = dict(Department.objects.values_list("pk", "name"))
+    merged: dict = {}
+    for row in grouped:
+        is_department = row["holder"] in (case_ledger.DEPARTMENT, case_ledger.VISIT) and (
+            row["department_id_value"])
+        key = row["department_id_value"] if is_department else 0
+        target = merged.setdefault(key, {name: 0 for name in LEDGER_COUNTERS})
+        if row["holder"] == case_ledger.VISIT:
+            continue  # the office visits; the department's time ended with the reply
+        for name in LEDGER_COUNTERS:
+            target[name] += row[name] or 0
+    result = []
+    for key, counts in merged.items():
+        if not any(counts.values()):
+            continue
+        row = {**counts, "key": key,
+               "label": names.get(key, "—") if key else _("信访办（交办前、退单审核、结果审核）"),
+               "held_hours": round(counts["held_seconds"] / 3600, 1),
+               "late_hours": round(counts["late_seconds"] / 3600, 1),
+               "average_hours": round(counts["held_seconds"] / 3600 / counts["segments"], 1)
+               if counts["segments"] else None,
+               "accuracy": rate(counts["dispatched"] - counts["misrouted"], counts["dispatched"])}
+        result.append(row)
+    result.sort(key=lambda row: (row["key"] == 0, -row["late_seconds"], str(row["label"])))
+    return result

@@ -1,83 +1,96 @@
 """The office's figures: volume and the rates, kept in summary tables.
 
-Definitions (every figure counts a case on the local day it was registered; invalid
-cases, those archived with an invalid-case reason or merged into another, are left out of
-everything but the 无效件 count):
+Definitions (DEFINITIONS_VERSION; every figure counts a case on the local day it was
+registered; invalid cases, those archived with an invalid-case reason or merged into
+another, are left out of everything but the 无效件 count):
 
 - received (受理量): valid cases registered in the period;
-- deadline_counted (应按期件): valid cases with a deadline that were answered, or are past
-  the deadline unanswered (the sweep's overdue step);
-- on_time (按期答复): of those, answered by the deadline; 按期答复率 = on_time / counted;
-- responded (按期联系): of those, the petitioner contacted by the handler by the deadline;
-  响应率 = responded / counted;
+- rounds (办理轮次): the rounds of handling of valid cases (acceptance opens the first, each
+  reopening another);
+- deadline_counted (应按期件): rounds with a deadline that were answered, or are past the
+  deadline unanswered (the sweep's overdue step). A reopened case counts every round: a
+  late first answer stays late whatever the second round does;
+- on_time (按期答复): of those, rounds answered by their own deadline; 按期答复率 =
+  on_time / counted;
+- responded (按期联系): of those, rounds in which the handler reached the petitioner by the
+  deadline; 响应率 = responded / counted;
 - visited (回访评价): every return-visit verdict on valid cases, over all rounds (the
   unsatisfied verdict that reopened a case counts too); 解决率 = verdicts "solved" /
   verdicts; 满意率 = verdicts satisfied or basically satisfied / verdicts;
 - returns, extensions, reopenings: the counts on valid cases.
 
-A reopened case is counted by its latest round for the deadline (its reply is that of the
-round); its verdicts, returns, extensions and reopenings add up over all rounds.
-
-Each case's contribution is kept in `CaseFacts`; when an act changes a case, an outbox row
-is written in the act's transaction, and `refresh_figures` (a Celery task) moves the
-summary by the difference. `figures_from_scratch` counts the same from the cases table,
-with the same definitions written as queries: the tests hold one against the other.
+A case's rounds are read from its events (cases.ledger), so these definitions are written
+once, in Python (`case_facts`). Each case's contribution is kept in `CaseFacts`; when an
+act changes a case, an outbox row is written in the act's transaction, and
+`refresh_figures` (a Celery task) moves the summary by the difference. The same refresh
+keeps the departments' ledger (`SegmentFacts` → `DepartmentLedger`): the time each holder
+held cases, its late time, returns upheld and refused, dispatches and misroutings.
+`figures_from_scratch` counts everything again from the cases and their events.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Case as Conditional
-from django.db.models import Count, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseChange, EscalationStep, State
+from cases import ledger
+from cases.models import Case, CaseChange, CaseEvent, EscalationStep, State
 
-from .models import CaseFacts, DailyFigures, MonthlyFigures
+from .models import (CaseFacts, DailyFigures, DepartmentLedger, MonthlyFigures,
+                     SegmentFacts)
+
+# The version of the written definitions: the dashboard names it and each monthly report
+# keeps the one it was made with. Raise it whenever a definition changes.
+DEFINITIONS_VERSION = "2026.2"
+DEFINITIONS_CHANGES = {
+    "2026.1": _("按案件计：重办案件只按最后一轮计按期答复。"),
+    "2026.2": _("按轮次计：重办案件每一轮各按其期限计按期答复与按期联系；退单成立的案件，新承办部门"
+                "自交办起重新计时；部门台账按责任时段计持有时长、超期时长和退单。"),
+}
 
 DIMENSIONS = ("day", "department_id_value", "category_id_value", "channel", "tier_id_value")
 MONTH_DIMENSIONS = ("month", *DIMENSIONS[1:])
 COUNTERS = ("received", "invalid", "deadline_counted", "on_time", "responded", "visited",
-            "solved", "satisfied", "returns", "extensions", "reopenings")
+            "solved", "satisfied", "returns", "extensions", "reopenings", "rounds",
+            "accepted", "archived", "visits_due", "visits_on_time", "final_counted",
+            "final_on_time", "found_true", "found_partly", "found_false",
+            "petitioners_answered", "appeals_upheld")
+LEDGER_DIMENSIONS = ("day", "holder", "department_id_value")
+LEDGER_COUNTERS = ("segments", "held_seconds", "late_segments", "late_seconds", "dispatched",
+                   "misrouted", "returns_upheld", "returns_refused", "extensions")
 PAST_DEADLINE_STEPS = (EscalationStep.OVERDUE, EscalationStep.LEVEL2)
 
-# ---------------------------------------------------------------- the definitions as queries
+# ---------------------------------------------------------------- the drill-downs
 VALID = Q(invalid_reason="") & ~Q(state=State.MERGED)
-COUNTED = VALID & Q(due_at__isnull=False) & (
-    Q(replied_at__isnull=False) | Q(escalation_step__in=PAST_DEADLINE_STEPS))
-VISITED = VALID & Q(visit_count__gt=0)
 
-# measure: (the cases it counts, as a filter on Case)
+# measure: the cases behind a number, as a filter on Case: on the case's own fields where
+# they decide it, else through its counted facts (the rounds are read from the events).
 MEASURES: dict[str, Q] = {
+    name: Q(**{f"facts__{name}__gt": 0}) for name in COUNTERS}
+MEASURES.update({
     "received": VALID,
     "invalid": ~VALID,
-    "deadline_counted": COUNTED,
-    "on_time": COUNTED & Q(replied_at__lte=F("due_at")),
-    "late": COUNTED & ~Q(replied_at__lte=F("due_at")),
-    "responded": COUNTED & Q(responded_at__lte=F("due_at")),
-    "visited": VISITED,
+    "late": Q(facts__deadline_counted__gt=F("facts__on_time")),
+    "visited": VALID & Q(visit_count__gt=0),
     "solved": VALID & Q(solved_visits__gt=0),
     "satisfied": VALID & Q(satisfied_visits__gt=0),
     "unsatisfied": VALID & Q(visit_count__gt=F("satisfied_visits")),
     "returns": VALID & Q(return_count__gt=0),
     "extensions": VALID & Q(extension_count__gt=0),
     "reopenings": VALID & Q(reopen_count__gt=0),
-}
-# The counters that add up a case field rather than counting cases.
-SUMMED = {"returns": "return_count", "extensions": "extension_count",
-          "reopenings": "reopen_count", "visited": "visit_count", "solved": "solved_visits",
-          "satisfied": "satisfied_visits"}
+})
 
 # rate: (numerator, denominator, label, definition written on the page)
 RATES = {
     "on_time_rate": ("on_time", "deadline_counted", _("按期答复率"),
-                     _("期限内答复的案件 ÷ 已答复或已超过期限的案件")),
+                     _("期限内答复的轮次 ÷ 已答复或已超过期限的轮次（重办案件每轮各计一次）")),
     "response_rate": ("responded", "deadline_counted", _("响应率"),
-                      _("期限内联系上信访人的案件 ÷ 已答复或已超过期限的案件")),
+                      _("期限内联系上信访人的轮次 ÷ 已答复或已超过期限的轮次")),
     "resolution_rate": ("solved", "visited", _("解决率"),
                         _("回访评价问题已解决的次数 ÷ 回访评价次数（含导致重办的不满意评价）")),
     "satisfaction_rate": ("satisfied", "visited", _("满意率"),
@@ -98,12 +111,16 @@ def with_rates(row: dict) -> dict:
 
 
 # ---------------------------------------------------------------- one case's contribution
-def case_facts(case: Case) -> dict:
-    """The dimensions and counters of one case (the definitions above, in Python)."""
+def case_facts(case: Case, events=None, *, now=None) -> dict:
+    """The dimensions and counters of one case (the definitions above). `events`: the
+    case's events in order of time (read when not given)."""
+    if events is None:
+        events = list(case.events.order_by("at", "pk"))
     valid = not case.invalid_reason and case.state != State.MERGED
-    counted = valid and case.due_at is not None and (
-        case.replied_at is not None or case.escalation_step in PAST_DEADLINE_STEPS)
-    return {
+    rounds = ledger.rounds(case, events, now=now) if valid else []
+    counted = [r for r in rounds if r.counted]
+    facts = {name: 0 for name in COUNTERS}
+    facts.update({
         "day": timezone.localtime(case.received_at).date(),
         "department_id_value": case.lead_department_id or 0,
         "category_id_value": case.category_id or 0,
@@ -111,18 +128,54 @@ def case_facts(case: Case) -> dict:
         "tier_id_value": case.tier_id or 0,
         "received": int(valid),
         "invalid": int(not valid),
-        "deadline_counted": int(counted),
-        "on_time": int(counted and case.replied_at is not None
-                       and case.replied_at <= case.due_at),
-        "responded": int(counted and case.responded_at is not None
-                         and case.responded_at <= case.due_at),
+        "rounds": len(rounds),
+        "deadline_counted": len(counted),
+        "on_time": sum(r.on_time for r in counted),
+        "responded": sum(r.responded_in_time for r in counted),
         "visited": case.visit_count if valid else 0,
         "solved": case.solved_visits if valid else 0,
         "satisfied": case.satisfied_visits if valid else 0,
         "returns": case.return_count if valid else 0,
         "extensions": case.extension_count if valid else 0,
         "reopenings": case.reopen_count if valid else 0,
-    }
+    })
+    for extra in FACT_EXTENSIONS:
+        facts.update(extra(case, events, valid=valid, rounds=rounds))
+    return facts
+
+
+# Further counters, each a function (case, events, *, valid, rounds) -> {counter: value}.
+FACT_EXTENSIONS: list = []
+
+
+def ledger_facts(case: Case, events, *, now=None) -> dict[tuple, Counter]:
+    """What the case's closed segments charge each holder, by the day each segment began
+    (open segments are the live ledger's: their time is still running)."""
+    found: dict[tuple, Counter] = defaultdict(Counter)
+    if case.invalid_reason or case.state == State.MERGED:
+        return found
+    now = now or timezone.now()
+    for segment in ledger.segments(case, events):
+        if segment.ended_at is None:
+            continue
+        key = (timezone.localtime(segment.started_at).date(), segment.charged_holder,
+               segment.charged_department_id or 0)
+        row = found[key]
+        row["segments"] += 1
+        row["held_seconds"] += int(segment.held_seconds(now))
+        late = int(segment.late_seconds(now))
+        row["late_seconds"] += late
+        row["late_segments"] += int(late > 0)
+        row["extensions"] += segment.extensions
+        if segment.holder == ledger.DEPARTMENT:
+            row["dispatched"] += 1
+            row["misrouted"] += int(segment.outcome == "misrouted")
+        if segment.holder == ledger.RETURN:
+            # The return is the returning department's, upheld or refused; the time the
+            # office took to decide is the office's when upheld, the department's when not.
+            returned = found[(key[0], ledger.DEPARTMENT, segment.department_id or 0)]
+            returned["returns_upheld" if segment.outcome == "upheld" else "returns_refused"] += 1
+    return found
 
 
 def mark_changed(case_ids) -> None:
@@ -155,24 +208,53 @@ def refresh_figures(*, batch_size: int = 500) -> int:
             done = [row.pk for row in claimed
                     if row.case_id_value in counted_ids or row.case_id_value in gone]
             left.update({row.pk for row in claimed} - set(done))
-            old = {facts.case_id: facts for facts in CaseFacts.objects.filter(case_id__in=case_ids)}
-            deltas: dict[tuple, Counter] = defaultdict(Counter)
-            new_facts = []
-            for case in cases:
-                facts = case_facts(case)
-                before = old.get(case.pk)
-                if before is not None:
-                    key = tuple(getattr(before, name) for name in DIMENSIONS)
-                    deltas[key].subtract({name: getattr(before, name) for name in COUNTERS})
-                deltas[tuple(facts[name] for name in DIMENSIONS)].update(
-                    {name: facts[name] for name in COUNTERS})
-                new_facts.append(CaseFacts(case_id=case.pk, **facts))
-            _add_to_summary(deltas)
-            CaseFacts.objects.bulk_create(
-                new_facts, update_conflicts=True, unique_fields=["case"],
-                update_fields=[*DIMENSIONS, *COUNTERS])
+            _count_cases(cases, case_ids)
             CaseChange.objects.filter(pk__in=done).delete()
             counted += len(cases)
+
+
+def _events_of(case_ids) -> dict[int, list]:
+    events: dict[int, list] = defaultdict(list)
+    for event in CaseEvent.objects.filter(case_id__in=case_ids).order_by("case_id", "at", "pk"):
+        events[event.case_id].append(event)
+    return events
+
+
+def _count_cases(cases: list[Case], case_ids, *, now=None) -> None:
+    """Count these (locked) cases again and move the summaries by the difference."""
+    now = now or timezone.now()
+    events = _events_of(case_ids)
+    old = {facts.case_id: facts for facts in CaseFacts.objects.filter(case_id__in=case_ids)}
+    old_ledger: dict[int, list] = defaultdict(list)
+    for row in SegmentFacts.objects.filter(case_id__in=case_ids):
+        old_ledger[row.case_id].append(row)
+    deltas: dict[tuple, Counter] = defaultdict(Counter)
+    ledger_deltas: dict[tuple, Counter] = defaultdict(Counter)
+    new_facts, new_ledger = [], []
+    for case in cases:
+        facts = case_facts(case, events.get(case.pk, []), now=now)
+        before = old.get(case.pk)
+        if before is not None:
+            key = tuple(getattr(before, name) for name in DIMENSIONS)
+            deltas[key].subtract({name: getattr(before, name) for name in COUNTERS})
+        deltas[tuple(facts[name] for name in DIMENSIONS)].update(
+            {name: facts[name] for name in COUNTERS})
+        new_facts.append(CaseFacts(case_id=case.pk, **facts))
+        for row in old_ledger.get(case.pk, []):
+            ledger_deltas[tuple(getattr(row, name) for name in LEDGER_DIMENSIONS)].subtract(
+                {name: getattr(row, name) for name in LEDGER_COUNTERS})
+        for key, counts in ledger_facts(case, events.get(case.pk, []), now=now).items():
+            ledger_deltas[key].update(counts)
+            new_ledger.append(SegmentFacts(case_id=case.pk, **dict(zip(LEDGER_DIMENSIONS, key)),
+                                           **{name: counts[name] for name in LEDGER_COUNTERS}))
+    _add_to_summary(deltas)
+    CaseFacts.objects.bulk_create(
+        new_facts, update_conflicts=True, unique_fields=["case"],
+        update_fields=[*DIMENSIONS, *COUNTERS])
+    _upsert(DepartmentLedger._meta.db_table, LEDGER_DIMENSIONS, ledger_deltas,
+            counters=LEDGER_COUNTERS)
+    SegmentFacts.objects.filter(case_id__in=[case.pk for case in cases]).delete()
+    SegmentFacts.objects.bulk_create(new_ledger)
 
 
 def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
@@ -184,15 +266,16 @@ def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
     _upsert(MonthlyFigures._meta.db_table, MONTH_DIMENSIONS, monthly)
 
 
-def _upsert(table: str, dimensions: tuple, deltas: dict[tuple, Counter]) -> None:
-    rows = [(*key, *(delta[name] for name in COUNTERS))
+def _upsert(table: str, dimensions: tuple, deltas: dict[tuple, Counter],
+            counters: tuple = COUNTERS) -> None:
+    rows = [(*key, *(delta[name] for name in counters))
             for key, delta in sorted(deltas.items(), key=lambda item: _sort_key(item[0]))
-            if any(delta[name] for name in COUNTERS)]
+            if any(delta[name] for name in counters)]
     if not rows:
         return
-    columns = [*dimensions, *COUNTERS]
+    columns = [*dimensions, *counters]
     row_of_parameters = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTERS)
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
@@ -204,95 +287,101 @@ def _upsert(table: str, dimensions: tuple, deltas: dict[tuple, Counter]) -> None
 
 
 def _sort_key(key: tuple) -> tuple:
-    return (key[0].isoformat(), *key[1:])
+    return tuple(part.isoformat() if isinstance(part, date) else part for part in key)
 
 
 # ---------------------------------------------------------------- from scratch
-def _counter_expressions() -> dict:
-    expressions = {}
-    for name in COUNTERS:
-        if name in SUMMED:
-            expressions[name] = Coalesce(Sum(SUMMED[name], filter=VALID), Value(0),
-                                         output_field=IntegerField())
-        else:
-            expressions[name] = Count("pk", filter=MEASURES[name])
-    return expressions
+def _all_facts(batch_size: int = 2000, *, now=None):
+    """Every case's facts and ledger facts, counted again from the cases and their
+    events, in batches of cases."""
+    now = now or timezone.now()
+    last = 0
+    while True:
+        cases = list(Case.objects.filter(pk__gt=last).order_by("pk")[:batch_size])
+        if not cases:
+            return
+        last = cases[-1].pk
+        events = _events_of([case.pk for case in cases])
+        for case in cases:
+            case_events = events.get(case.pk, [])
+            yield case, case_facts(case, case_events, now=now), ledger_facts(
+                case, case_events, now=now)
 
 
-def figures_from_scratch() -> dict[tuple, dict]:
-    """The summary, counted from the cases table with the query definitions."""
-    rows = (Case.objects.annotate(
-        day=TruncDate("received_at"),
-        department_id_value=Coalesce("lead_department_id", Value(0)),
-        category_id_value=Coalesce("category_id", Value(0)),
-        tier_id_value=Coalesce("tier_id", Value(0)),
-    ).values(*DIMENSIONS).annotate(**_counter_expressions()).order_by())
-    return {tuple(row[name] for name in DIMENSIONS): {name: row[name] for name in COUNTERS}
-            for row in rows}
+def figures_from_scratch(*, now=None) -> dict[tuple, dict]:
+    """The daily summary, counted again from the cases and their events."""
+    found: dict[tuple, Counter] = defaultdict(Counter)
+    for _case, facts, _ledger in _all_facts(now=now):
+        found[tuple(facts[name] for name in DIMENSIONS)].update(
+            {name: facts[name] for name in COUNTERS})
+    return _nonzero(found, COUNTERS)
 
 
-def monthly_from_scratch() -> dict[tuple, dict]:
-    """The monthly summary, counted from the cases table."""
-    rows = (Case.objects.annotate(
-        month=TruncMonth("received_at"),
-        department_id_value=Coalesce("lead_department_id", Value(0)),
-        category_id_value=Coalesce("category_id", Value(0)),
-        tier_id_value=Coalesce("tier_id", Value(0)),
-    ).values(*MONTH_DIMENSIONS).annotate(**_counter_expressions()).order_by())
-    return {(row["month"].date() if hasattr(row["month"], "date") else row["month"],
-             *(row[name] for name in MONTH_DIMENSIONS[1:])):
-            {name: row[name] for name in COUNTERS} for row in rows}
+def monthly_from_scratch(*, now=None) -> dict[tuple, dict]:
+    """The monthly summary, counted again from the cases and their events."""
+    found: dict[tuple, Counter] = defaultdict(Counter)
+    for _case, facts, _ledger in _all_facts(now=now):
+        found[(facts["day"].replace(day=1), *(facts[name] for name in DIMENSIONS[1:]))].update(
+            {name: facts[name] for name in COUNTERS})
+    return _nonzero(found, COUNTERS)
+
+
+def ledger_from_scratch(*, now=None) -> dict[tuple, dict]:
+    found: dict[tuple, Counter] = defaultdict(Counter)
+    for _case, _facts, rows in _all_facts(now=now):
+        for key, counts in rows.items():
+            found[key].update(counts)
+    return _nonzero(found, LEDGER_COUNTERS)
+
+
+def _nonzero(found: dict[tuple, Counter], counters: tuple) -> dict[tuple, dict]:
+    return {key: {name: counts[name] for name in counters} for key, counts in found.items()
+            if any(counts[name] for name in counters)}
 
 
 def stored_figures(model=DailyFigures) -> dict[tuple, dict]:
     """The summary as stored (rows that add up to nothing left out)."""
-    dimensions = MONTH_DIMENSIONS if model is MonthlyFigures else DIMENSIONS
-    return {tuple(row[name] for name in dimensions): {name: row[name] for name in COUNTERS}
-            for row in model.objects.values(*dimensions, *COUNTERS)
-            if any(row[name] for name in COUNTERS)}
+    if model is DepartmentLedger:
+        dimensions, counters = LEDGER_DIMENSIONS, LEDGER_COUNTERS
+    else:
+        dimensions = MONTH_DIMENSIONS if model is MonthlyFigures else DIMENSIONS
+        counters = COUNTERS
+    return {tuple(row[name] for name in dimensions): {name: row[name] for name in counters}
+            for row in model.objects.values(*dimensions, *counters)
+            if any(row[name] for name in counters)}
 
 
-@transaction.atomic
-def rebuild_figures() -> int:
-    """Count everything again from the cases (installation, or after a data repair)."""
-    CaseChange.objects.all().delete()
-    CaseFacts.objects.all().delete()
-    DailyFigures.objects.all().delete()
-    MonthlyFigures.objects.all().delete()
-    facts = Case.objects.annotate(
-        f_day=TruncDate("received_at"),
-        f_department=Coalesce("lead_department_id", Value(0)),
-        f_category=Coalesce("category_id", Value(0)),
-        f_channel=F("channel"),
-        f_tier=Coalesce("tier_id", Value(0)),
-        **{f"f_{name}": _case_expression(name) for name in COUNTERS},
-    ).values("pk", "f_day", "f_department", "f_category", "f_channel", "f_tier",
-             *(f"f_{name}" for name in COUNTERS)).order_by()
-    sql, params = facts.query.sql_with_params()
-    columns = ["case_id", *DIMENSIONS, *COUNTERS]
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {CaseFacts._meta.db_table} ({', '.join(columns)}) {sql}",
-                       params)
-        sums = ", ".join(f"SUM({name})" for name in COUNTERS)
-        cursor.execute(
-            f"INSERT INTO {DailyFigures._meta.db_table} ({', '.join([*DIMENSIONS, *COUNTERS])}) "
-            f"SELECT {', '.join(DIMENSIONS)}, {sums} FROM {CaseFacts._meta.db_table} "
-            f"GROUP BY {', '.join(DIMENSIONS)}")
-        # Annotations only, in the order of the columns (values() keeps model fields first).
-        dimensions = {"f_month": TruncMonth("day"),
-                      **{f"f_{name}": F(name) for name in DIMENSIONS[1:]}}
-        months = DailyFigures.objects.annotate(**dimensions).values(*dimensions).annotate(
-            **{f"f_{name}": Sum(name) for name in COUNTERS}).order_by()
-        sql, params = months.query.sql_with_params()
-        cursor.execute(f"INSERT INTO {MonthlyFigures._meta.db_table} "
-                       f"({', '.join([*MONTH_DIMENSIONS, *COUNTERS])}) {sql}", params)
-    return CaseFacts.objects.count()
-
-
-def _case_expression(name: str) -> Conditional:
-    """One case's counter as SQL: its field where summed, else 1 when the measure holds."""
-    then = F(SUMMED[name]) if name in SUMMED else Value(1)
-    condition = VALID if name in SUMMED else MEASURES[name]
-    return Conditional(When(condition, then=then), default=Value(0),
-                       output_field=IntegerField())
-
+def rebuild_figures(*, batch_size: int = 2000) -> int:
+    """Count everything again from the cases and their events (installation, after a
+    change of definitions or a data repair), in batches of cases, each in its own
+    transaction; the summaries are written at the end in one. Answers the cases counted."""
+    with transaction.atomic():
+        CaseChange.objects.all().delete()
+        CaseFacts.objects.all().delete()
+        SegmentFacts.objects.all().delete()
+    daily: dict[tuple, Counter] = defaultdict(Counter)
+    ledger_rows: dict[tuple, Counter] = defaultdict(Counter)
+    counted, facts_batch, ledger_batch = 0, [], []
+    for case, facts, rows in _all_facts(batch_size):
+        counted += 1
+        daily[tuple(facts[name] for name in DIMENSIONS)].update(
+            {name: facts[name] for name in COUNTERS})
+        facts_batch.append(CaseFacts(case_id=case.pk, **facts))
+        for key, counts in rows.items():
+            ledger_rows[key].update(counts)
+            ledger_batch.append(SegmentFacts(case_id=case.pk, **dict(zip(LEDGER_DIMENSIONS, key)),
+                                             **{name: counts[name] for name in LEDGER_COUNTERS}))
+        if len(facts_batch) >= batch_size:
+            CaseFacts.objects.bulk_create(facts_batch)
+            SegmentFacts.objects.bulk_create(ledger_batch)
+            facts_batch, ledger_batch = [], []
+    with transaction.atomic():
+        CaseFacts.objects.bulk_create(facts_batch)
+        SegmentFacts.objects.bulk_create(ledger_batch)
+        DailyFigures.objects.all().delete()
+        MonthlyFigures.objects.all().delete()
+        DepartmentLedger.objects.all().delete()
+        _add_to_summary(daily)
+        _upsert(DepartmentLedger._meta.db_table, LEDGER_DIMENSIONS, ledger_rows,
+                counters=LEDGER_COUNTERS)
+    return counted

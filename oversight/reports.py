@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from cases.documents import render_pdf
 
 from . import dashboard
-from .figures import RATES
+from .figures import DEFINITIONS_CHANGES, DEFINITIONS_VERSION, RATES
 from .models import MonthlyReport, SupervisionOrder
 
 
@@ -58,6 +58,9 @@ def report_context(month: date) -> dict:
     return {
         "month": first, "first": first, "last": last, "office_name": settings.OFFICE_NAME,
         "totals": figures["totals"],
+        "ledger": dashboard.ledger(scope),
+        "definitions_version": DEFINITIONS_VERSION,
+        "definitions_change": DEFINITIONS_CHANGES[DEFINITIONS_VERSION],
         "rates": [(key, label, definition) for key, (_n, _d, label, definition) in RATES.items()],
         "departments": departments,
         "categories": figures["category"],
@@ -101,6 +104,7 @@ def make_monthly_report(month: date | None = None, *, replace: bool = False) -> 
             if existing and existing.pdf:
                 existing.pdf.delete(save=False)
             report.generated_at = timezone.now()
+            report.definitions_version = DEFINITIONS_VERSION
             report.pdf.save(name, ContentFile(pdf), save=False)
             report.save()
     except IntegrityError:  # another worker made it at the same moment

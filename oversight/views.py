@@ -26,7 +26,7 @@ from cases.roles import Role, has_role, role_required
 from . import dashboard, selectors, services
 from .documents import supervision_order_pdf
 from .exports import table_response
-from .figures import RATES
+from .figures import DEFINITIONS_CHANGES, DEFINITIONS_VERSION, RATES
 from .forms import AnswerForm, ScopeForm
 from .models import DailyFigures, MonthlyReport
 
@@ -190,6 +190,9 @@ def dashboard_page(request):
         "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
                                             definition) in RATES.items()],
         "presets": _presets(), "department_locked": scope.allowed_departments is not None,
+        "ledger": dashboard.ledger(scope),
+        "definitions_version": DEFINITIONS_VERSION,
+        "definitions_change": DEFINITIONS_CHANGES[DEFINITIONS_VERSION],
         "chart_data": {
             "months": [row["label"] for row in months],
             "volume": [row["received"] for row in months],

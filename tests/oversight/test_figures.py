@@ -83,12 +83,14 @@ def test_each_rate_on_a_hand_built_set(world, march):
     totals = dashboard.totals(scope)
     assert totals["received"] == 5        # c1 c2 c3 c4 c6
     assert totals["invalid"] == 2         # c5 (invalid reason), c7 (merged)
-    assert totals["deadline_counted"] == 4  # c1 c2 c3 c6; c4 is not yet due
-    assert totals["on_time"] == 2         # c1, c6 (its second round)
+    # Rounds: c6 was reopened, and each of its two rounds counts with its own deadline.
+    assert totals["rounds"] == 6          # c1 c2 c3 c4, c6 twice
+    assert totals["deadline_counted"] == 5  # c1 c2 c3, c6 twice; c4 is not yet due
+    assert totals["on_time"] == 3         # c1, c6's first and second rounds
     assert totals["overdue_answered"] == 2  # c2 answered late, c3 still open
-    assert totals["on_time_rate"] == 50.0
-    assert totals["responded"] == 2       # c1, c6 contacted by the deadline; c2 after it
-    assert totals["response_rate"] == 50.0
+    assert totals["on_time_rate"] == 60.0
+    assert totals["responded"] == 2       # c1, c6's first round; c2 after the deadline,
+    assert totals["response_rate"] == 40.0  # and nobody called in c6's second round
     assert totals["visited"] == 4         # c1, c2, c6 twice
     assert totals["solved"] == 2          # c1, c6's second verdict
     assert totals["resolution_rate"] == 50.0
@@ -171,13 +173,13 @@ def test_the_dashboard_shows_the_figures_and_their_definitions(client, world, ma
     response = _page(client, world.supervisor, "start=2026-03-01&end=2026-03-31")
     assert response.status_code == 200
     page = response.content.decode()
-    for text in ("按期答复率", "响应率", "解决率", "满意率", "期限内答复的案件",
-                 "50.0%", "75.0%", "城市管理局", "chart.umd.min.js"):
+    for text in ("按期答复率", "响应率", "解决率", "满意率", "期限内答复的轮次",
+                 "60.0%", "75.0%", "城市管理局", "chart.umd.min.js", "统计口径 2026.2"):
         assert text in page, text
     totals = response.context["totals"]
     assert totals["received"] == 5
     row = next(row for row in response.context["rows"] if row["label"] == "城市管理局")
-    assert row["received"] == 5 and row["on_time_rate"] == 50.0
+    assert row["received"] == 5 and row["on_time_rate"] == 60.0
 
 
 def test_the_excel_export_has_the_same_totals_as_the_page(client, world, march):
@@ -195,11 +197,11 @@ def test_the_excel_export_has_the_same_totals_as_the_page(client, world, march):
     last = [cell.value for cell in sheet[sheet.max_row]]
     assert last[0] == "合计"
     assert last[headers.index("受理量")] == totals["received"] == 5
-    assert last[headers.index("按期答复率%")] == totals["on_time_rate"] == 50.0
+    assert last[headers.index("按期答复率%")] == totals["on_time_rate"] == 60.0
     assert last[headers.index("满意率%")] == 75.0
     csv_text = client.get("/oversight/?" + query + "&export=csv").content.decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("按部门,受理量")
-    assert csv_text.splitlines()[-1].startswith("合计,5,2,4,2,50.0")
+    assert csv_text.splitlines()[-1].startswith("合计,5,2,5,3,60.0")
 
 
 def test_a_head_sees_only_their_department_and_handlers_nothing(client, world, march):
@@ -244,10 +246,12 @@ def test_the_monthly_report_is_made_once_on_the_first_and_holds_the_figures(
     assert make_monthly_report.delay().get() == "2026-03-01"
     assert make_monthly_report.delay().get() == "2026-03-01"
     report = MonthlyReport.objects.get()
+    assert report.definitions_version == "2026.2"
     text = subprocess.run(["pdftotext", "-layout", report.pdf.path, "-"], capture_output=True,
                           check=True).stdout.decode()
     for expected in ("信访工作月度报告", "2026年3月", "本月共受理有效信访事项 5 件",
-                     "按期答复 2 件", "50.0%", "75.0%", "城市管理局", "按问题分类"):
+                     "按期答复 3 轮", "60.0%", "75.0%", "城市管理局", "按问题分类",
+                     "统计口径 2026.2"):
         assert expected in text, expected
     client.force_login(world.supervisor)
     page = client.get("/oversight/reports/").content.decode()
