@@ -56,7 +56,7 @@ def round_of(case) -> int:
 def stamp(event, case) -> None:
     """Set the event's holder, deadline and round from the case after the act."""
     event.holder, event.holder_department = holder_of(case)
-    event.deadline = case.due_at
+    event.deadline = case.deadline_in_force
     event.round = round_of(case)
 
 
@@ -72,6 +72,14 @@ class Segment:
     outcome: str = ""  # return segments: "upheld" / "refused"; misrouted department ones
     dispatcher_id: int | None = None  # who sent it to the department
     extensions: int = 0
+    opened_by: str = ""  # the act that began it
+
+    @property
+    def is_dispatch(self) -> bool:
+        """A department segment begun by sending the case there (not by a refused return
+        or a result sent back)."""
+        return self.holder == DEPARTMENT and self.opened_by in (
+            "dispatch", "change_lead_department")
 
     @property
     def charged_department_id(self) -> int | None:
@@ -156,8 +164,10 @@ def segments(case, events) -> list[Segment]:
         if event.action in ("dispatch", "change_lead_department", "refuse_return"):
             if event.action != "refuse_return":
                 last_dispatcher = event.actor_id
-        if current is not None and (current.holder, current.department_id, current.round) == (
-                holder, department, event.round):
+        # Registration (round 0) and acceptance (round 1) are one stretch at the office.
+        if current is not None and (current.holder, current.department_id,
+                                    max(current.round, 1)) == (holder, department,
+                                                               max(event.round, 1)):
             current.due_at = event.deadline or current.due_at
             if event.action == "extend":
                 current.extensions += 1
@@ -176,8 +186,9 @@ def segments(case, events) -> list[Segment]:
                             break
         if not holder:
             continue  # ended: no segment after it
-        found.append(Segment(holder=holder, department_id=department, round=event.round,
+        found.append(Segment(holder=holder, department_id=department, round=max(event.round, 1),
                              started_at=event.at, due_at=event.deadline,
+                             opened_by=event.action,
                              dispatcher_id=last_dispatcher if holder == DEPARTMENT else None))
     return found
 
@@ -204,7 +215,10 @@ def rounds(case, events, *, now: datetime | None = None) -> list[Round]:
         current = found.get(number)
         if current is None:
             current = found[number] = Round(number=number, started_at=event.at)
-        if current.replied_at is None and event.deadline is not None:
+        # The reply's own event may carry the next deadline (a two-stage case's final
+        # result): the round's is the one in force before it.
+        if current.replied_at is None and event.deadline is not None and (
+                event.action != "reply_to_petitioner"):
             current.due_at = event.deadline
         if event.action == "reply_to_petitioner" and current.replied_at is None:
             current.replied_at = event.at

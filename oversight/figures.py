@@ -95,6 +95,13 @@ RATES = {
                         _("回访评价问题已解决的次数 ÷ 回访评价次数（含导致重办的不满意评价）")),
     "satisfaction_rate": ("satisfied", "visited", _("满意率"),
                           _("回访评价满意或基本满意的次数 ÷ 回访评价次数（含导致重办的不满意评价）")),
+    "visit_rate": ("visited", "visits_due", _("回访率"),
+                   _("回访联系上信访人并作出评价的次数 ÷ 应回访的答复（已回访、多次未联系上，或已过回访期限；"
+                     "复杂疑难件按最终结果答复计）")),
+    "visit_on_time_rate": ("visits_on_time", "visits_due", _("按期回访率"),
+                           _("在回访期限（答复后按响应级别的工作日）内完成回访评价的次数 ÷ 应回访的答复")),
+    "final_on_time_rate": ("final_on_time", "final_counted", _("最终结果按期答复率"),
+                           _("复杂疑难件在最终结果期限内答复最终结果的轮次 ÷ 已答复最终结果或已超过最终结果期限的轮次")),
 }
 
 
@@ -149,27 +156,27 @@ FACT_EXTENSIONS: list = []
 
 
 def ledger_facts(case: Case, events, *, now=None) -> dict[tuple, Counter]:
-    """What the case's closed segments charge each holder, by the day each segment began
-    (open segments are the live ledger's: their time is still running)."""
+    """What the case's segments charge each holder, by the day each segment began: the
+    dispatches, misroutings and returns of every segment, the time of closed ones only
+    (an open segment's time is still running)."""
     found: dict[tuple, Counter] = defaultdict(Counter)
     if case.invalid_reason or case.state == State.MERGED:
         return found
     now = now or timezone.now()
     for segment in ledger.segments(case, events):
-        if segment.ended_at is None:
-            continue
         key = (timezone.localtime(segment.started_at).date(), segment.charged_holder,
                segment.charged_department_id or 0)
         row = found[key]
+        row["dispatched"] += int(segment.is_dispatch)
+        row["misrouted"] += int(segment.outcome == "misrouted")
+        if segment.ended_at is None:
+            continue
         row["segments"] += 1
         row["held_seconds"] += int(segment.held_seconds(now))
         late = int(segment.late_seconds(now))
         row["late_seconds"] += late
         row["late_segments"] += int(late > 0)
         row["extensions"] += segment.extensions
-        if segment.holder == ledger.DEPARTMENT:
-            row["dispatched"] += 1
-            row["misrouted"] += int(segment.outcome == "misrouted")
         if segment.holder == ledger.RETURN:
             # The return is the returning department's, upheld or refused; the time the
             # office took to decide is the office's when upheld, the department's when not.
