@@ -152,19 +152,42 @@ def case_detail(request, number: str):
     case = _visible_case(request.user, number)
     shown = identity_context(request.user, case, revealed=_revealed(request, case))
     record_case_view(request, case, shown["person"])
+    events = list(case.events.select_related("actor"))
     return render(request, "cases/detail.html", {
         "case": case,
         "acts": act_buttons(case, available_acts(request.user, case)),
         "panels": [panel.template for panel in panels()],
         "documents": documents_of(case),
         **shown,
-        "events": case.events.select_related("actor"),
+        "events": events,
+        **ledger_context(case, events),
         "attachments": attachments_for(request.user, case),
         "withheld_attachments": withheld_attachment_count(request.user, case),
         # How many cases one person brought is the office's to know, not a department's.
         "petitioner_case_count": (case.petitioner.cases.count()
                                   if may_know_persons_cases(request.user) else 0),
     })
+
+
+def ledger_context(case, events) -> dict:
+    """The case's responsibility segments and rounds (cases.ledger), for the case page."""
+    from . import ledger
+    from .models import Department
+
+    now = timezone.now()
+    names = dict(Department.objects.values_list("pk", "name"))
+    segments = []
+    for segment in ledger.segments(case, events):
+        late = segment.late_seconds(now)
+        segments.append({
+            "round": segment.round, "label": segment.label,
+            "department_name": names.get(segment.department_id, "")
+            if segment.holder in (ledger.DEPARTMENT, ledger.RETURN) else "",
+            "started_at": segment.started_at, "ended_at": segment.ended_at,
+            "due_at": segment.due_at, "outcome": segment.outcome,
+            "held_hours": round(segment.held_seconds(now) / 3600, 1),
+            "late_hours": round(late / 3600, 1) if late else 0})
+    return {"segments": segments, "rounds": ledger.rounds(case, events, now=now)}
 
 
 REVEAL_SECONDS = 10 * 60
