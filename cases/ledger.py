@@ -160,6 +160,9 @@ def segments(case, events) -> list[Segment]:
     last_dispatcher = None
     for event in events:
         holder, department = _holder(event, case)
+        if not event.holder and event.deadline is None and case.accepted_at and (
+                event.at >= case.accepted_at):
+            event.deadline = case.due_at  # an event older than the ledger: today's deadline
         current = found[-1] if found else None
         if event.action in ("dispatch", "change_lead_department", "refuse_return"):
             if event.action != "refuse_return":

@@ -20,6 +20,7 @@ from .roles import (
     headed_department_ids_of,
     is_petitioner_of,
 )
+from . import chain
 from .crypto import EncryptedCharField, lookup_hash
 from .validators import validate_id_number, validate_phone
 
@@ -889,12 +890,18 @@ class CaseEvent(models.Model):
     holder_department = models.IntegerField(_("责任部门"), null=True, blank=True)
     deadline = models.DateTimeField(_("当时的期限"), null=True, blank=True)
     round = models.PositiveSmallIntegerField(_("轮次"), default=0)
+    # The case's chain (cases.chain): the hash of the case's event before this one, and
+    # this one's, over all the fields above. Set once, at the insert.
+    previous_hash = models.CharField(_("前一条记录的校验值"), max_length=64, blank=True)
+    hash = models.CharField(_("校验值"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("案件记录")
         verbose_name_plural = _("案件记录")
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["case", "at"], name="case_event_case_at_idx")]
+        indexes = [models.Index(fields=["case", "at"], name="case_event_case_at_idx"),
+                   # The chain's head, read at every event: the case's last key.
+                   models.Index(fields=["case", "id"], name="case_event_chain_idx")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
@@ -922,6 +929,7 @@ class CaseEvent(models.Model):
         event = cls(case=case, actor=actor, action=action, from_state=from_state,
                     to_state=case.state, note=note, data=data or {})
         ledger.stamp(event, case)
+        chain.seal(event)  # last, over every field: the case row is locked by the act
         event.save(force_insert=True)
         CaseChange.objects.create(case_id_value=case.pk)
         return event

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from . import ledger
+from . import chain, ledger
 from .escalation import next_step, schedule
 from .exceptions import CaseConflictError, CaseTransitionError
 from .log_redaction import redact
@@ -241,6 +241,7 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
         schedule(case)
         if (case.escalation_step, case.next_action_at) != stored:
             changed.append(case)
+    chain.seal_batch(events)
     CaseEvent.objects.bulk_create(events)
     CaseChange.objects.bulk_create(CaseChange(case_id_value=pk)
                                    for pk in dict.fromkeys(event.case_id for event in events))

@@ -9,7 +9,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import chain, selectors, services
 from .acts import act_url, available_acts, documents_of, ensure_allowed, get_act, panels
 from .audit import record_access, record_case_view
 from .identity import (attachments_for, identity_context, may_know_persons_cases,
@@ -160,6 +160,7 @@ def case_detail(request, number: str):
         "documents": documents_of(case),
         **shown,
         "events": events,
+        "chain_head": chain.head_of(events),
         **ledger_context(case, events),
         "attachments": attachments_for(request.user, case),
         "withheld_attachments": withheld_attachment_count(request.user, case),

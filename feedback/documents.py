@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.utils import timezone
 
+from cases import chain
 from cases.acts import dossier_parts
 from cases.models import Case
 from cases.identity import identity_context
@@ -42,6 +43,10 @@ def dossier(case: Case, user) -> tuple[str, bytes]:
                                                          if len(context["replies"]) > 1 else "")))
     if context["visits"]:
         sections.append(("visits", "回访记录"))
+    # The chain's head, and whether the chain held when this copy was printed.
+    by_key = sorted(context["events"], key=lambda event: event.pk)
+    context["chain_head"] = chain.head_of(by_key)
+    context["chain_break"] = chain.first_break(case, by_key)
     context["extra_parts"] = dossier_parts(case)
     sections += [(key, title) for key, title, _ in context["extra_parts"]]
     sections.append(("history", "案件全部记录"))

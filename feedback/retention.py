@@ -43,6 +43,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases import chain
 from cases.models import (
     Case,
     CaseEvent,
@@ -187,7 +188,11 @@ def _anonymise_batch(batch: list[Case], now: datetime, years: dict[int, int]) ->
                .values_list("petitioner_id", flat=True))
     people = [pk for pk in person_ids if pk not in kept and pk not in done_people]
 
+    # The events' notes change: their chains are hashed again, those found intact only (a
+    # chain broken before stays broken).
+    intact = chain.intact(case_ids)
     _scrub_free_text(cases)
+    chain.reseal(intact)
     _anonymise_representatives(case_ids)
     _anonymise_deliveries(case_ids)
     _anonymise_people(people)

@@ -294,6 +294,7 @@ def merge_case(*, actor, case_id: int, into_number: str, note: str = "") -> Case
     target = Case.objects.filter(number=(into_number or "").strip()).first()
     if target is None or target.pk == case.pk:
         raise ValidationError({"into_number": _("请填写要并入的另一件案件的编号。")})
+    target = case_services.lock_case(target.pk)  # its event joins its chain (cases.chain)
     if target.state == State.MERGED:
         raise ValidationError({"into_number": _("案件 %(number)s 本身已被合并，请并入它的主案。")
                                               % {"number": target.number}})
