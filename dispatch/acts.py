@@ -165,3 +165,8 @@ def register_all() -> None:
     register(*ACTS)
     for document in DOCUMENTS:
         register_document(document)
+    Act("change_complained_party", _("更正被投诉单位、人员"), "dispatch",
+        services.change_complained_party, forms.ComplainedPartyForm,
+        states=tuple(State.values), permission=confidentiality_marker, order=85,
+        in_admin=True,
+        help=_("被投诉单位、科室、人员登记有误或核实后发现不同的，由信访办更正并说明理由。")),

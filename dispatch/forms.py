@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Tier
+from cases.models import Department, Finding, Tier
 from cases.forms import MultipleFileField, ReasonForm, YesNoField
 
 from .selectors import INBOX_STATES, InboxFilters
@@ -190,6 +190,32 @@ class ResultForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
     is_solved = YesNoField(label=_("问题是否已解决"), widget=forms.RadioSelect,
                            yes=_("已解决"), no=_("未解决"))
+    finding = forms.ChoiceField(
+        label=_("核查结论"), required=False, widget=forms.RadioSelect,
+        choices=Finding.choices,
+        help_text=_("投诉了具体单位、科室或人员的，须填写核查结论（属实、部分属实、不属实）。"))
+
+
+class ComplainedPartyForm(forms.Form):
+    """更正被投诉单位、科室、人员 (the dispatcher or the office), with a reason."""
+
+    complained_department = forms.ModelChoiceField(
+        label=_("被投诉单位"), required=False,
+        queryset=Department.objects.filter(is_active=True).order_by("code"))
+    complained_section = forms.CharField(label=_("被投诉科室"), max_length=100, required=False)
+    complained_person = forms.CharField(label=_("被投诉人员"), max_length=50, required=False)
+    reason = forms.CharField(label=_("理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    takes_case = True
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        if case is not None and not args:
+            kwargs.setdefault("initial", {
+                "complained_department": case.complained_department_id,
+                "complained_section": case.complained_section,
+                "complained_person": case.complained_person})
+        super().__init__(*args, **kwargs)
 
 
 class ReviewForm(forms.Form):

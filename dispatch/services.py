@@ -24,6 +24,7 @@ from cases.models import (
     Case,
     Category,
     Department,
+    Finding,
     HandlingMode,
     ReviewStage,
     State,
@@ -685,9 +686,13 @@ def _extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
 # ---------------------------------------------------------------- the result and its review
 @case_services.act_transaction
 def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: str,
-                  is_solved: bool) -> HandlingResult:
+                  is_solved: bool, finding: str = "") -> HandlingResult:
     """提交办理结果: the written result goes into the review chain (department head,
-    office, and a supervisor for a sensitive case); the first reviewer is told."""
+    office, and a supervisor for a sensitive case); the first reviewer is told.
+
+    A complaint about a named unit, 科室 or person needs the finding (核查结论: 属实,
+    部分属实, 不属实), kept on the case; other matters may give one. A later result (a
+    reopened round, one sent back) replaces it."""
     case = case_services.lock_case(case_id)
     errors = {field: _("请填写%(what)s。") % {"what": what}
               for field, value, what in (("findings", findings, _("调查核实情况")),
@@ -700,7 +705,8 @@ def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: s
         raise ValidationError({"is_solved": _("请选择问题是否已解决。")})
     now = timezone.now()
     case_services.move(case.submit_result, actor=actor, note=result.strip(),
-                       data={"is_solved": is_solved}, at=now)
+                       data={"is_solved": is_solved, **({"finding": finding} if finding else {})},
+                       at=now)
     handling_result = HandlingResult.objects.create(
         case=case, submitted_by=actor, findings=findings.strip(), opinion=opinion.strip(),
         result=result.strip(), is_solved=is_solved, submitted_at=now)
@@ -745,3 +751,45 @@ def send_back_result(*, actor, case_id: int, note: str) -> Case:
     tell(lead_workers(case), kind="sent_back", case=case, skip=actor,
          title=_("办理结果被退回：%(number)s") % {"number": case.number}, body=note)
     return case
+    finding = finding or ""
+    if finding and finding not in Finding.values:
+        errors["finding"] = _("请选择核查结论。")
+    elif not finding and has_complained_party(case):
+        errors["finding"] = _("本案投诉了具体单位、科室或人员，请填写核查结论（属实、部分属实或不属实）。")
+    if finding:
+        case.finding = finding
+def has_complained_party(case: Case) -> bool:
+    return bool(case.complained_department_id or case.complained_section
+                or case.complained_person)
+
+
+@case_services.act_transaction
+def change_complained_party(*, actor, case_id: int, complained_department,
+                            complained_section: str, complained_person: str,
+                            reason: str) -> Case:
+    """更正被投诉单位、科室、人员, with a reason; the event keeps the old and the new."""
+    from intake.services import complained_party
+
+    case = case_services.lock_case(case_id)
+    ensure_allowed("change_complained_party", actor, case)
+    reason = case_services.required_text("reason", reason, _("请说明理由。"))
+    if "\x00" in reason:
+        raise ValidationError({"reason": _("内容含有不可见的控制字符，请重新填写。")})
+    new = complained_party(department=complained_department, section=complained_section,
+                           person=complained_person)
+    fields = {"complained_department": "complained_department_id",
+              "complained_section": "complained_section",
+              "complained_person": "complained_person"}
+    old = {name: getattr(case, attribute) for name, attribute in fields.items()}
+    wanted = {name: (value.pk if name == "complained_department" and value else value)
+              for name, value in new.items()}
+    if old == wanted:
+        raise ValidationError({"complained_department": _("被投诉单位、科室、人员没有变化。")})
+    for name, value in new.items():
+        setattr(case, name, value)
+    case.save(update_fields=list(new))
+    case_services.record_event(case, actor=actor, action="change_complained_party",
+                               note=reason, data={"from": old, "to": wanted})
+    return case
+
+

@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from cases.api import case_summary, local
-from cases.models import Case, Category, Channel, Gender, Tier
+from cases.models import Case, Category, Channel, Department, Gender, Tier
 from cases.audit import record_case_view
 from cases.identity import person_for
 from cases.roles import OFFICE_ROLES, has_role
@@ -66,6 +66,10 @@ class CaseRegistrationSerializer(serializers.Serializer):
     refusal_reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     refusal_guidance = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     merge_into = serializers.CharField(max_length=24, required=False, allow_blank=True)
+    complained_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.filter(is_active=True), required=False, allow_null=True)
+    complained_section = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    complained_person = serializers.CharField(max_length=50, required=False, allow_blank=True)
     request_id = serializers.UUIDField(required=False,
                                        help_text="the caller's idempotency key")
 
@@ -83,7 +87,8 @@ def register_case(request):
         matter={key: data[key] for key in (
             "channel", "summary", "content", "demands", "place", "category",
             "external_reference", "platform_due_at", "is_sensitive", "is_collective",
-            "head_count", "is_abnormal", "earlier_case") if key in data},
+            "head_count", "is_abnormal", "earlier_case", "complained_department",
+            "complained_section", "complained_person") if key in data},
         **services.outcome_arguments(data),
     )
     # The query code (查询码) is answered once, here, for the caller to pass on to the

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy as _
 
 from cases.forms import MultipleFileField, ReasonForm
-from cases.models import Category, Channel, Gender, Tier
+from cases.models import Category, Channel, Department, Gender, Tier
 from cases.validators import normalize_phone, validate_id_number, validate_phone
 
 from .services import Outcome
@@ -93,6 +93,14 @@ class RegistrationForm(PetitionerFieldsMixin):
     attachments = MultipleFileField(label=_("扫描件与材料"), required=False,
                                     help_text=_("PDF、JPEG 或 PNG，每个不超过 %(mb)s MB") % {
                                         "mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)})
+    # The party complained about (投诉接待): staff data, shown to the office and the
+    # department's head, never on public pages.
+    complained_department = forms.ModelChoiceField(
+        label=_("被投诉单位"), required=False,
+        queryset=Department.objects.filter(is_active=True).order_by("code"))
+    complained_section = forms.CharField(label=_("被投诉科室"), max_length=100, required=False)
+    complained_person = forms.CharField(label=_("被投诉人员"), max_length=50, required=False,
+                                        help_text=_("投诉具体工作人员时填写姓名（或工号）。"))
 
     outcome = forms.ChoiceField(
         label=_("登记结论"), widget=forms.RadioSelect, initial=Outcome.ACCEPT,
@@ -181,6 +189,9 @@ class RegistrationForm(PetitionerFieldsMixin):
             "earlier_case": data.get("earlier_case"),
             "external_reference": data.get("external_reference", ""),
             "platform_due_at": data.get("platform_due_at"),
+            "complained_department": data.get("complained_department"),
+            "complained_section": data.get("complained_section", ""),
+            "complained_person": data.get("complained_person", ""),
         }
 
 

@@ -28,6 +28,7 @@ from cases.models import (
     Category,
     Channel,
     Delivery,
+    Department,
     Petitioner,
     Representative,
     State,
@@ -66,6 +67,9 @@ def register_case(
     earlier_case: Case | None = None,
     external_reference: str = "",
     platform_due_at: datetime | None = None,
+    complained_department: Department | None = None,
+    complained_section: str = "",
+    complained_person: str = "",
 ) -> Case:
     """Record a matter as it reached the office; it waits in `received` for an outcome.
 
@@ -105,6 +109,8 @@ def register_case(
         external_reference=(external_reference or "").strip(),
         platform_due_at=platform_due_at,
         received_at=now,
+        **complained_party(department=complained_department, section=complained_section,
+                           person=complained_person),
     )
     case.full_clean(exclude=["number", "state"])
     data = {"earlier_case": earlier_case.number} if earlier_case else {}
@@ -154,6 +160,23 @@ def register_case(
     if safety is not None and safety.is_emergency:
         _alert_emergency(case, safety)
     return case
+
+
+def complained_party(*, department: Department | None, section: str, person: str) -> dict:
+    """The party complained about (被投诉单位、科室、人员) as the case stores it: trimmed,
+    within the field's length, no NUL character; errors name the field."""
+    found = {"complained_department": department}
+    for field, value, limit in (("complained_section", section, 100),
+                                ("complained_person", person, 50)):
+        value = " ".join((value or "").split())
+        if "\x00" in value:
+            raise ValidationError({field: _("内容含有不可见的控制字符，请重新填写。")})
+        if len(value) > limit:
+            raise ValidationError({field: _("最多 %(n)s 个字。") % {"n": limit}})
+        found[field] = value
+    if department is not None and not department.is_active:
+        raise ValidationError({"complained_department": _("该部门已停用。")})
+    return found
 
 
 def _alert_emergency(case: Case, safety) -> None:

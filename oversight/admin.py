@@ -2,7 +2,8 @@ from django.contrib import admin
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import DailyDigest, DailyFigures, Escalation, MonthlyReport, SupervisionOrder
+from .models import (Appeal, DailyDigest, DailyFigures, Escalation, MonthlyReport,
+                     SupervisionOrder)
 
 
 @admin.register(Escalation)
@@ -48,3 +49,15 @@ class DailyFiguresAdmin(ReadOnlyAdmin):
                     "satisfied"]
     list_filter = ["channel"]
     date_hierarchy = "day"
+
+
+@admin.register(Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    """Read-only: an appeal is filed and decided through its acts (申诉, 审定申诉), which
+    write the case's events and move the figures."""
+
+    list_display = ("case", "department", "measure", "ground", "state", "created_at",
+                    "decided_by", "decided_at")
+    list_filter = ("state", "measure", "ground", "department")
+    search_fields = ("case__number",)
+    list_select_related = ("case", "department", "decided_by")

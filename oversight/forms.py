@@ -1,6 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import MultipleFileField
+
+from .models import AppealGround, AppealMeasure, AppealState
+
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(
@@ -43,4 +47,65 @@ class ScopeForm(forms.Form):
             self.add_error("end", _("截止日期不能早于起始日期。"))
         if start and end and (end - start).days > 366 * 5:
             self.add_error("start", _("统计期间最长五年。"))
+        return data
+
+
+# ---------------------------------------------------------------- appeals and complaints
+class AppealForm(forms.Form):
+    """申诉 on one case: the measure, the ground, the reason and the evidence."""
+
+    takes_case = True
+    measure = forms.ChoiceField(label=_("申诉的指标"), choices=AppealMeasure.choices,
+                                widget=forms.RadioSelect)
+    ground = forms.ChoiceField(label=_("申诉理由类别"), choices=AppealGround.choices)
+    reason = forms.CharField(label=_("申诉理由"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 4}),
+                             help_text=_("说明为何这件案件不应计入本部门该项指标（如多次联系不上信访人、派错部门、"
+                                         "不属本部门职责），每件案件每项指标只能申诉一次。"))
+    evidence = MultipleFileField(label=_("证明材料"), required=False,
+                                 help_text=_("通话记录截图、工作记录等，PDF、JPEG 或 PNG。"))
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            from .appeals import appealable_measures
+
+            open_ = appealable_measures(case)
+            self.fields["measure"].choices = [
+                (value, label) for value, label in AppealMeasure.choices if value in open_
+            ] or AppealMeasure.choices
+
+
+class AppealDecisionForm(forms.Form):
+    """审定申诉: upheld or refused, always with a reason."""
+
+    takes_case = True
+    appeal_id = forms.TypedChoiceField(label=_("申诉"), coerce=int, choices=())
+    decision = forms.ChoiceField(label=_("审定结果"), widget=forms.RadioSelect, choices=[
+        (AppealState.UPHELD, _("申诉成立：该轮次不计入该项指标")),
+        (AppealState.REFUSED, _("申诉不成立：照常计入"))])
+    note = forms.CharField(label=_("审定意见"), max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            self.fields["appeal_id"].choices = [
+                (appeal.pk, f"{appeal.get_measure_display()}：{appeal.get_ground_display()}"
+                            f"，{appeal.reason[:60]}")
+                for appeal in case.appeals.filter(state=AppealState.PENDING)]
+        else:
+            self.fields["appeal_id"] = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ComplaintsPeriodForm(forms.Form):
+    start = forms.DateField(label=_("登记日期自"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("至"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            self.add_error("end", _("结束日期不能早于开始日期。"))
         return data

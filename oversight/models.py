@@ -251,3 +251,67 @@ class MonthlyReport(models.Model):
 
     def __str__(self) -> str:
         return self.month.strftime("%Y-%m")
+
+
+# ---------------------------------------------------------------- appeals (申诉)
+class AppealMeasure(models.TextChoices):
+    """The figure a department appeals on one case."""
+
+    ON_TIME = "on_time", _("按期答复")
+    RESPONSE = "response", _("按期联系")
+
+
+class AppealGround(models.TextChoices):
+    UNREACHABLE = "unreachable", _("联系不上信访人")
+    MISROUTED = "misrouted", _("派单错误（派错部门）")
+    OUTSIDE_REMIT = "outside_remit", _("不属本部门职责")
+    OTHER = "other", _("其他")
+
+
+class AppealState(models.TextChoices):
+    PENDING = "pending", _("待审")
+    UPHELD = "upheld", _("申诉成立")
+    REFUSED = "refused", _("申诉不成立")
+
+
+class Appeal(models.Model):
+    """申诉: a department asks that one case be left out of one of its figures; a
+    supervisor upholds or refuses it. Once per case and measure. An upheld appeal takes
+    the department's rounds of that case out of that measure (oversight.appeals), and is
+    counted (申诉成立) and shown beside the figure."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="appeals",
+                             verbose_name=_("案件"))
+    department = models.ForeignKey("cases.Department", on_delete=models.PROTECT,
+                                   related_name="appeals", verbose_name=_("申诉部门"))
+    measure = models.CharField(_("申诉的指标"), max_length=20, choices=AppealMeasure.choices)
+    ground = models.CharField(_("申诉理由类别"), max_length=20, choices=AppealGround.choices)
+    reason = models.TextField(_("申诉理由"))
+    evidence = models.ManyToManyField("cases.Attachment", blank=True, related_name="appeals",
+                                      verbose_name=_("证明材料"))
+    state = models.CharField(_("状态"), max_length=10, choices=AppealState.choices,
+                             default=AppealState.PENDING)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name=_("申诉人"))
+    created_at = models.DateTimeField(_("申诉时间"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("审定人"))
+    decided_at = models.DateTimeField(_("审定时间"), null=True, blank=True)
+    decision_note = models.TextField(_("审定意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("申诉")
+        verbose_name_plural = _("申诉")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["case", "measure"],
+                                               name="one_appeal_per_case_and_measure")]
+        indexes = [
+            # 待审申诉: the supervisors' list reads only the pending ones, oldest first.
+            models.Index(fields=["created_at"], name="appeal_pending_idx",
+                         condition=models.Q(state="pending")),
+            models.Index(fields=["department", "state"], name="appeal_department_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_measure_display()} {self.get_state_display()}"

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import accountability_views, views
 
 app_name = "oversight"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("supervision/", views.orders, name="orders"),
     path("supervision/<int:order_id>/", views.order, name="order"),
     path("supervision/<int:order_id>/order.pdf", views.order_pdf, name="order_pdf"),
+    path("complaints/", accountability_views.complaints_page, name="complaints"),
+    path("appeals/", accountability_views.appeals_page, name="appeals"),
+    path("appeals/<int:appeal_id>/decide/", accountability_views.decide_appeal,
+         name="decide_appeal"),
 ]

@@ -159,9 +159,11 @@ def _column_title(key: str):
 
 # The breakdown tables' columns, each rate after the counter it divides.
 TABLE_COLUMNS = [(key, _column_title(key)) for key in (
-    "received", "invalid", "deadline_counted", "on_time", "on_time_rate", "responded",
+    "received", "invalid", "petitioners_answered", "deadline_counted", "on_time", "on_time_rate", "responded",
     "response_rate", "visited", "solved", "resolution_rate", "satisfied", "satisfaction_rate",
-    "returns", "extensions", "reopenings")]
+    "visits_due", "visit_rate", "visit_on_time_rate", "final_counted", "final_on_time_rate",
+    "returns", "extensions", "reopenings", "accepted", "acceptance_rate", "archived",
+    "archive_rate", "appeals_upheld")]
 
 
 @role_required(*dashboard.DASHBOARD_ROLES)

@@ -125,6 +125,11 @@ DOORS = {
                                    "/oversight/supervision/?export=xlsx"],
     "oversight:order": lambda s: [reverse("oversight:order", args=[s.order])],
     "oversight:order_pdf": lambda s: [reverse("oversight:order_pdf", args=[s.order])],
+    # Staff complained about and appeals: no petitioner's identity on either page.
+    "oversight:complaints": lambda s: ["/oversight/complaints/",
+                                       "/oversight/complaints/?export=xlsx&table=repeated"],
+    "oversight:appeals": lambda s: ["/oversight/appeals/"],
+    "oversight:decide_appeal": lambda s: [],  # POST only: a supervisor's decision
     "api-cases": lambda s: ["/api/v1/cases/"],
     "api-case": per_case("api-case"),
     "api-transition": lambda s: [reverse("api-transition", args=[s.led.number, "dispatch"])],
