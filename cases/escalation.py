@@ -3,7 +3,10 @@
 While a case is received: an intake warning at its channel's warning point of the
 acceptance time limit, and intake overdue at the limit (`accept_by`). Then, against the
 answer's deadline: warning at the tier's warning point, overdue at the deadline, level 2 a
-number of working days after it. A 12345 transfer has that deadline from its arrival (the
+number of working days after it. Once the round's first answer is given those are
+skipped: a two-stage (T4) case, answered with its next steps, climbs the final result's
+warning and overdue (`final_due_at`), and a replied case the return visit's (`visit_due_at`),
+each at the tier's warning point of its window and at its deadline. A 12345 transfer has that deadline from its arrival (the
 platform's), so it can climb both parts while still received. The sweep in oversight
 performs the steps; this module only says when.
 """
@@ -12,16 +15,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from .calendar import add_working_days
-from .models import ESCALATION_LADDER, INTAKE_STEPS, OPEN_STATES, Case, EscalationStep, State
+from .models import (ESCALATION_LADDER, FINAL_STEPS, INTAKE_STEPS, SWEPT_STATES, VISIT_STEPS,
+                     Case, EscalationStep, State)
 
 
 def step_time(case: Case, step: str) -> datetime | None:
     if step in INTAKE_STEPS:
         return _intake_step_time(case, step)
-    if case.due_at is None:
+    if step in FINAL_STEPS:
+        return _final_step_time(case, step)
+    if step in VISIT_STEPS:
+        return _visit_step_time(case, step)
+    if case.due_at is None or case.replied_at is not None:
         return None
     if step == EscalationStep.OVERDUE:
         return case.due_at
@@ -54,6 +63,46 @@ def _intake_step_time(case: Case, step: str) -> datetime | None:
     return case.received_at + span * policy.warning_percent / 100
 
 
+def _final_step_time(case: Case, step: str) -> datetime | None:
+    """While a two-stage case waits for its final result, after the next steps."""
+    if not case.awaits_final_result or case.state not in SWEPT_STATES:
+        return None
+    if step == EscalationStep.FINAL_OVERDUE:
+        return case.final_due_at
+    started = case.reopened_at or case.accepted_at or case.replied_at
+    return _point_of(case, started, case.final_due_at)
+
+
+def _visit_step_time(case: Case, step: str) -> datetime | None:
+    """While a replied case waits for its return visit: a visit that reached the
+    petitioner moves it on, and so does the last attempt allowed that did not."""
+    if (case.state != State.REPLIED or case.visit_due_at is None
+            or case.unreached_visits >= settings.VISIT_MAX_ATTEMPTS):
+        return None
+    if step == EscalationStep.VISIT_OVERDUE:
+        return case.visit_due_at
+    return _point_of(case, case.final_replied_at or case.replied_at, case.visit_due_at)
+
+
+def _point_of(case: Case, started: datetime | None, due: datetime) -> datetime:
+    """The tier's warning point of a window (its deadline when the start is unknown)."""
+    percent = _warning_percent(case)
+    if started is None or percent is None or started >= due:
+        return due
+    return started + (due - started) * percent / 100
+
+
+def step_deadline(case: Case, step: str) -> tuple[str, datetime | None]:
+    """The deadline a step runs against, and its name in the step's event."""
+    if step in INTAKE_STEPS:
+        return "accept_by", case.accept_by
+    if step in FINAL_STEPS:
+        return "final_due_at", case.final_due_at
+    if step in VISIT_STEPS:
+        return "visit_due_at", case.visit_due_at
+    return "due_at", case.due_at
+
+
 def _warning_percent(case: Case) -> int | None:
     """The tier's warning point; before a tier is set (a received transfer), its channel's."""
     if case.tier_id is not None:
@@ -64,7 +113,7 @@ def _warning_percent(case: Case) -> int | None:
 
 def next_step(case: Case) -> tuple[str, datetime] | None:
     """The next step not yet taken and when it falls due; None when nothing remains."""
-    if case.state not in OPEN_STATES:
+    if case.state not in SWEPT_STATES:
         return None
     done = ESCALATION_LADDER.index(case.escalation_step) + 1 if case.escalation_step else 0
     for step in ESCALATION_LADDER[done:]:

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, can_proceed, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, can_proceed, transition
 from simple_history.models import HistoricalRecords
 
 from .roles import (
@@ -259,6 +259,9 @@ OPEN_STATES = (
     State.RECEIVED, State.ACCEPTED, State.DISPATCHED, State.RETURNED,
     State.IN_HANDLING, State.RESULT_SUBMITTED,
 )
+# Swept by the deadline sweep: the open states, and a replied case whose return visit is
+# due (its ladder continues with the visit's warning and overdue).
+SWEPT_STATES = (*OPEN_STATES, State.REPLIED)
 # Ended without the handling chain; may be archived directly.
 ENDED_AT_INTAKE = (State.ANSWERED, State.REFUSED, State.MERGED, State.WITHDRAWN)
 
@@ -281,9 +284,15 @@ class EscalationStep(models.TextChoices):
 
 # The intake steps come first: they run on the acceptance time limit while the case is
 # received, and are skipped once it is accepted.
+# The answer's steps are skipped once the round's first answer is given; a two-stage
+# case then climbs the final result's steps, and every case the return visit's.
 ESCALATION_LADDER = [EscalationStep.INTAKE_WARNING, EscalationStep.INTAKE_OVERDUE,
-                     EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2]
+                     EscalationStep.WARNING, EscalationStep.OVERDUE, EscalationStep.LEVEL2,
+                     EscalationStep.FINAL_WARNING, EscalationStep.FINAL_OVERDUE,
+                     EscalationStep.VISIT_WARNING, EscalationStep.VISIT_OVERDUE]
 INTAKE_STEPS = (EscalationStep.INTAKE_WARNING, EscalationStep.INTAKE_OVERDUE)
+FINAL_STEPS = (EscalationStep.FINAL_WARNING, EscalationStep.FINAL_OVERDUE)
+VISIT_STEPS = (EscalationStep.VISIT_WARNING, EscalationStep.VISIT_OVERDUE)
 
 
 class Channel(models.TextChoices):
@@ -689,9 +698,42 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return can_proceed(self.archive)
 
     @property
+    def is_two_stage(self) -> bool:
+        """Its tier answers the next steps first, then the final result (T4)."""
+        return self.tier_id is not None and self.tier.final_result_days is not None
+
+    @property
+    def awaits_final_result(self) -> bool:
+        """The next steps were answered; the final result is still to come."""
+        return self.final_due_at is not None and self.final_replied_at is None
+
+    @property
+    def deadline_in_force(self) -> datetime | None:
+        """The answer the office owes now: the final result's once the next steps were
+        answered, else the reply's (`due_at`)."""
+        return self.final_due_at if self.awaits_final_result else self.due_at
+
+    @property
+    def planned_final_due_at(self) -> datetime | None:
+        """The final result's deadline: stored at the next-steps reply, foreseen before it
+        (the round's start plus the tier's calendar days)."""
+        if self.final_due_at is not None or not self.is_two_stage:
+            return self.final_due_at
+        started = self.reopened_at or self.accepted_at
+        return started + timedelta(days=self.tier.final_result_days) if started else None
+
+    @property
     def is_overdue(self) -> bool:
         """Past due and not yet answered; a derived fact, never a state."""
-        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+        deadline = self.deadline_in_force
+        return self.is_open and deadline is not None and deadline < timezone.now()
+
+    @property
+    def is_visit_overdue(self) -> bool:
+        """Replied, the return visit still to make, and its time limit passed."""
+        return (self.state == State.REPLIED and self.visit_due_at is not None
+                and self.unreached_visits < settings.VISIT_MAX_ATTEMPTS
+                and self.visit_due_at < timezone.now())
 
     @property
     def pending_accept_by(self) -> datetime | None:
@@ -831,13 +873,28 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.review_stage = ""
 
     # ------------------------------------------------------------ closing the loop
-    @transition(field=state, source=State.RESULT_SUBMITTED, target=State.REPLIED,
+    @transition(field=state, source=State.RESULT_SUBMITTED,
+                target=RETURN_VALUE(State.REPLIED, State.IN_HANDLING),
                 conditions=[result_is_approved], permission=office_staff,
                 custom={"label": _("答复信访人")})
-    def reply_to_petitioner(self, *, at, channel: str) -> None:
+    def reply_to_petitioner(self, *, at, channel: str, visit_due_at=None,
+                            final_due_at=None) -> str:
+        """The reply ends the round's handling (REPLIED, the visit due by `visit_due_at`),
+        except a two-stage case's first reply: the next steps, after which the case goes
+        back to its department for the final result, due by `final_due_at`."""
         # What was said is the feedback app's Reply row, made with this act.
         self.reply_channel = channel
-        self.replied_at = at
+        if final_due_at is not None:
+            self.replied_at = at
+            self.final_due_at = final_due_at
+            self.review_stage = ""
+            return State.IN_HANDLING
+        if self.awaits_final_result:
+            self.final_replied_at = at
+        else:
+            self.replied_at = at
+        self.visit_due_at = visit_due_at
+        return State.REPLIED
 
     @transition(field=state, source=State.REPLIED, target=State.VISITED,
                 permission=office_staff_or_the_petitioner, custom={"label": _("回访")})
@@ -858,6 +915,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.replied_at = None
         self.visited_at = None
         self.unreached_visits = 0
+        # A new round: its own visit, and for a two-stage case its own two answers.
+        self.visit_due_at = None
+        self.final_due_at = None
+        self.final_replied_at = None
 
     @transition(field=state, source=[State.VISITED, State.REPLIED, *ENDED_AT_INTAKE],
                 target=State.ARCHIVED, conditions=[visited_or_unreachable],
@@ -954,10 +1015,16 @@ def action_labels() -> dict:
               "assign_handler": _("分派承办人"), "extend": _("延期"), "note": _("办理记录"),
               "contact": _("联系信访人"), "request_extension": _("申请延期"),
               "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上"),
+              "merged_reply": _("按主案答复"), "merged_answered": _("并案信访人已答复"),
+              "merged_verdict": _("并案信访人回访评价"),
               "escalation_intake_warning": _("受理预警"),
               "escalation_intake_overdue": _("受理超时"),
               "escalation_warning": _("到期预警"), "escalation_overdue": _("超期督办"),
-              "escalation_level2": _("二级督办"), "supervision_answer": _("督办反馈")}
+              "escalation_level2": _("二级督办"), "supervision_answer": _("督办反馈"),
+              "escalation_final_warning": _("最终结果预警"),
+              "escalation_final_overdue": _("最终结果超期"),
+              "escalation_visit_warning": _("回访预警"),
+              "escalation_visit_overdue": _("回访超期")}
     for transition in Case._meta.get_field("state").get_all_transitions(Case):
         labels.setdefault(transition.name, transition.custom.get("label", transition.name))
     from .acts import all_acts  # the table, as the stages registered it

@@ -26,6 +26,9 @@ KINDS = {
     "supervision_opened": _("督办单"), "intake_warning": _("受理即将超时"),
     "intake_overdue": _("受理超时"), "delivery_failed": _("邮件发送失败"),
 }
+    "final_warning": _("最终结果即将到期"), "final_overdue": _("最终结果超期"),
+    "visit_warning": _("回访即将到期"), "visit_overdue": _("回访超期"),
+    "next_steps_replied": _("待答复最终结果"),
 
 
 def people_with_role(role: str):

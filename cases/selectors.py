@@ -66,7 +66,11 @@ FIGURES: dict[str, Callable[[object, datetime], Q]] = {
                                     review_stage=ReviewStage.APPROVED),
     "to_visit": lambda user, now: Q(state=State.REPLIED),
     "open": lambda user, now: Q(state__in=OPEN_STATES),
-    "overdue": lambda user, now: Q(state__in=OPEN_STATES, due_at__lt=now),
+    # Against the deadline in force: a two-stage case answered with its next steps owes
+    # its final result.
+    "overdue": lambda user, now: Q(state__in=OPEN_STATES) & (
+        Q(final_due_at__isnull=True, due_at__lt=now)
+        | Q(final_due_at__lt=now, final_replied_at__isnull=True)),
 }
 
 

@@ -24,11 +24,10 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from . import chain, ledger
-from .escalation import next_step, schedule
+from .escalation import next_step, schedule, step_deadline
 from .exceptions import CaseConflictError, CaseTransitionError
 from .log_redaction import redact
 from .models import (
-    INTAKE_STEPS,
     Attachment,
     Case,
     CaseChange,
@@ -227,10 +226,9 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
             step, at = upcoming
             case.escalation_step = step
             taken.append((case, step))
-            # The intake steps run against the acceptance time limit, the others against
-            # the answer's deadline.
-            key, deadline = (("accept_by", case.accept_by) if step in INTAKE_STEPS
-                             else ("due_at", case.due_at))
+            # The intake steps run against the acceptance time limit, the visit's and the
+            # final result's against their own, the others against the answer's deadline.
+            key, deadline = step_deadline(case, step)
             event = CaseEvent(
                 case=case, actor=None, at=now, action=f"escalation_{step}",
                 from_state=case.state, to_state=case.state,

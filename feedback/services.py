@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -14,9 +15,10 @@ from django.utils.translation import gettext as _
 
 from cases import services as case_services
 from cases.acts import ensure_allowed
-from cases.calendar import compute_due_at
+from cases.calendar import compute_due_at, deadline_after
 from cases.escalation import schedule
-from cases.models import Case, Delivery, InvalidReason, ReplyChannel, Satisfaction
+from cases.models import (Case, Delivery, InvalidReason, ReplyChannel, Satisfaction,
+                          TimeUnit)
 from cases.notifications import alert_supervisors, lead_workers, tell
 from cases.roles import VerifiedPetitioner
 
@@ -28,14 +30,33 @@ from .models import RatingLinkUse, Reply, ReturnVisit, VisitMethod
 def send_reply(*, actor, case_id: int, channel: str, content: str,
                next_steps: str = "") -> Reply:
     """答复: tell the petitioner the approved result; by e-mail too when they gave an
-    address (sent after commit, once). The Reply row is the one record of what was said."""
+    address (sent after commit, once). The Reply row is the one record of what was said.
+
+    The return visit is then due within the tier's working days. A two-stage tier's
+    (T4's) first reply in a round is the next steps (下一步工作, required): the case goes
+    back to its department for the final result, due the tier's calendar days after the
+    round began (acceptance or reopening), and the final result's reply is the one that
+    is visited."""
     case = case_services.lock_case(case_id)
     content = case_services.required_text("content", content, _("请填写答复内容。"))
     next_steps = (next_steps or "").strip()
     channel = case_services.choice("channel", channel, ReplyChannel, _("请选择答复方式。"))
     now = timezone.now()
-    case_services.move(case.reply_to_petitioner, actor=actor, note=content,
-                       data={"channel": channel}, at=now, channel=channel)
+    stage, deadlines = _reply_stage(case, now)
+    if stage == "next_steps" and not next_steps:
+        raise ValidationError({"next_steps": _(
+            "复杂疑难件先答复下一步工作：请填写下一步工作安排和最终结果的答复时间。")})
+    case_services.move(
+        case.reply_to_petitioner, actor=actor, note=content,
+        data={"channel": channel, "stage": stage,
+              **{name: value.isoformat() for name, value in deadlines.items()}},
+        then=schedule, at=now, channel=channel, **deadlines)
+    if stage == "next_steps":
+        tell(lead_workers(case), kind="next_steps_replied", case=case, skip=actor,
+             title=_("已答复下一步工作：%(number)s，%(due)s 前提交最终结果") % {
+                 "number": case.number,
+                 "due": timezone.localtime(case.final_due_at).strftime("%m-%d %H:%M")},
+             body=next_steps)
     reply = Reply.objects.create(
         case=case, channel=channel, content=content, next_steps=next_steps,
         handling_unit=case.lead_department.name if case.lead_department else settings.OFFICE_NAME,
@@ -55,6 +76,21 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
 # ---------------------------------------------------------------- the return visit
 @case_services.act_transaction
 def record_visit(*, actor, case_id: int, method: str, reached: bool,
+def _reply_stage(case: Case, now) -> tuple[str, dict]:
+    """Which answer this reply is ("next_steps", "final" or "reply") and the deadline it
+    sets: the final result's after the next steps, else the return visit's."""
+    tier = case.tier
+    if case.is_two_stage and case.replied_at is None:
+        started = case.reopened_at or case.accepted_at or now
+        return "next_steps", {"final_due_at": started + timedelta(days=tier.final_result_days)}
+    stage = "final" if case.awaits_final_result else "reply"
+    visit_due_at = None
+    if tier is not None:
+        visit_due_at = deadline_after(now, tier.return_visit_working_days,
+                                      TimeUnit.WORKING_DAYS).due_at
+    return stage, {"visit_due_at": visit_due_at} if visit_due_at else {}
+
+
                  is_solved: bool | None = None, satisfaction: str = "",
                  comments: str = "") -> ReturnVisit:
     """回访: one attempt. Reached: the verdict (unsatisfied reopens the case, and a second
@@ -72,9 +108,13 @@ def record_visit(*, actor, case_id: int, method: str, reached: bool,
     else:
         ensure_allowed("record_unreached_visit", actor, case)
         case.unreached_visits += 1
-        case.save(update_fields=["unreached_visits"])
+        # The last attempt allowed ends the visit's ladder (the case may be archived).
+        schedule(case)
+        case.save(update_fields=["unreached_visits", "next_action_at"])
+        ends_visit = case.unreached_visits >= settings.VISIT_MAX_ATTEMPTS
         case_services.record_event(case, actor=actor, action="visit_unreached", note=comments,
-                                   data={"attempt": case.unreached_visits})
+                                   data={"attempt": case.unreached_visits,
+                                         "ends_visit": ends_visit})
     visit = ReturnVisit.objects.create(
         case=case, method=method, reached=reached,
         is_solved=is_solved if reached else None, satisfaction=satisfaction if reached else "",
@@ -105,7 +145,8 @@ def _record_verdict(case: Case, *, actor, is_solved, satisfaction: str, comments
         raise ValidationError({"is_solved": _("请选择问题是否已解决。")})
     case_services.move(case.record_return_visit, actor=actor, note=comments,
                        data={"is_solved": is_solved, "satisfaction": satisfaction},
-                       at=timezone.now(), is_solved=is_solved, satisfaction=satisfaction)
+                       then=schedule, at=timezone.now(), is_solved=is_solved,
+                       satisfaction=satisfaction)
     if satisfaction == Satisfaction.UNSATISFIED:
         _reopen(case, actor=actor, note=comments or _("信访人对办理结果不满意"),
                 data={"by_return_visit": True})

@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 
 from cases import services as case_services
 from cases.calendar import reading_once
+from cases.escalation import step_deadline
 from cases.exceptions import CaseTransitionError
-from cases.models import (ESCALATION_LADDER, INTAKE_STEPS, OPEN_STATES, Case, Department,
+from cases.models import (ESCALATION_LADDER, OPEN_STATES, Case, Department,
                           EscalationStep, State)
 from cases.notifications import Message, notify_many, office_staff, people_with_role
 from cases.acts import ensure_allowed
@@ -44,7 +45,10 @@ def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
     while True:
         with transaction.atomic(), reading_once():
             batch = list(
-                Case.objects.filter(state__in=OPEN_STATES, next_action_at__lte=now)
+                # Open cases through their partial index; replied ones (the return
+                # visit's steps) are few: they wait a working day or so for the visit.
+                Case.objects.filter(Q(state__in=OPEN_STATES) | Q(state=State.REPLIED),
+                                    next_action_at__lte=now)
                 .select_related("tier")
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("next_action_at")[:batch_size]
@@ -66,7 +70,7 @@ def _take_batch(batch: list[Case], now) -> int:
            if (case.pk, case.reopen_count, step) not in already]
     Escalation.objects.bulk_create(
         Escalation(case=case, step=step, round=case.reopen_count, happened_at=now,
-                   due_at=case.accept_by if step in INTAKE_STEPS else case.due_at)
+                   due_at=step_deadline(case, step)[1])
         for case, step in new)
     by_step = defaultdict(list)
     for case, step in new:
@@ -179,12 +183,54 @@ def _level2(cases: list[Case], now, audience: Audience) -> list[Message]:
         for case in cases]
 
 
+def _final_warning(cases: list[Case], now, audience: Audience) -> list[Message]:
+    return [Message(audience.department(case), "final_warning", _(
+        "最终结果即将到期：%(number)s 须于 %(due)s 前答复最终结果") % {
+            "number": case.number,
+            "due": timezone.localtime(case.final_due_at).strftime("%m-%d %H:%M")},
+        case.summary, case) for case in cases]
+
+
+def _final_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+    messages = []
+    for case in cases:
+        title = _("最终结果超期：%(number)s 已过 %(due)s，仍未答复最终结果") % {
+            "number": case.number,
+            "due": timezone.localtime(case.final_due_at).strftime("%m-%d %H:%M")}
+        messages.append(Message(audience.supervisors, "final_overdue", title, case.summary,
+                                case))
+        messages.append(Message(audience.department(case), "final_overdue", title,
+                                case.summary, case))
+    return messages
+
+
+def _visit_warning(cases: list[Case], now, audience: Audience) -> list[Message]:
+    """The office's staff make the return visits (clerks and dispatchers)."""
+    return [Message(audience.office_staff, "visit_warning", _(
+        "回访即将到期：%(number)s 须于 %(due)s 前回访") % {
+            "number": case.number,
+            "due": timezone.localtime(case.visit_due_at).strftime("%m-%d %H:%M")},
+        case.summary, case) for case in cases]
+
+
+def _visit_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+    return [Message(audience.office_staff + audience.supervisors, "visit_overdue", _(
+        "回访超期：%(number)s 已过回访期限 %(due)s，仍未回访") % {
+            "number": case.number,
+            "due": timezone.localtime(case.visit_due_at).strftime("%m-%d %H:%M")},
+        case.summary, case) for case in cases]
+
+
 STEP_EFFECTS = {
     EscalationStep.INTAKE_WARNING: _intake_warning,
     EscalationStep.INTAKE_OVERDUE: _intake_overdue,
     EscalationStep.WARNING: _warn,
     EscalationStep.OVERDUE: _overdue,
     EscalationStep.LEVEL2: _level2,
+    EscalationStep.FINAL_WARNING: _final_warning,
+    EscalationStep.FINAL_OVERDUE: _final_overdue,
+    EscalationStep.VISIT_WARNING: _visit_warning,
+    EscalationStep.VISIT_OVERDUE: _visit_overdue,
 }
 
 
