@@ -10,3 +10,11 @@ class FeedbackConfig(AppConfig):
         from .acts import register_all
 
         register_all()
+        # Every petitioner answered: petitioners_answered and the merged petitioners'
+        # verdicts, on the main case (feedback.merged).
+        from oversight.figures import FACT_EXTENSIONS
+
+        from .merged import petitioner_facts
+
+        if petitioner_facts not in FACT_EXTENSIONS:
+            FACT_EXTENSIONS.append(petitioner_facts)

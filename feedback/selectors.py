@@ -12,6 +12,7 @@ from cases.models import ENDED_AT_INTAKE, Case, ReviewStage, State
 from cases.paging import cursor_of, position_of
 from cases.selectors import visible_cases
 
+from . import merged
 from .models import RatingLinkUse, Reply
 
 
@@ -103,14 +104,16 @@ def rating_link(token: str) -> RatingLink:
         return RatingLink(case, reply, str(_("这个评价链接已失效：案件已有新的答复，请使用新答复中的链接。")))
     if RatingLinkUse.objects.filter(reply=reply).exists():
         return RatingLink(case, reply, str(_("这个评价链接已经使用过，感谢您的评价。")))
-    if case.state != State.REPLIED:
+    if case.state != State.REPLIED and merged.reply_awaiting_visit(case) is None:
         return RatingLink(case, reply, str(_("这件案件现在不需要评价。")))
     return RatingLink(case, reply)
 
 
 def open_rating_url(reply: Reply | None) -> str:
     """The rating link of a reply the petitioner may still rate, else ''."""
-    if reply is None or reply.case.state != State.REPLIED:
+    if reply is None:
+        return ""
+    if reply.case.state != State.REPLIED and merged.reply_awaiting_visit(reply.case) is None:
         return ""
     if RatingLinkUse.objects.filter(reply=reply).exists():
         return ""

@@ -22,6 +22,7 @@ from cases.models import (Case, Delivery, InvalidReason, ReplyChannel, Satisfact
 from cases.notifications import alert_supervisors, lead_workers, tell
 from cases.roles import VerifiedPetitioner
 
+from . import merged
 from .models import RatingLinkUse, Reply, ReturnVisit, VisitMethod
 
 
@@ -70,12 +71,11 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
             to=case.petitioner.email, case=case, body=body,
             subject=_("%(office)s 答复意见（%(number)s）") % {"office": settings.OFFICE_NAME,
                                                           "number": case.number})])
+    # Every petitioner answered: each case merged into this one gets the answer too.
+    merged.relay_reply(case, reply, actor=actor)
     return reply
 
 
-# ---------------------------------------------------------------- the return visit
-@case_services.act_transaction
-def record_visit(*, actor, case_id: int, method: str, reached: bool,
 def _reply_stage(case: Case, now) -> tuple[str, dict]:
     """Which answer this reply is ("next_steps", "final" or "reply") and the deadline it
     sets: the final result's after the next steps, else the return visit's."""
@@ -91,6 +91,9 @@ def _reply_stage(case: Case, now) -> tuple[str, dict]:
     return stage, {"visit_due_at": visit_due_at} if visit_due_at else {}
 
 
+# ---------------------------------------------------------------- the return visit
+@case_services.act_transaction
+def record_visit(*, actor, case_id: int, method: str, reached: bool,
                  is_solved: bool | None = None, satisfaction: str = "",
                  comments: str = "") -> ReturnVisit:
     """回访: one attempt. Reached: the verdict (unsatisfied reopens the case, and a second
@@ -190,6 +193,11 @@ def rate_by_link(*, token: str, is_solved: bool, satisfaction: str,
     return visit (网上评价), made once per link, and only for the case's latest reply; the
     visit is tied to the link that made it."""
     payload = read_rating_token(token)
+    if merged.is_merged(payload["case"]):
+        # A merged petitioner's own link (their case stays merged: feedback.merged).
+        return merged.rate_by_link(case_id=payload["case"], reply_id=payload["reply"],
+                                   is_solved=is_solved, satisfaction=satisfaction,
+                                   comments=comments)
     case = case_services.lock_case(payload["case"])
     latest = case.replies.order_by("-sent_at", "-pk").first()
     if latest is None or latest.pk != payload["reply"]:

@@ -248,6 +248,8 @@ PUBLIC_EVENT_TEXT = {
     "submit_result": _("办理完毕，正在审核办理结果"),
     "reply_to_petitioner": _("已答复"),
     "record_return_visit": _("已回访"),
+    "merged_reply": _("已答复（与同一事项合并办理）"),
+    "record_merged_visit": _("已回访"),
     "reopen": _("根据您的意见重新办理"),
     "archive": _("已办结归档"),
 }

@@ -159,11 +159,11 @@ def _column_title(key: str):
 
 # The breakdown tables' columns, each rate after the counter it divides.
 TABLE_COLUMNS = [(key, _column_title(key)) for key in (
-    "received", "invalid", "petitioners_answered", "deadline_counted", "on_time", "on_time_rate", "responded",
+    "received", "invalid", "deadline_counted", "on_time", "on_time_rate", "responded",
     "response_rate", "visited", "solved", "resolution_rate", "satisfied", "satisfaction_rate",
     "visits_due", "visit_rate", "visit_on_time_rate", "final_counted", "final_on_time_rate",
     "returns", "extensions", "reopenings", "accepted", "acceptance_rate", "archived",
-    "archive_rate", "appeals_upheld")]
+    "archive_rate", "appeals_upheld", "petitioners_answered")]
 
 
 @role_required(*dashboard.DASHBOARD_ROLES)
