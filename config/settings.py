@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "rest_framework.authtoken",
+    "rest_framework_api_key",
+    "drf_spectacular",
     "cases",
     "intake",
     "dispatch",

@@ -2,7 +2,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case
+from cases.crypto import EncryptedCharField
+from cases.models import Case, Channel
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class IntakeSubmission(models.Model):
@@ -12,6 +14,8 @@ class IntakeSubmission(models.Model):
     case = models.OneToOneField(Case, on_delete=models.CASCADE, null=True, blank=True,
                                 related_name="intake_submission", verbose_name=_("案件"))
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    # The API's request_id: the same id with another body is a conflict, not the same case.
+    fingerprint = models.CharField(_("请求摘要"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("登记提交")
@@ -129,3 +133,110 @@ class TriageModel(models.Model):
         if self.source == TriageSource.MIXED:
             return _("本办模型（%(date)s，%(count)s 件，含随附语料）") % arguments
         return _("本办模型（%(date)s，%(count)s 件）") % arguments
+
+
+# ---------------------------------------------------------------- platforms (API clients)
+class Platform(models.Model):
+    """A system that sends cases through the API — the city's 12345 platform and others —
+    with its keys, the channel its cases arrive by, and where their results are pushed."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    code = models.SlugField(_("代码"), max_length=20, unique=True)
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices,
+                               default=Channel.HOTLINE_12345)
+    callback_url = models.URLField(_("回调地址"), blank=True,
+                                   help_text=_("受理、交办、延期、答复、回访和重办推送到这里（签名 JSON）。"))
+    callback_secret = EncryptedCharField(_("回调签名密钥"), max_length=128, blank=True,
+                                         help_text=_("HMAC-SHA256 的密钥，平台用它验证推送。"))
+    sees_all_cases = models.BooleanField(
+        _("可查看全部案件"), default=False,
+        help_text=_("不勾选时，平台只能查看和办理它自己报送的案件。"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("对接平台")
+        verbose_name_plural = _("对接平台")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlatformAPIKey(AbstractAPIKey):
+    """A platform's API key: only its hash is kept; it may expire and be revoked."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="api_keys",
+                                 verbose_name=_("平台"))
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("平台密钥")
+        verbose_name_plural = _("平台密钥")
+
+
+class PlatformCase(models.Model):
+    """A case a platform sent, under its ticket: one case per ticket and platform."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
+                                related_name="platform_link", verbose_name=_("案件"))
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("平台"))
+    ticket = models.CharField(_("平台工单号"), max_length=64)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("平台工单")
+        verbose_name_plural = _("平台工单")
+        constraints = [models.UniqueConstraint(fields=["platform", "ticket"],
+                                               name="one_case_per_platform_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.platform_id}:{self.ticket}"
+
+
+class CallbackAttempt(models.Model):
+    """One attempt to push an event to a platform (the delivery log): the outbox row is
+    a cases.Delivery on the platform channel."""
+
+    delivery = models.ForeignKey("cases.Delivery", on_delete=models.CASCADE,
+                                 related_name="callback_attempts", verbose_name=_("推送"))
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("应答码"), null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("用时（毫秒）"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("推送记录")
+        verbose_name_plural = _("推送记录")
+        ordering = ["-at", "-pk"]
+
+
+# ---------------------------------------------------------------- e-mail intake
+class InboundState(models.TextChoices):
+    REGISTERED = "registered", _("已登记为新案件")
+    ADDED = "added", _("已追加到原案件")
+    REJECTED = "rejected", _("已拒收")
+    FAILED = "failed", _("处理失败")
+
+
+class InboundMessage(models.Model):
+    """A message taken from the office's mailbox, once, by its Message-ID."""
+
+    message_id = models.CharField(_("邮件标识"), max_length=255, unique=True)
+    mailbox = models.CharField(_("邮箱"), max_length=100)
+    sender = models.CharField(_("发件人"), max_length=254)
+    subject = models.CharField(_("主题"), max_length=250, blank=True)
+    received_at = models.DateTimeField(_("收信时间"), null=True, blank=True)
+    case = models.ForeignKey(Case, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="inbound_messages", verbose_name=_("案件"))
+    state = models.CharField(_("处理结果"), max_length=20, choices=InboundState.choices)
+    error = models.TextField(_("说明"), blank=True)
+    taken_at = models.DateTimeField(_("处理时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("来信邮件")
+        verbose_name_plural = _("来信邮件")
+        ordering = ["-taken_at"]
+
+    def __str__(self) -> str:
+        return self.message_id
