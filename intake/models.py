@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -153,6 +154,10 @@ class Platform(models.Model):
         help_text=_("不勾选时，平台只能查看和办理它自己报送的案件。"))
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    # The user its acts are recorded under (events' actor), holding the platform role.
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="platform", verbose_name=_("平台账号"))
 
     class Meta:
         verbose_name = _("对接平台")
