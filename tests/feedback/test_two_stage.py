@@ -129,3 +129,15 @@ def test_both_stages_are_counted(world, travel):
     assert totals["final_on_time_rate"] == 50.0
     assert totals["visits_due"] == 1 and totals["visits_on_time"] == 1  # prompt, the final
     assert stored_figures() == figures_from_scratch()
+
+
+def test_the_case_page_shows_both_stages(world, travel, client):
+    from django.urls import reverse
+
+    case = t4_in_handling(world, travel)
+    approved(world, case)
+    travel.to(local(2026, 3, 16, 10, 0))
+    reply(world, case, next_steps="整改中")
+    client.force_login(world.dispatcher)
+    page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
+    assert "已于 2026-03-16 10:00 答复" in page and "2026-05-01 09:00 前答复" in page
