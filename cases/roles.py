@@ -16,6 +16,8 @@ class Role(models.TextChoices):
     DEPARTMENT_HEAD = "department_head", _("部门负责人")
     SUPERVISOR = "supervisor", _("督办人员")
     ADMINISTRATOR = "administrator", _("系统管理员")
+    # Not a person: the account of a system sending cases through the API (intake.Platform).
+    PLATFORM = "platform", _("对接平台")
 
 
 # The order in which a person holding several roles is greeted.

@@ -6,14 +6,22 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 # A mobile number, or a landline with area code and optional extension.
-PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$")
-ID_NUMBER_RE = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: Python's \d also matches Arabic-Indic and full-width digits.
+PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$", re.ASCII)
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+ID_NUMBER_RE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+# China's country code before a mobile number (+86 138..., 0086-138...).
+COUNTRY_PREFIX_RE = re.compile(r"^(\+|00)86-?(?=1)")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_DIGITS = "10X98765432"
 
 
 def normalize_phone(value: str) -> str:
-    return re.sub(r"[\s()（）]", "", value or "").replace("—", "-")
+    """Spaces and brackets out, the country code off a mobile number: the number as dialled
+    in China."""
+    value = COUNTRY_PREFIX_RE.sub("", re.sub(r"[\s()（）]", "", value or "").replace("—", "-"))
+    mobile = value.replace("-", "")
+    return mobile if MOBILE_RE.match(mobile) else value
 
 
 def validate_phone(value: str) -> None:

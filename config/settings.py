@@ -399,17 +399,41 @@ PUBLIC_SITE_URL = env.str("PUBLIC_SITE_URL", default="http://127.0.0.1:8000").rs
 RATELIMIT_VIEW = "intake.public.ratelimited"
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
-# The JSON API: token authentication (tokens are issued in the admin), JSON only.
+# The JSON API: platforms call with their keys ("Authorization: Api-Key <key>", hashed at
+# rest, expiring, revocable; intake.platforms), staff with their tokens (issued in the
+# admin); JSON only, every error one JSON shape (cases.api).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "intake.platforms.PlatformKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["intake.platforms.PlatformKeyThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cases.api.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+}
+# Requests per key of a platform (DRF's "<n>/<sec|min|hour|day>"); more answer 429.
+PLATFORM_RATE = env.str("PLATFORM_RATE", default="600/min")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "信访事项办理系统 API · Petition office API",
+    "DESCRIPTION": (
+        "登记、查询和办理信访事项的 JSON 接口。Register, look up and act on cases.\n"
+        "Authentication: a platform sends `Authorization: Api-Key <key>` (keys in the admin, "
+        "对接平台); staff send `Authorization: Token <token>`.\n"
+        "Every error answers JSON: {\"detail\": \"...\", \"errors\": {\"field\": [\"...\"]}}; "
+        "nested fields are dotted (petitioner.phone); unknown fields are refused."),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
 }
 
 # The department inbox marks cases due within this many hours as due soon.

@@ -15,3 +15,9 @@ class IntakeConfig(AppConfig):
         from .models import SafetyPhrase
 
         reference.connect(SafetyPhrase)
+        from cases.roles import Role
+        from cases.selectors import register_visibility
+
+        from .platforms import platform_visibility
+
+        register_visibility(Role.PLATFORM, platform_visibility)

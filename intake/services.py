@@ -82,8 +82,8 @@ def register_case(
     if actor is None:
         if channel != Channel.WEB:
             raise PermissionDenied(_("公众只能通过网上信访提交。"))
-    elif not has_role(actor, *OFFICE_ROLES):
-        raise PermissionDenied(_("只有信访办工作人员可以登记案件。"))
+    elif not has_role(actor, *OFFICE_ROLES, Role.PLATFORM):
+        raise PermissionDenied(_("只有信访办工作人员或对接平台可以登记案件。"))
     if is_collective and (head_count is None or head_count < 2):
         raise ValidationError({"head_count": _("集体访须填写来访人数（至少2人）。")})
     if petitioner.pk is None:
@@ -449,17 +449,20 @@ def register_intake(
     refusal_reason: str = "",
     refusal_guidance: str = "",
     merge_into: str = "",
+    fingerprint: str = "",
 ) -> Case:
     """Register a matter as it reached the office, and end it with the clerk's outcome.
 
     One transaction: the petitioner, the case, its representatives and files, the alerts,
     and the outcome all happen, or none does. The same submission token twice answers
-    the case the first one made.
+    the case the first one made (marked `is_repeat`); with a `fingerprint` of the request
+    (the API's request_id), the same token with another body is a RecordConflict.
     """
     if outcome not in Outcome.ALL:
         raise ValidationError({"outcome": _("请选择登记结论。")})
-    existing = _claim_token(submission_token)
+    existing = _claim_token(submission_token, fingerprint)
     if existing is not None:
+        existing.is_repeat = True
         # The same form or API request again: its first answer (with the code) was lost
         # or is being replaced by this one, so this answer carries a new code.
         existing.query_code = _give_query_code(existing, replacing=True)
@@ -501,17 +504,21 @@ OUTCOME_FIELDS = {"reason": "refusal_reason", "guidance": "refusal_guidance",
                   "into_number": "merge_into"}
 
 
-def _claim_token(token) -> Case | None:
+def _claim_token(token, fingerprint: str = "") -> Case | None:
     """Claim the form's token; if it was claimed before, answer that registration's case.
 
     A second request with the same token waits on the unique index until the first one
-    commits or rolls back, so two clicks never make two cases.
+    commits or rolls back, so two clicks never make two cases. A token sent again with
+    another request body (another fingerprint) is refused: it is not the same request.
     """
     try:
         with transaction.atomic():
-            IntakeSubmission.objects.create(token=token)
+            IntakeSubmission.objects.create(token=token, fingerprint=fingerprint)
     except IntegrityError:
         claimed = IntakeSubmission.objects.select_related("case").get(token=token)
+        if fingerprint and claimed.fingerprint != fingerprint:
+            raise RecordConflict({"request_id": [
+                _("此 request_id 已用于另一份不同内容的登记请求。")]}) from None
         return claimed.case
     return None
 

@@ -135,6 +135,8 @@ DOORS = {
     "api-transition": lambda s: [reverse("api-transition", args=[s.led.number, "dispatch"])],
     "api-categories": lambda s: ["/api/v1/categories/"],
     "api-departments": lambda s: ["/api/v1/departments/"],
+    "api-schema": lambda s: ["/api/v1/schema/"],
+    "api-docs": lambda s: ["/api/v1/docs/"],
 }
 # Where the office sees the values in full by design: documents for the petitioner and
 # the file, and the return visit's phone call (each read is recorded).

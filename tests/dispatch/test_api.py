@@ -45,11 +45,11 @@ def test_a_refused_move_is_409_and_changes_nothing(world):
 def test_a_missing_field_is_named(world):
     case = drive_to(world, State.DISPATCHED)
     response = move(world.handler, case, "return")
-    assert response.status_code == 400 and "reason" in response.json()
+    assert response.status_code == 400 and "reason" in response.json()["errors"]
     case = drive_to(world, State.IN_HANDLING)
     response = move(world.handler, case, "submit_result", findings="a", opinion="b", result="c",
                     is_solved="maybe")
-    assert response.status_code == 400 and "is_solved" in response.json()
+    assert response.status_code == 400 and "is_solved" in response.json()["errors"]
 
 
 def test_the_wrong_role_is_403_with_the_reason(world):
@@ -75,7 +75,7 @@ def test_an_extension_through_the_api(world):
     later = (case.due_at.replace(microsecond=0)).isoformat()
     response = move(world.handler, case, "request_extension", reason="等待鉴定",
                     requested_due_at=later)
-    assert response.status_code == 400 and "requested_due_at" in response.json()
+    assert response.status_code == 400 and "requested_due_at" in response.json()["errors"]
     response = move(world.handler, case, "request_extension", reason="等待鉴定",
                     requested_due_at="2099-01-01T00:00:00+08:00")
     assert response.status_code == 200 and case.extension_requests.count() == 1

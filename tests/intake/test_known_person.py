@@ -62,7 +62,7 @@ def test_the_api_answers_409_naming_the_field(known, client):
         "petitioner": {"name": "王小二", "phone": "13900000000", "id_number": ID}},
         content_type="application/json")
     assert response.status_code == 409
-    assert "id_number" in response.json() and response.json()["conflict"] is True
+    assert "id_number" in response.json()["errors"] and response.json()["conflict"] is True
     assert Petitioner.objects.get(pk=known.petitioner.pk).phone == "13800138001"
 
 

@@ -141,7 +141,7 @@ def test_the_api_takes_the_party_and_answers_a_field_error_for_nul(world):
     assert (case.complained_department, case.complained_section, case.complained_person) == (
         world.a, "急诊科", "王医生")
     answer = api.post("/api/v1/cases/", {**body, "complained_person": "王\x00"}, format="json")
-    assert answer.status_code == 400 and "complained_person" in answer.json()
+    assert answer.status_code == 400 and "complained_person" in answer.json()["errors"]
 
 
 def test_the_office_corrects_the_party_with_a_reason_and_an_event(world):
