@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import check_for_language
@@ -88,3 +90,151 @@ class PermissionsPolicyMiddleware:
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
         return response
+
+
+class EdgeInputMiddleware:
+    """Input no table can hold is refused at the door, with 400 and the field's name.
+
+    PostgreSQL text cannot store NUL, UTF-8 cannot carry a lone surrogate, and a JSON body
+    nested 100 000 levels deep makes the parser recurse until Python gives up: each would
+    otherwise surface as a 500 from whichever query or parser met it first. Checked here
+    for the path, every query-string key and value, every form field (urlencoded or
+    multipart; not the files' contents) and every key and string of a JSON body. A body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE is answered 413. Pages get a short page in Chinese,
+    the API gets JSON in its error shape ({"detail": ..., "errors": {field: [message]}},
+    nested fields dotted: petitioner.name).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+        from django.http.multipartparser import MultiPartParserError
+
+        try:
+            refusal = self.refusal(request)
+        except RequestDataTooBig:
+            return refuse(request, "body", _("提交的内容太大，超过了系统允许的大小。"), 413)
+        except (SuspiciousOperation, MultiPartParserError, BadRequest, UnicodeDecodeError):
+            return refuse(request, "body", _("提交的内容无法读取，请检查后重新提交。"), 400)
+        if refusal:
+            return refuse(request, *refusal, 400)
+        return self.get_response(request)
+
+    def refusal(self, request) -> tuple[str, str] | None:
+        """(field, message) for the first thing refused, or None."""
+        from .parsing import unstorable_in
+
+        if unstorable_in(request.path_info):
+            return "path", UNSTORABLE_MESSAGE
+        for source in (request.GET, form_data(request)):
+            for key, values in source.lists():
+                if unstorable_in(key):
+                    return printable(key), UNSTORABLE_MESSAGE
+                if any(unstorable_in(value) for value in values if isinstance(value, str)):
+                    return key, UNSTORABLE_MESSAGE
+        if is_json(request):
+            return json_refusal(request.body)
+        return None
+
+
+UNSTORABLE_MESSAGE = _("含有系统无法保存的字符（如空字符 \\0 或不成对的代理字符），请删除后重新提交。")
+DEPTH_MESSAGE = _("JSON 嵌套层数太多（最多 %(depth)s 层）。")
+
+
+def printable(text: str) -> str:
+    """A field name fit to show back: the unstorable characters spelled out."""
+    from .parsing import UNSTORABLE
+
+    return UNSTORABLE.sub(lambda match: ascii(match[0])[1:-1], text)
+
+
+def form_data(request):
+    """The request's form fields, if its body is a form (urlencoded or multipart)."""
+    from django.http import QueryDict
+
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if request.method in ("GET", "HEAD", "OPTIONS") or not content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        return QueryDict()
+    # request.POST for any method: Django only fills it for POST.
+    if request.method == "POST":
+        return request.POST
+    return QueryDict(request.body, encoding=request.encoding) if content_type.startswith(
+        "application/x-www-form-urlencoded") else QueryDict()
+
+
+def is_json(request) -> bool:
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def json_refusal(body: bytes) -> tuple[str, str] | None:
+    """What a JSON body holds that is refused: too deep a nesting (found without parsing),
+    an unstorable character in a key or a string. A body that is not JSON is left to the
+    API's parser, which says so."""
+    import json
+
+    from django.conf import settings
+
+    from .parsing import unstorable_in
+
+    if not body:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body", _("提交的内容不是有效的 UTF-8 文本。")
+    if json_depth_exceeds(text, settings.JSON_MAX_DEPTH):
+        return "body", DEPTH_MESSAGE % {"depth": settings.JSON_MAX_DEPTH}
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    stack = [("", document)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{where}.{key}" if where else key
+                if unstorable_in(key):
+                    return printable(name), UNSTORABLE_MESSAGE
+                stack.append((name, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{index}]" if where else f"[{index}]", item)
+                         for index, item in enumerate(value))
+        elif isinstance(value, str) and unstorable_in(value):
+            return where or "body", UNSTORABLE_MESSAGE
+    return None
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether the brackets outside strings nest deeper than `limit` (no parsing: counting
+    cannot recurse)."""
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text)):
+        if bracket in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def refuse(request, field: str, message, status: int):
+    """The refusal, as JSON for the API (the API's error shape) or as a page naming the
+    field."""
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    if request.path_info.startswith("/api/") or is_json(request):
+        return JsonResponse({"detail": f"{field}：{message}", "errors": {field: [str(message)]}},
+                            status=status,
+                            json_dumps_params={"ensure_ascii": False})
+    return render(request, "400.html", {"field": field, "message": message}, status=status)

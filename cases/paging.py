@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
-_CURSOR = re.compile(r"(\d{1,17}|-)_(\d{1,18})")
+_CURSOR = re.compile(r"([0-9]{1,17}|-)_([0-9]{1,18})")
 # PostgreSQL's bigint: an id beyond it is not a row.
 _MAX_ID = 2**63 - 1
 

@@ -1,5 +1,7 @@
 from django.urls import path
 
+import cases.converters  # noqa: F401  (registers <case:…>)
+
 from . import views
 
 app_name = "cases"
@@ -9,8 +11,8 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:notification_id>/", views.open_notification,
          name="open_notification"),
-    path("<str:number>/", views.case_detail, name="detail"),
-    path("<str:number>/acts/<str:name>/", views.act, name="act"),
-    path("<str:number>/reveal/", views.reveal, name="reveal"),
-    path("<str:number>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("<case:number>/", views.case_detail, name="detail"),
+    path("<case:number>/acts/<str:name>/", views.act, name="act"),
+    path("<case:number>/reveal/", views.reveal, name="reveal"),
+    path("<case:number>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

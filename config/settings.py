@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "cases.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the input: NUL, lone surrogates, deep JSON are refused here.
+    "cases.middleware.EdgeInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "cases.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -373,6 +375,13 @@ PUBLIC_ATTACHMENT_MAX_FILES = env.int("PUBLIC_ATTACHMENT_MAX_FILES", default=3)
 PUBLIC_ATTACHMENT_MAX_MB = env.int("PUBLIC_ATTACHMENT_MAX_MB", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# The edge (cases.middleware.EdgeInputMiddleware): a JSON body nested deeper than this is
+# refused before it is parsed; dates typed into forms must fall within these years (a
+# deadline computed from 9999-12-31 does not exist).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
+DATE_MIN_YEAR = env.int("DATE_MIN_YEAR", default=2000)
+DATE_MAX_YEAR = env.int("DATE_MAX_YEAR", default=2100)
 
 # Repeat detection at the counter: how far back, how many recent cases are compared,
 # and the least similarity (0-100) worth showing.

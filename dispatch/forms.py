@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Department, Finding, Tier
 from cases.forms import MultipleFileField, ReasonForm, YesNoField
+from cases.parsing import validate_date_in_range
 
 from .selectors import INBOX_STATES, InboxFilters
 
@@ -164,6 +165,7 @@ class NoteForm(forms.Form):
     reached = YesNoField(label=_("是否联系上"), required=False, blank=True,
                          yes=_("联系上"), no=_("未联系上"))
     happened_at = forms.DateTimeField(label=_("时间"), required=False,
+                                      validators=[validate_date_in_range],
                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
     def __init__(self, *args, **kwargs):
@@ -178,7 +180,8 @@ class ExtensionForm(forms.Form):
     reason = forms.CharField(label=_("延期理由"), max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 2}))
     requested_due_at = forms.DateTimeField(
-        label=_("申请延至"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+        label=_("申请延至"), validators=[validate_date_in_range],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
 class ResultForm(forms.Form):

@@ -40,6 +40,7 @@ from cases.notifications import (
     people_with_roles,
     tell,
 )
+from cases.parsing import parse_int
 from cases.roles import Role, has_role
 
 from .models import ExtensionRequest, ExtensionState, HandlingNote, HandlingResult, NoteKind
@@ -54,7 +55,8 @@ def _decide_triage(case: Case, actor, category_id, *, reason: str) -> None:
     record = TriageRecord.objects.filter(case=case, status=TriageStatus.SUGGESTED).first()
     if record is None:
         return
-    chosen = int(category_id) if str(category_id or "").isdigit() else case.category_id
+    chosen = parse_int(category_id)
+    chosen = case.category_id if chosen is None else chosen
     if chosen == record.category_id:
         record.status = TriageStatus.CONFIRMED
     else:

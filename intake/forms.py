@@ -11,6 +11,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from cases.forms import MultipleFileField, ReasonForm
 from cases.models import Category, Channel, Department, Gender, Tier
+from cases.parsing import validate_date_in_range
 from cases.validators import normalize_phone, validate_id_number, validate_phone
 
 from .services import Outcome
@@ -89,6 +90,7 @@ class RegistrationForm(PetitionerFieldsMixin):
     external_reference = forms.CharField(label=_("12345平台工单号"), max_length=64,
                                          required=False)
     platform_due_at = forms.DateTimeField(label=_("平台办结时限"), required=False,
+                                          validators=[validate_date_in_range],
                                           widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     attachments = MultipleFileField(label=_("扫描件与材料"), required=False,
                                     help_text=_("PDF、JPEG 或 PNG，每个不超过 %(mb)s MB") % {

@@ -1,5 +1,7 @@
 from django.urls import path
 
+import cases.converters  # noqa: F401  (registers <case:…>)
+
 from . import public, views
 
 app_name = "intake"
@@ -10,7 +12,7 @@ urlpatterns = [
     path("intake/lookup/", views.lookup, name="lookup"),
     path("intake/suggest/", views.suggest, name="suggest"),
     path("intake/query-code/", views.reissue_query_code, name="reissue_query_code"),
-    path("intake/cases/<str:number>/<str:kind>.pdf", views.document, name="document"),
+    path("intake/cases/<case:number>/<str:kind>.pdf", views.document, name="document"),
     path("public/submit/", public.submit, name="public_submit"),
     path("public/track/", public.track, name="public_track"),
 ]

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import MultipleFileField
+from cases.parsing import validate_date_in_range
 
 from .models import AppealGround, AppealMeasure, AppealState
 
@@ -17,8 +18,10 @@ class ScopeForm(forms.Form):
     """The dashboard's period and slice. Empty means the whole office this year."""
 
     start = forms.DateField(label=_("起始日期"), required=False,
+                            validators=[validate_date_in_range],
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label=_("截止日期"), required=False,
+                          validators=[validate_date_in_range],
                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     department = forms.ModelChoiceField(label=_("部门"), required=False, queryset=None,
                                         empty_label=_("全部部门"))
@@ -100,8 +103,10 @@ class AppealDecisionForm(forms.Form):
 
 class ComplaintsPeriodForm(forms.Form):
     start = forms.DateField(label=_("登记日期自"), required=False,
+                            validators=[validate_date_in_range],
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("至"), required=False,
+                          validators=[validate_date_in_range],
                           widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):

@@ -1,6 +1,6 @@
 """Supervision orders: the supervisors' list, one order's page, its answer and its PDF."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import AccessKind, Department, PersonalDataAccess
+from cases.parsing import parse_int, parse_month, validate_date_in_range
 from cases.roles import Role, has_role, role_required
 
 from . import dashboard, selectors, services
@@ -50,8 +51,10 @@ def orders(request):
     if level in ("1", "2"):
         chosen = chosen.filter(level=int(level))
     department = request.GET.get("department", "")
-    if department.isdigit():
-        chosen = chosen.filter(case__lead_department_id=int(department))
+    if parse_int(department) is not None:
+        chosen = chosen.filter(case__lead_department_id=parse_int(department))
+    else:
+        department = ""
     export = request.GET.get("export")
     if export in ("xlsx", "csv"):
         headers = [_("案件"), _("摘要"), _("主办部门"), _("级别"), _("督办时间"), _("反馈期限"),
@@ -147,7 +150,7 @@ def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
 
 
 def _number(text) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    return parse_int(text)
 
 
 def _column_title(key: str):
@@ -259,8 +262,8 @@ def drilldown_page(request):
     if measure not in dashboard.MEASURE_LABELS:
         measure = "received"
     tier = request.GET.get("open_tier")
-    cases = dashboard.drilldown(scope, measure,
-                                tier=int(tier) if tier and tier.isdigit() else None)
+    tier = tier if parse_int(tier) is not None else None
+    cases = dashboard.drilldown(scope, measure, tier=parse_int(tier))
     cases = cases.select_related("lead_department", "category", "tier").order_by(
         "-received_at", "-pk")
     export = request.GET.get("export")
@@ -274,8 +277,8 @@ def drilldown_page(request):
                  case.get_satisfaction_display()] for case in cases[:EXPORT_LIMIT]]
         return table_response(export, f"案件-{measure}", str(dashboard.MEASURE_LABELS[measure]),
                               headers, body)
-    page_number = max(int(request.GET.get("page", "1")) if request.GET.get(
-        "page", "1").isdigit() else 1, 1)
+    # A page beyond any count is an empty page, not an offset PostgreSQL cannot take.
+    page_number = parse_int(request.GET.get("page"), minimum=1, maximum=10**6) or 1
     rows = list(cases[(page_number - 1) * 50: page_number * 50 + 1])
     query = urlencode({**scope.as_query(), "measure": measure,
                        **({"open_tier": tier} if tier else {})})
@@ -304,11 +307,9 @@ def reports(request):
     if request.method == "POST":
         if not has_role(request.user, Role.SUPERVISOR, Role.ADMINISTRATOR):
             raise PermissionDenied
-        text = request.POST.get("month", "").strip()
-        try:
-            month = datetime.strptime(text, "%Y-%m").date()
-        except ValueError:
-            month, error = None, _("月份：请按“年-月”填写，例如 2026-10。")
+        month = parse_month(request.POST.get("month", ""))
+        if month is None:
+            error = _("月份：请按“年-月”填写一个实有的月份，例如 2026-10。")
         if month is not None:
             try:
                 report = make_monthly_report(month, replace=True)
@@ -327,7 +328,10 @@ def reports(request):
 
 @role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
 def report_pdf(request, month):
-    report = get_object_or_404(MonthlyReport, month=datetime.strptime(month, "%Y-%m").date())
+    first_day = parse_month(month)
+    if first_day is None:
+        raise Http404
+    report = get_object_or_404(MonthlyReport, month=first_day)
     return FileResponse(report.pdf.open("rb"), content_type="application/pdf",
                         filename=f"信访工作月度报告-{month}.pdf")
 
@@ -384,8 +388,10 @@ class AccessLogForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("方式"), required=False,
                              choices=[("", gettext_lazy("全部"))] + list(AccessKind.choices))
     start = forms.DateField(label=gettext_lazy("起始日期"), required=False,
+                            validators=[validate_date_in_range],
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=gettext_lazy("截止日期"), required=False,
+                          validators=[validate_date_in_range],
                           widget=forms.DateInput(attrs={"type": "date"}))
 
 
