@@ -58,8 +58,8 @@ def safe_next_url(request) -> str:
 
     target = request.POST.get("next") or request.GET.get("next") or ""
     # A path of this site, never a bare word: redirect() would take "²" for a URL name.
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return ""
 
