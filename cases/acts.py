@@ -141,8 +141,11 @@ def ensure_allowed(name: str, user, case: Case) -> Act:
                 % {"number": case.number, "action": act.label_text,
                    "reason": condition.message})
     if act.permission is not None and not act.permission(case, user):
+        # A permission may say why this person may not, here (`permission.refusal`).
+        refusal = getattr(act.permission, "refusal", None)
         raise PermissionDenied(
-            _("您无权对案件 %(number)s 执行「%(action)s」。")
+            (refusal(case, user) if refusal else "")
+            or _("您无权对案件 %(number)s 执行「%(action)s」。")
             % {"number": case.number, "action": act.label_text})
     return act
 

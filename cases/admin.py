@@ -349,12 +349,22 @@ class NotificationAdmin(admin.ModelAdmin):
 class DeliveryAdmin(ReadOnlyAdmin):
     """The outbox: what left, what waits, what failed; failed messages can be sent again."""
 
-    list_display = ["created_at", "to", "subject", "state", "attempts", "next_attempt_at",
-                    "sent_at", "case"]
+    list_display = ["created_at", "channel_label", "to", "subject", "state", "attempts",
+                    "next_attempt_at", "sent_at", "case"]
     list_filter = ["state", "channel"]
     search_fields = ["to", "subject", "case__number", "message_id"]
     list_select_related = ["case"]
-    actions = ["send_again"]
+    actions = ["send_again", "mark_sms_sent"]
+
+    @admin.display(description=_("渠道"), ordering="channel")
+    def channel_label(self, row):
+        """An SMS record nobody has sent yet reads 待发送短信."""
+        from .models import DeliveryChannel, DeliveryState
+
+        if row.channel == DeliveryChannel.SMS and row.state == DeliveryState.PENDING:
+            return _("待发送短信")
+        return (DeliveryChannel(row.channel).label if row.channel in DeliveryChannel.values
+                else row.channel)
 
     def has_change_permission(self, request, obj=None):
         # Read-only fields, but the list's action needs the change right.
@@ -366,6 +376,13 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
         count = resend_deliveries(delivery_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(n)d 条消息已重新排队发送。") % {"n": count})
+
+    @admin.action(description=_("短信已由工作人员发出，标记为已发送"))
+    def mark_sms_sent(self, request, queryset):
+        from .services import mark_sms_sent
+
+        count = mark_sms_sent(delivery_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(n)d 条短信已标记为已发送。") % {"n": count})
 
 
 @admin.register(PersonalDataAccess)

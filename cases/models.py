@@ -1151,6 +1151,16 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", _("发送失败")
 
 
+class DeliveryChannel(models.TextChoices):
+    """Where an outbox row goes. Only e-mail has a sender here; an SMS record waits for
+    the office's gateway or its staff (待发送短信), a 12345 platform message for the
+    platform's callback sender."""
+
+    EMAIL = "email", _("电子邮件")
+    SMS = "sms", _("短信")
+    HOTLINE_12345 = "hotline_12345", _("12345平台")
+
+
 def new_message_id() -> str:
     import uuid
 

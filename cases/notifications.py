@@ -17,6 +17,7 @@ KINDS = {
     "collective_visit": _("集体访"), "abnormal_visit": _("非正常上访"),
     "escalated": _("呈办待批示"), "extension_requested": _("延期申请"),
     "extension_approved": _("延期同意"), "extension_refused": _("延期不同意"),
+    "extension_notice": _("告知信访人延期"),
     "handling": _("办理动态"), "contact": _("联系信访人"),
     "unsatisfied_again": _("再次不满意"), "warning": _("即将到期"), "overdue": _("超期督办"),
     "level2": _("二级督办"), "supervision_answer": _("督办反馈"),
@@ -25,10 +26,10 @@ KINDS = {
     "sent_back": _("审核退回"), "approved": _("待答复"), "reopened": _("重办"),
     "supervision_opened": _("督办单"), "intake_warning": _("受理即将超时"),
     "intake_overdue": _("受理超时"), "delivery_failed": _("邮件发送失败"),
-}
     "final_warning": _("最终结果即将到期"), "final_overdue": _("最终结果超期"),
     "visit_warning": _("回访即将到期"), "visit_overdue": _("回访超期"),
     "next_steps_replied": _("待答复最终结果"),
+}
 
 
 def people_with_role(role: str):

@@ -34,6 +34,7 @@ from .models import (
     CaseEvent,
     ChannelPolicy,
     Delivery,
+    DeliveryChannel,
     DeliveryState,
     State,
     TierPolicy,
@@ -305,7 +306,7 @@ def queue_deliveries(rows: list[Delivery]) -> list[Delivery]:
     """Write outbox rows in the caller's (the act's) transaction; after the commit a task
     is asked to send them at once. Nothing leaves if the act rolls back."""
     rows = Delivery.objects.bulk_create(rows)
-    if rows:
+    if any(row.channel == DeliveryChannel.EMAIL for row in rows):
         transaction.on_commit(publish_deliveries)
     return rows
 
@@ -330,7 +331,10 @@ def _claim_deliveries(*, now, limit: int) -> list[Delivery]:
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+            # The mail server takes e-mail only: an SMS record or a 12345 platform
+            # message waits for its own sender.
+            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now,
+                    channel=DeliveryChannel.EMAIL)
             .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
             .order_by("next_attempt_at", "pk")[:limit])
         lease = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
@@ -479,3 +483,13 @@ def resend_deliveries(*, delivery_ids) -> int:
     if count:
         transaction.on_commit(publish_deliveries)
     return count
+
+
+@act_transaction
+def mark_sms_sent(*, delivery_ids) -> int:
+    """标记为已发送: the office's staff sent these SMS records themselves (there is no
+    gateway); the rows are stamped as sent, once."""
+    return Delivery.objects.filter(
+        pk__in=list(delivery_ids), channel=DeliveryChannel.SMS,
+        state=DeliveryState.PENDING).update(
+        state=DeliveryState.SENT, sent_at=timezone.now(), leased_until=None, last_error="")

@@ -448,6 +448,10 @@ SPECTACULAR_SETTINGS = {
 # The department inbox marks cases due within this many hours as due soon.
 INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
 
+# An extension may ask for at most this many days beyond the current deadline. (How many
+# extensions a round may have is the tier's: 响应级别 → 可延期次数.)
+EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=90)
+
 # Return visits: after this many attempts that did not reach the petitioner, a replied
 # case may be archived unvisited (noted in its history).
 VISIT_MAX_ATTEMPTS = env.int("VISIT_MAX_ATTEMPTS", default=3)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.acts import Act, Document, register, register_document
+from cases.acts import Act, Document, Panel, register, register_document, register_panel
 from cases.forms import NoteForm, ReasonForm
 from cases.models import (
     OPEN_STATES,
@@ -19,11 +19,10 @@ from cases.models import (
     department_staff,
     lead_department_head,
     lead_department_staff,
-    supervisor,
 )
 from cases.roles import OFFICE_ROLES, Role, has_role
 
-from . import forms, services
+from . import forms, selectors, services
 from .models import ExtensionState
 
 WORKING_STATES = (State.DISPATCHED, State.IN_HANDLING)
@@ -68,6 +67,29 @@ def no_pending_extension(case: Case) -> bool:
 @condition(_("没有待审批的延期申请"))
 def has_pending_extension(case: Case) -> bool:
     return case.extension_requests.filter(state=ExtensionState.PENDING).exists()
+
+
+def extension_decider(case: Case, user) -> bool:
+    """Within the tier's limit of extensions per round the office's dispatchers decide
+    (or a supervisor); beyond it, only a supervisor (督查人员)."""
+    if has_role(user, Role.SUPERVISOR):
+        return True
+    return has_role(user, Role.DISPATCHER) and not selectors.needs_supervisor(case)
+
+
+def _why_not_extension_decider(case: Case, user) -> str:
+    if not has_role(user, Role.DISPATCHER):
+        return ""
+    allowance = selectors.extension_allowance(case)
+    facts = {"number": case.number, "approved": allowance.approved, "limit": allowance.limit,
+             "tier": case.tier.code if case.tier_id else "—"}
+    if allowance.reached:
+        return str(_("案件 %(number)s 本轮已获批延期 %(approved)s 次，响应级别 %(tier)s 可延期 "
+                     "%(limit)s 次：这份延期申请超出可延期次数，须经督查人员批准。") % facts)
+    return str(_("案件 %(number)s 的这份延期申请提出时已超出可延期次数，须经督查人员批准。") % facts)
+
+
+extension_decider.refusal = _why_not_extension_decider
 
 
 @condition(_("案件尚未受理"))
@@ -124,7 +146,8 @@ ACTS = [
         order=36),
     Act("decide_extension", _("审批延期"), "dispatch", services.decide_extension,
         forms.DecisionForm, states=OPEN_STATES, conditions=(has_pending_extension,),
-        permission=supervisor, order=37),
+        permission=extension_decider, order=37,
+        help=_("可延期次数以内由信访办派单员或督查人员审批；超出可延期次数的，须经督查人员批准。")),
     Act("approve_result", _("审核通过"), "dispatch", services.approve_result, NoteForm,
         transition="approve_result", page="dispatch:handle", button=_("审核"), style="primary",
         order=40),
@@ -146,11 +169,25 @@ ACTS = [
     Act("change_confidential", _("标记/取消保密"), "dispatch", services.change_confidential,
         forms.ConfidentialForm, states=tuple(State.values), permission=confidentiality_marker,
         order=83, in_admin=True, help=_("保密案件的信访人身份不向承办部门显示。")),
+    Act("change_complained_party", _("更正被投诉单位、人员"), "dispatch",
+        services.change_complained_party, forms.ComplainedPartyForm,
+        states=tuple(State.values), permission=confidentiality_marker, order=85,
+        in_admin=True,
+        help=_("被投诉单位、科室、人员登记有误或核实后发现不同的，由信访办更正并说明理由。")),
     Act("share_attachment", _("提供附件给部门"), "dispatch", services.share_attachment,
         forms.ShareAttachmentForm, states=tuple(State.values),
         conditions=(has_unshared_attachment,), permission=confidentiality_marker, order=84,
         help=_("保密信访人的来信来访材料，经信访办确认或上传脱敏件后才提供给部门。")),
 ]
+
+def _letter_extension(case: Case):
+    """The latest approved extension the petitioner is told of by letter."""
+    from cases.models import ReplyChannel
+
+    return (case.extension_requests.filter(state=ExtensionState.APPROVED,
+                                           told_channel=ReplyChannel.LETTER)
+            .order_by("-decided_at", "-pk").values_list("pk", flat=True).first())
+
 
 DOCUMENTS = [
     Document(_("办理情况"), lambda case: reverse("dispatch:handle", args=[case.number]),
@@ -158,15 +195,14 @@ DOCUMENTS = [
              or case.handling_mode == HandlingMode.DIRECT, order=19),
     Document(_("交办单"), lambda case: reverse("dispatch:slip", args=[case.number]),
              shown=lambda case: case.dispatched_at is not None, order=20),
+    Document(_("延期告知书"), lambda case: reverse("dispatch:extension_notice",
+                                              args=[case.number, _letter_extension(case)]),
+             shown=lambda case: _letter_extension(case) is not None, order=21),
 ]
 
 
 def register_all() -> None:
     register(*ACTS)
+    register_panel(Panel("dispatch/_extension_panel.html", order=40))
     for document in DOCUMENTS:
         register_document(document)
-    Act("change_complained_party", _("更正被投诉单位、人员"), "dispatch",
-        services.change_complained_party, forms.ComplainedPartyForm,
-        states=tuple(State.values), permission=confidentiality_marker, order=85,
-        in_admin=True,
-        help=_("被投诉单位、科室、人员登记有误或核实后发现不同的，由信访办更正并说明理由。")),

@@ -26,6 +26,7 @@ from .models import TriageRecord
 def desk(request):
     return render(request, "dispatch/desk.html", {
         **selectors.dispatcher_queues(request.user),
+        "extensions": selectors.pending_extensions(request.user)[:100],
         "returns": selectors.return_counts(since=timezone.now() - timedelta(days=90)),
     })
 

@@ -23,3 +23,24 @@ def dispatch_slip(case: Case, user) -> tuple[str, bytes]:
         "dispatch_event": dispatch_event, "printed_at": timezone.localtime(),
     }
     return f"{case.number}-交办单.pdf", render_pdf("dispatch/documents/dispatch_slip.html", context)
+
+
+def extension_notice(case: Case, user, *, request_id: int) -> tuple[str, bytes]:
+    """延期告知书: to the petitioner, for an approved extension (the office prints it for a
+    petitioner told by letter). Carries the petitioner as the identity policy gives them
+    to the printing person, and the reason the office chose to tell, never its note."""
+    from cases.identity import identity_context
+
+    from .models import ExtensionState
+
+    request = (case.extension_requests.filter(pk=request_id, state=ExtensionState.APPROVED)
+               .first())
+    if request is None:
+        raise Http404
+    context = {
+        "case": case, "request": request, "title": "延期告知书",
+        "office_name": settings.OFFICE_NAME, "printed_at": timezone.localtime(),
+        **identity_context(user, case, document=True),
+    }
+    return (f"{case.number}-延期告知书.pdf",
+            render_pdf("dispatch/documents/extension_notice.html", context))

@@ -234,9 +234,26 @@ class SendBackForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(widget=forms.RadioSelect,
+    """审批延期. On a case's act page it says what was asked and whether it is beyond the
+    tier's limit of extensions (then only a supervisor decides)."""
+
+    takes_case = True
+    decision = forms.ChoiceField(label=_("审批结果"), widget=forms.RadioSelect,
                                  choices=[("approve", _("同意延期")), ("refuse", _("不同意"))])
-    note = forms.CharField(label=_("审批意见"), required=False, max_length=2000)
+    note = forms.CharField(label=_("审批意见（信访办内部，不告知信访人）"), required=False,
+                           max_length=2000, help_text=_("不同意时须填写。"))
+    told_reason = forms.CharField(
+        label=_("告知信访人的延期理由"), required=False, max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("同意时以信访人选择的方式告知信访人（邮件、短信、书面或电话），进度查询页同样显示；"
+                    "留空则告知申请理由。"))
+
+    def __init__(self, *args, case=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            from .selectors import pending_extension_summary
+
+            self.fields["decision"].help_text = pending_extension_summary(case)
 
 
 class InstructionForm(forms.Form):

@@ -14,7 +14,7 @@ from cases.forms import attach_errors, error_message
 from cases.acts import allowed_names
 from cases.selectors import visible_cases
 
-from . import services
+from . import selectors, services
 from .forms import AttachmentForm, ExtensionForm, NoteForm, ResultForm, ReviewForm
 
 
@@ -39,6 +39,7 @@ def handle(request, number, *, forms=None, status=200):
         "review_form": forms.get("review") or ReviewForm(),
         "attachment_form": forms.get("files") or AttachmentForm(),
         "attachments": case.attachments.filter(kind="handling"),
+        "extension_allowance": selectors.extension_allowance(case),
         "may": allowed_names(request.user, case),
     }, status=status)
 
@@ -48,13 +49,13 @@ def _run(request, number, key, form, act, success):
     case = _case(request, number)
     if form.is_valid():
         try:
-            act(case, form.cleaned_data)
+            done = act(case, form.cleaned_data)
         except ValidationError as error:
             attach_errors(form, error)
         except (CaseError, PermissionDenied) as error:
             form.add_error(None, error_message(error))
         else:
-            messages.success(request, success)
+            messages.success(request, success(done) if callable(success) else success)
             return redirect("dispatch:handle", number=number)
     return handle(request, number, forms={key: form}, status=400)
 
@@ -71,7 +72,8 @@ def request_extension(request, number):
     return _run(request, number, "extension", ExtensionForm(request.POST),
                 lambda case, data: services.request_extension(actor=request.user,
                                                               case_id=case.pk, **data),
-                _("延期申请已提交，等待督办人员审批"))
+                lambda extension: _("延期申请已提交。已超出可延期次数，须经督查人员批准")
+                if extension.beyond_limit else _("延期申请已提交，等待信访办审批"))
 
 
 @require_POST
@@ -109,3 +111,13 @@ def attach(request, number):
                 lambda case, data: services.attach_files(actor=request.user, case_id=case.pk,
                                                          files=data["files"]),
                 _("材料已上传"))
+
+
+def extension_notice(request, number, request_id):
+    """延期告知书 PDF: the letter that tells the petitioner of an approved extension."""
+    from .documents import extension_notice as notice
+
+    case = _case(request, number)
+    filename, pdf = notice(case, request.user, request_id=request_id)
+    record_access(request, case, AccessKind.DOCUMENT, detail="extension_notice")
+    return pdf_response(filename, pdf)

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Category, Department
+from cases.models import Case, Category, Delivery, Department, ReplyChannel
 
 
 class ResponsibilityEntry(models.Model):
@@ -165,7 +165,23 @@ class ExtensionRequest(models.Model):
                                    null=True, blank=True, related_name="+",
                                    verbose_name=_("审批人"))
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
-    decision_note = models.TextField(_("审批意见"), blank=True)
+    decision_note = models.TextField(_("审批意见"), blank=True,
+                                     help_text=_("信访办内部意见，不告知信访人。"))
+    # Asked when the round's approved extensions had reached the tier's limit: only a
+    # supervisor decides it.
+    beyond_limit = models.BooleanField(
+        _("超出可延期次数"), default=False,
+        help_text=_("本轮已获批的延期已达响应级别的可延期次数，须经督查人员批准。"))
+    # How the petitioner was told of the approval, and the words they were told.
+    told_channel = models.CharField(_("告知信访人方式"), max_length=20,
+                                    choices=ReplyChannel.choices, blank=True)
+    told_reason = models.TextField(_("告知信访人的延期理由"), blank=True)
+    petitioner_notice = models.ForeignKey(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("告知信访人的消息"))
+    platform_notice = models.ForeignKey(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("报送12345平台的消息"))
 
     class Meta:
         verbose_name = _("延期申请")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.models import Case, Department, State
 from cases.paging import cursor_of, position_of
@@ -178,3 +179,145 @@ def return_counts(*, since=None) -> dict:
         "dispatchers": [((people[r["who"]].get_full_name() or people[r["who"]].username), r["n"])
                         for r in dispatchers if r["who"] in people],
     }
+
+
+# ---------------------------------------------------------------- extensions
+def round_started_at(case: Case):
+    """When the case's current round began: its reopening, else its acceptance."""
+    return case.reopened_at or case.accepted_at
+
+
+def approved_extensions_in_round(case: Case) -> int:
+    """How many extensions were approved for the case's current round."""
+    from .models import ExtensionState
+
+    approved = case.extension_requests.filter(state=ExtensionState.APPROVED)
+    started = round_started_at(case)
+    return (approved.filter(requested_at__gte=started) if started else approved).count()
+
+
+def extension_limit(case: Case) -> int:
+    """The extensions a department may have approved per round (the tier's, data)."""
+    return case.tier.max_extensions if case.tier_id else 0
+
+
+@dataclass(frozen=True)
+class ExtensionAllowance:
+    approved: int
+    limit: int
+
+    @property
+    def reached(self) -> bool:
+        """A further extension is beyond the limit: only a supervisor decides it."""
+        return self.approved >= self.limit
+
+
+def extension_allowance(case: Case) -> ExtensionAllowance:
+    return ExtensionAllowance(approved_extensions_in_round(case), extension_limit(case))
+
+
+def pending_extension(case: Case):
+    from .models import ExtensionState
+
+    return case.extension_requests.filter(state=ExtensionState.PENDING).first()
+
+
+def needs_supervisor(case: Case, request=None) -> bool:
+    """Whether the case's pending request (or `request`) is a supervisor's alone to
+    decide: marked so when it was asked, or the limit in force now is reached (the tier
+    may have changed since)."""
+    request = request if request is not None else pending_extension(case)
+    return bool(request is not None and (request.beyond_limit
+                                         or extension_allowance(case).reached))
+
+
+def pending_extensions(user) -> QuerySet:
+    """The pending extension requests this person may decide: a supervisor every one, a
+    dispatcher those within the tier's limit; oldest first, each with `beyond_limit`."""
+    from cases.roles import Role, has_role
+
+    from .models import ExtensionRequest, ExtensionState
+
+    pending = (ExtensionRequest.objects.filter(state=ExtensionState.PENDING)
+               .select_related("case", "case__lead_department", "case__tier", "requested_by")
+               .order_by("requested_at"))
+    if has_role(user, Role.SUPERVISOR):
+        return pending
+    if has_role(user, Role.DISPATCHER):
+        return pending.filter(beyond_limit=False)
+    return pending.none()
+
+
+def pending_extension_summary(case: Case) -> str:
+    """The pending request in a line, with the round's count against the tier's limit."""
+    pending = pending_extension(case)
+    if pending is None:
+        return ""
+    allowance = extension_allowance(case)
+    text = _("申请延至 %(until)s（原期限 %(due)s）；理由：%(reason)s。本轮已获批延期 %(approved)s "
+             "次，可延期 %(limit)s 次。") % {
+        "until": timezone.localtime(pending.requested_due_at).strftime("%Y-%m-%d %H:%M"),
+        "due": timezone.localtime(pending.original_due_at).strftime("%Y-%m-%d %H:%M"),
+        "reason": pending.reason, "approved": allowance.approved, "limit": allowance.limit}
+    if needs_supervisor(case, pending):
+        text += _("超出可延期次数，须经督查人员批准。")
+    return text
+
+
+@dataclass
+class ExtensionNotice:
+    """How the petitioner (and the 12345 platform) heard of one approved extension."""
+
+    request: object
+    channel_label: str
+    told_reason: str
+    petitioner_message: object | None  # the Delivery (e-mail or SMS record), if any
+    platform_message: object | None
+    recipient: str  # as the identity policy lets this person see it
+    letter_url: str = ""
+
+    @property
+    def waiting_sms(self) -> bool:
+        from cases.models import DeliveryState
+
+        message = self.petitioner_message
+        return (message is not None and message.channel == "sms"
+                and message.state == DeliveryState.PENDING)
+
+
+def extension_notices(user, case: Case) -> list[ExtensionNotice]:
+    """The office's view of how each approved extension was told (the case page): the
+    e-mail or SMS record and its state, the office's task for a letter or a call, the
+    12345 platform's message. The office's staff only: they tell the petitioner; the
+    recipient's address is shown as the identity policy shows it to them."""
+    from django.urls import reverse
+
+    from cases.identity import is_office_staff, person_for
+    from cases.models import ReplyChannel
+
+    from .models import ExtensionState
+
+    if not is_office_staff(user):
+        return []
+    approved = list(case.extension_requests.filter(state=ExtensionState.APPROVED)
+                    .exclude(told_channel="")
+                    .select_related("petitioner_notice", "platform_notice")
+                    .order_by("decided_at", "pk"))
+    if not approved:
+        return []
+    person = person_for(user, case)
+    notices = []
+    for request in approved:
+        message = request.petitioner_notice
+        recipient = {ReplyChannel.EMAIL: person.email, ReplyChannel.SMS: person.phone}.get(
+            request.told_channel, "")
+        if message is not None and message.channel == "sms" and message.to != (
+                case.petitioner.phone or ""):
+            recipient = person.phone_alt
+        notices.append(ExtensionNotice(
+            request=request, channel_label=ReplyChannel(request.told_channel).label,
+            told_reason=request.told_reason, petitioner_message=message,
+            platform_message=request.platform_notice, recipient=recipient,
+            letter_url=(reverse("dispatch:extension_notice", args=[case.number, request.pk])
+                        if request.told_channel == ReplyChannel.LETTER else "")))
+    return notices

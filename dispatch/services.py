@@ -584,22 +584,67 @@ def attach_files(*, actor, case_id: int, files) -> list:
 
 
 # ---------------------------------------------------------------- extensions
+def _plain_text(field: str, value: str) -> str:
+    """Free text as the database takes it: a NUL character is refused on its field."""
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise ValidationError({field: _("内容含有不可见的控制字符，请重新填写。")})
+    return value
+
+
+def _requested_time(value, *, due_at: datetime) -> datetime:
+    """The time an extension asks for: after the current deadline, and at most
+    EXTENSION_MAX_DAYS after it."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    field = "requested_due_at"
+    if not isinstance(value, datetime):
+        raise ValidationError({field: _("请填写申请延至的时间。")})
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value <= due_at:
+        raise ValidationError({field: _("申请延至的时间须晚于原期限（%(due)s）。") % {
+            "due": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")}})
+    if value - due_at > timedelta(days=settings.EXTENSION_MAX_DAYS):
+        raise ValidationError({field: _("申请延至的时间不能晚于原期限后 %(days)s 天。") % {
+            "days": settings.EXTENSION_MAX_DAYS}})
+    return value
+
+
 @case_services.act_transaction
 def request_extension(*, actor, case_id: int, reason: str,
                       requested_due_at: datetime) -> ExtensionRequest:
-    """延期申请: only before the deadline, one pending at a time; supervisors are told."""
+    """延期申请: only before the deadline, one pending at a time. Within the tier's limit
+    of approved extensions per round the office (dispatchers) or a supervisor decides;
+    a request beyond it is marked so, and only a supervisor decides it. Those who may
+    decide are told."""
+    from .selectors import extension_allowance
+
     case = case_services.lock_case(case_id)
     ensure_allowed("request_extension", actor, case)
-    reason = case_services.required_text("reason", reason, _("请说明延期理由。"))
-    if requested_due_at is None or requested_due_at <= case.due_at:
-        raise ValidationError({"requested_due_at": _("申请延至的时间须晚于原期限。")})
+    reason = case_services.required_text("reason", _plain_text("reason", reason),
+                                         _("请说明延期理由。"))
+    requested_due_at = _requested_time(requested_due_at, due_at=case.due_at)
+    allowance = extension_allowance(case)
     request = ExtensionRequest.objects.create(
         case=case, requested_by=actor, reason=reason, requested_due_at=requested_due_at,
-        original_due_at=case.due_at, requested_at=timezone.now())
+        original_due_at=case.due_at, requested_at=timezone.now(),
+        beyond_limit=allowance.reached)
     case_services.record_event(case, actor=actor, action="request_extension", note=reason,
-                               data={"to": requested_due_at.isoformat()})
-    alert_supervisors(case=case, kind="extension_requested",
-                      title=_("延期申请：%(number)s") % {"number": case.number}, body=reason)
+                               data={"to": requested_due_at.isoformat(),
+                                     "approved_in_round": allowance.approved,
+                                     "limit": allowance.limit,
+                                     "beyond_limit": allowance.reached})
+    facts = {"number": case.number, "n": allowance.approved + 1, "limit": allowance.limit}
+    if allowance.reached:
+        alert_supervisors(case=case, kind="extension_requested", body=reason, title=_(
+            "延期申请（超出可延期次数，须经督查人员批准）：%(number)s，本轮第 %(n)s 次") % facts)
+    else:
+        tell(people_with_roles(Role.DISPATCHER, Role.SUPERVISOR), kind="extension_requested",
+             case=case, skip=actor, body=reason,
+             title=_("延期申请：%(number)s（本轮第 %(n)s 次，可延期 %(limit)s 次）") % facts)
     return request
 
 
@@ -624,29 +669,48 @@ def _lock_pending(request_id: int) -> ExtensionRequest:
 
 
 @case_services.act_transaction
-def decide_extension(*, actor, case_id: int, decision: str, note: str = "") -> ExtensionRequest:
-    """The supervisor decides the case's pending extension request."""
+def decide_extension(*, actor, case_id: int, decision: str, note: str = "",
+                     told_reason: str = "") -> ExtensionRequest:
+    """The office or a supervisor decides the case's pending extension request."""
     # The case first, then what hangs off it (one lock order for every act).
     case = case_services.lock_case(case_id)
     ensure_allowed("decide_extension", actor, case)
     pending = case.extension_requests.filter(state=ExtensionState.PENDING).first()
     if decision == "approve":
-        return approve_extension(actor=actor, request_id=pending.pk, note=note)
+        return approve_extension(actor=actor, request_id=pending.pk, note=note,
+                                 told_reason=told_reason)
     if decision == "refuse":
         return refuse_extension(actor=actor, request_id=pending.pk, note=note)
     raise ValidationError({"decision": _("请选择是否同意延期。")})
 
 
 @case_services.act_transaction
-def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionRequest:
-    """The deadline moves to the requested time; the petitioner's page shows the reason."""
+def approve_extension(*, actor, request_id: int, note: str = "",
+                      told_reason: str = "") -> ExtensionRequest:
+    """The deadline moves to the requested time. The petitioner is told by their channel
+    (an e-mail, an SMS record, or the office's task for a letter or a call) and a 12345
+    case's platform by its message, all in this transaction; the tracking page shows the
+    new deadline and the reason told (`told_reason`, else the request's reason). The
+    decision note is the office's own and is told to nobody outside."""
+    from . import notices
+    from .selectors import needs_supervisor
+
     case, request = _lock_case_and_pending(request_id)
     ensure_allowed("decide_extension", actor, case)
+    note = _plain_text("note", note)
+    told_reason = _plain_text("told_reason", told_reason) or request.reason
+    beyond_limit = needs_supervisor(case, request)
     _extend_deadline(actor=actor, case=case, new_due_at=request.requested_due_at,
-                     reason=request.reason)
+                     reason=told_reason, data={"request": request.pk,
+                                               "beyond_limit": beyond_limit})
     request.state = ExtensionState.APPROVED
     request.decided_by, request.decided_at = actor, timezone.now()
-    request.decision_note = (note or "").strip()
+    request.decision_note, request.told_reason = note, told_reason
+    request.beyond_limit = beyond_limit
+    told = notices.tell_of_extension(case=case, request=request)
+    request.told_channel = told.channel
+    request.petitioner_notice, request.platform_notice = (told.petitioner_message,
+                                                          told.platform_message)
     request.save()
     notify([request.requested_by], kind="extension_approved", case=case,
            title=_("延期已批准：%(number)s，新期限 %(due)s") % {
@@ -658,9 +722,11 @@ def approve_extension(*, actor, request_id: int, note: str = "") -> ExtensionReq
 
 @case_services.act_transaction
 def refuse_extension(*, actor, request_id: int, note: str) -> ExtensionRequest:
+    """不同意延期, with a reason: the deadline stands; the department that asked is told."""
     case, request = _lock_case_and_pending(request_id)
     ensure_allowed("decide_extension", actor, case)
-    note = case_services.required_text("note", note, _("不同意延期须说明理由。"))
+    note = case_services.required_text("note", _plain_text("note", note),
+                                       _("不同意延期须说明理由。"))
     request.state = ExtensionState.REFUSED
     request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
     request.save()
@@ -670,7 +736,8 @@ def refuse_extension(*, actor, request_id: int, note: str) -> ExtensionRequest:
     return request
 
 
-def _extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
+def _extend_deadline(*, actor, case: Case, new_due_at, reason: str,
+                     data: dict | None = None) -> Case:
     """延期: move the deadline of a locked open case (the history keeps the old one)."""
     if case.due_at and new_due_at <= case.due_at:
         raise ValidationError({"new_due_at": _("延期后的期限须晚于原期限。")})
@@ -681,7 +748,7 @@ def _extend_deadline(*, actor, case: Case, new_due_at, reason: str) -> Case:
     case.save(update_fields=["due_at", "extension_count", "next_action_at"])
     case_services.record_event(case, actor=actor, action="extend", note=reason,
                                data={"from": old.isoformat() if old else None,
-                                     "to": new_due_at.isoformat()})
+                                     "to": new_due_at.isoformat(), **(data or {})})
     return case
 
 
@@ -701,11 +768,18 @@ def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: s
                                          ("opinion", opinion, _("处理意见")),
                                          ("result", result, _("办理结果")))
               if not (value or "").strip()}
+    finding = finding or ""
+    if finding and finding not in Finding.values:
+        errors["finding"] = _("请选择核查结论。")
+    elif not finding and has_complained_party(case):
+        errors["finding"] = _("本案投诉了具体单位、科室或人员，请填写核查结论（属实、部分属实或不属实）。")
     if errors:
         raise ValidationError(errors)
     if is_solved not in (True, False):
         raise ValidationError({"is_solved": _("请选择问题是否已解决。")})
     now = timezone.now()
+    if finding:
+        case.finding = finding
     case_services.move(case.submit_result, actor=actor, note=result.strip(),
                        data={"is_solved": is_solved, **({"finding": finding} if finding else {})},
                        at=now)
@@ -715,6 +789,41 @@ def submit_result(*, actor, case_id: int, findings: str, opinion: str, result: s
     tell(current_reviewers(case), kind="result_submitted", case=case, skip=actor,
          title=_("办理结果待审核：%(number)s") % {"number": case.number}, body=result.strip())
     return handling_result
+
+
+def has_complained_party(case: Case) -> bool:
+    return bool(case.complained_department_id or case.complained_section
+                or case.complained_person)
+
+
+@case_services.act_transaction
+def change_complained_party(*, actor, case_id: int, complained_department,
+                            complained_section: str, complained_person: str,
+                            reason: str) -> Case:
+    """更正被投诉单位、科室、人员, with a reason; the event keeps the old and the new."""
+    from intake.services import complained_party
+
+    case = case_services.lock_case(case_id)
+    ensure_allowed("change_complained_party", actor, case)
+    reason = case_services.required_text("reason", reason, _("请说明理由。"))
+    if "\x00" in reason:
+        raise ValidationError({"reason": _("内容含有不可见的控制字符，请重新填写。")})
+    new = complained_party(department=complained_department, section=complained_section,
+                           person=complained_person)
+    fields = {"complained_department": "complained_department_id",
+              "complained_section": "complained_section",
+              "complained_person": "complained_person"}
+    old = {name: getattr(case, attribute) for name, attribute in fields.items()}
+    wanted = {name: (value.pk if name == "complained_department" and value else value)
+              for name, value in new.items()}
+    if old == wanted:
+        raise ValidationError({"complained_department": _("被投诉单位、科室、人员没有变化。")})
+    for name, value in new.items():
+        setattr(case, name, value)
+    case.save(update_fields=list(new))
+    case_services.record_event(case, actor=actor, action="change_complained_party",
+                               note=reason, data={"from": old, "to": wanted})
+    return case
 
 
 APPROVED_AT = {ReviewStage.HEAD: gettext_lazy("部门负责人审核通过"),
@@ -753,45 +862,3 @@ def send_back_result(*, actor, case_id: int, note: str) -> Case:
     tell(lead_workers(case), kind="sent_back", case=case, skip=actor,
          title=_("办理结果被退回：%(number)s") % {"number": case.number}, body=note)
     return case
-    finding = finding or ""
-    if finding and finding not in Finding.values:
-        errors["finding"] = _("请选择核查结论。")
-    elif not finding and has_complained_party(case):
-        errors["finding"] = _("本案投诉了具体单位、科室或人员，请填写核查结论（属实、部分属实或不属实）。")
-    if finding:
-        case.finding = finding
-def has_complained_party(case: Case) -> bool:
-    return bool(case.complained_department_id or case.complained_section
-                or case.complained_person)
-
-
-@case_services.act_transaction
-def change_complained_party(*, actor, case_id: int, complained_department,
-                            complained_section: str, complained_person: str,
-                            reason: str) -> Case:
-    """更正被投诉单位、科室、人员, with a reason; the event keeps the old and the new."""
-    from intake.services import complained_party
-
-    case = case_services.lock_case(case_id)
-    ensure_allowed("change_complained_party", actor, case)
-    reason = case_services.required_text("reason", reason, _("请说明理由。"))
-    if "\x00" in reason:
-        raise ValidationError({"reason": _("内容含有不可见的控制字符，请重新填写。")})
-    new = complained_party(department=complained_department, section=complained_section,
-                           person=complained_person)
-    fields = {"complained_department": "complained_department_id",
-              "complained_section": "complained_section",
-              "complained_person": "complained_person"}
-    old = {name: getattr(case, attribute) for name, attribute in fields.items()}
-    wanted = {name: (value.pk if name == "complained_department" and value else value)
-              for name, value in new.items()}
-    if old == wanted:
-        raise ValidationError({"complained_department": _("被投诉单位、科室、人员没有变化。")})
-    for name, value in new.items():
-        setattr(case, name, value)
-    case.save(update_fields=list(new))
-    case_services.record_event(case, actor=actor, action="change_complained_party",
-                               note=reason, data={"from": old, "to": wanted})
-    return case
-
-

@@ -11,16 +11,15 @@ from cases.forms import error_message
 from cases.models import Case, State
 from cases.roles import Role, role_required
 
-from . import services
+from . import selectors, services
 from .forms import DecisionForm, InstructionForm
-from .models import ExtensionRequest, ExtensionState
+from .models import ExtensionRequest
 
 
 @role_required(Role.SUPERVISOR)
 def supervision(request):
     return render(request, "dispatch/supervision.html", {
-        "extensions": ExtensionRequest.objects.filter(state=ExtensionState.PENDING)
-        .select_related("case", "case__lead_department", "requested_by").order_by("requested_at"),
+        "extensions": selectors.pending_extensions(request.user),
         "escalated": Case.objects.filter(state=State.ACCEPTED, handling_mode="escalated",
                                          instruction="").order_by("due_at")[:100],
     })
@@ -42,12 +41,15 @@ def decide_extension(request, request_id):
     extension = get_object_or_404(ExtensionRequest, pk=request_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("请选择是否同意延期。"))
+        messages.error(request, "；".join(
+            f"{form.fields[name].label}：{' '.join(errors)}" if name in form.fields
+            else " ".join(errors) for name, errors in form.errors.items()))
         return redirect("dispatch:supervision")
     note = form.cleaned_data["note"]
     if form.cleaned_data["decision"] == "approve":
         return _done(request, lambda: services.approve_extension(
-            actor=request.user, request_id=extension.pk, note=note))
+            actor=request.user, request_id=extension.pk, note=note,
+            told_reason=form.cleaned_data["told_reason"]))
     return _done(request, lambda: services.refuse_extension(
         actor=request.user, request_id=extension.pk, note=note))
 

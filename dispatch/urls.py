@@ -18,6 +18,8 @@ urlpatterns = [
     path("cases/<case:number>/instruct/", supervision.instruct, name="instruct"),
     path("cases/<case:number>/handle/", handling.handle, name="handle"),
     path("cases/<case:number>/slip.pdf", handling.slip, name="slip"),
+    path("cases/<case:number>/extensions/<int:request_id>/notice.pdf",
+         handling.extension_notice, name="extension_notice"),
     path("cases/<case:number>/attach/", handling.attach, name="attach"),
     path("cases/<case:number>/note/", handling.add_note, name="note"),
     path("cases/<case:number>/extension/", handling.request_extension, name="extension"),

@@ -95,6 +95,8 @@ DOORS = {
     "dispatch:instruct": per_case("dispatch:instruct"),
     "dispatch:handle": per_case("dispatch:handle"),
     "dispatch:slip": per_case("dispatch:slip"),
+    "dispatch:extension_notice": lambda s: [reverse("dispatch:extension_notice",
+                                                    args=s.approved_extension)],
     "dispatch:attach": per_case("dispatch:attach"),
     "dispatch:note": per_case("dispatch:note"),
     "dispatch:extension": per_case("dispatch:extension"),
@@ -141,7 +143,7 @@ DOORS = {
 # Where the office sees the values in full by design: documents for the petitioner and
 # the file, and the return visit's phone call (each read is recorded).
 OFFICE_FULL = ("intake:document", "feedback:dossier", "feedback:reply_letter",
-               "feedback:visit", "admin", "cases:attachment")
+               "feedback:visit", "admin", "cases:attachment", "dispatch:extension_notice")
 
 
 def test_every_door_has_an_entry():
@@ -185,6 +187,12 @@ def scene(db, settings, tmp_path):
     led.refresh_from_db()
     dispatch_acts.request_extension(actor=world.handler, case_id=led.pk, reason="需要现场勘验",
                                     requested_due_at=led.due_at + timedelta(days=3))
+    # An approved extension, told to the petitioner (the 延期告知书 prints for it).
+    other.refresh_from_db()
+    approved = dispatch_acts.request_extension(
+        actor=world.handler, case_id=other.pk, reason="需要现场勘验",
+        requested_due_at=other.due_at + timedelta(days=3))
+    dispatch_acts.approve_extension(actor=world.supervisor, request_id=approved.pk)
     order = SupervisionOrder.objects.create(case=led, level=1,
                                             answer_due_at=timezone.now() + timedelta(days=1))
     s = Scene()
@@ -192,6 +200,7 @@ def scene(db, settings, tmp_path):
     s.cases = [led, replied, other]
     s.attachments = [scan.pk]
     s.extension = led.extension_requests.get().pk
+    s.approved_extension = [other.number, approved.pk]
     s.order = order.pk
     s.notifications = list(Notification.objects.values_list("pk", flat=True)[:20])
     return s

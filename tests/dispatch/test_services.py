@@ -109,7 +109,7 @@ def test_an_extension_approved_moves_the_deadline_and_keeps_the_old_one(world):
     assert Notification.objects.filter(recipient=world.supervisor,
                                        kind="extension_requested").exists()
     with pytest.raises(PermissionDenied):
-        services.approve_extension(actor=world.dispatcher, request_id=request.pk)
+        services.approve_extension(actor=world.clerk, request_id=request.pk)
     services.approve_extension(actor=world.supervisor, request_id=request.pk, note="同意")
     case.refresh_from_db()
     assert case.due_at == original + timedelta(days=5) and case.extension_count == 1
