@@ -20,5 +20,5 @@ urlpatterns = [
     path("departments/", case_api.departments, name="api-departments"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs.docs, name="api-docs"),
-    re_path(r"^.*$", case_api.not_found),
+    re_path(r"^.*$", case_api.not_found, name="api-not-found"),
 ]

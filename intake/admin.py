@@ -7,8 +7,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import learning, tasks
-from .models import SafetyPhrase, TriageModel
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from . import learning, platforms, tasks
+from .models import Platform, PlatformAPIKey, PlatformCase, SafetyPhrase, TriageModel
 
 
 @admin.register(SafetyPhrase)
@@ -103,3 +105,63 @@ class TriageModelAdmin(admin.ModelAdmin):
         self.message_user(request, _("当前使用的模型：%(model)s（%(date)s 训练）") % {
             "model": record.label, "date": timezone.localtime(record.trained_at)
             .strftime("%Y-%m-%d %H:%M")}, messages.SUCCESS)
+
+
+# ---------------------------------------------------------------- platforms
+class PlatformAPIKeyInline(admin.TabularInline):
+    """A platform's keys, read here; a new key is made on its own page (shown once)."""
+
+    model = PlatformAPIKey
+    extra = 0
+    can_delete = False
+    fields = ["prefix", "name", "created", "expiry_date", "revoked"]
+    readonly_fields = ["prefix", "name", "created", "expiry_date", "revoked"]
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    """对接平台: the systems that send cases through the API, their channel, callback and
+    keys. Saving a platform gives it its account (the platform role) if it has none."""
+
+    list_display = ["name", "code", "channel", "sees_all_cases", "is_active", "account"]
+    list_filter = ["channel", "is_active", "sees_all_cases"]
+    search_fields = ["name", "code"]
+    readonly_fields = ["account", "created_at"]
+    inlines = [PlatformAPIKeyInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        platforms.ensure_account(obj)
+
+
+@admin.register(PlatformAPIKey)
+class PlatformAPIKeyAdmin(APIKeyModelAdmin):
+    """平台密钥: only the hash is kept; the key is shown once, when made. Revoking is final."""
+
+    list_display = [*APIKeyModelAdmin.list_display, "platform"]
+    fields = ["platform", "name", "prefix", "expiry_date", "revoked"]  # never the hash
+    list_filter = ["platform", "revoked"]
+    search_fields = ["name", "prefix", "platform__name"]
+
+
+@admin.register(PlatformCase)
+class PlatformCaseAdmin(admin.ModelAdmin):
+    """平台工单: which case answers which platform's ticket (made by the API only)."""
+
+    list_display = ["ticket", "platform", "case", "created_at"]
+    list_filter = ["platform"]
+    search_fields = ["ticket", "case__number"]
+    readonly_fields = ["case", "platform", "ticket", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -139,6 +139,7 @@ DOORS = {
     "api-departments": lambda s: ["/api/v1/departments/"],
     "api-schema": lambda s: ["/api/v1/schema/"],
     "api-docs": lambda s: ["/api/v1/docs/"],
+    "api-not-found": lambda s: ["/api/v1/no-such-door/"],
 }
 # Where the office sees the values in full by design: documents for the petitioner and
 # the file, and the return visit's phone call (each read is recorded).

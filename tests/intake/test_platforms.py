@@ -293,3 +293,24 @@ def test_the_schema_and_its_docs_page(client, world):
     assert "RecordReturnVisitInputRequest" in schema.json()["components"]["schemas"]
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200 and "RecordReturnVisitInputRequest" in docs.content.decode()
+
+
+def test_the_admin_gives_a_platform_its_account_and_shows_a_new_key_once(client, world):
+    client.force_login(world.admin)
+    admin_client = client
+    response = admin_client.post("/admin/intake/platform/add/", {
+        "name": "12345热线", "code": "hotline", "channel": "hotline_12345",
+        "is_active": "on", "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
+        "api_keys-MIN_NUM_FORMS": "0", "api_keys-MAX_NUM_FORMS": "1000"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    platform = Platform.objects.get(code="hotline")
+    assert has_role(platform.account, Role.PLATFORM)
+    response = admin_client.post("/admin/intake/platformapikey/add/", {
+        "name": "生产", "platform": platform.pk}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    key = PlatformAPIKey.objects.get(platform=platform)
+    message = next(message for message in shown if key.prefix in message)
+    secret = message.split(f"{key.prefix}.")[1].split(".")[0]
+    assert PlatformAPIKey.objects.is_valid(f"{key.prefix}.{secret}")
+    later = client.get(reverse("admin:intake_platformapikey_change", args=[key.pk]))
+    assert later.status_code == 200 and secret not in later.content.decode()
