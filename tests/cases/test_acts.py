@@ -134,6 +134,8 @@ SCENARIOS = {
     "answered": lambda w: drive_to(w, State.ANSWERED),
     "refused": lambda w: drive_to(w, State.REFUSED),
     "merged": lambda w: drive_to(w, State.MERGED),
+    "merged_into_a_replied_case": lambda w: intake_acts.merge_case(
+        actor=w.clerk, case_id=register(w).pk, into_number=drive_to(w, State.REPLIED).number),
     "withdrawn": lambda w: drive_to(w, State.WITHDRAWN),
 }
 
@@ -182,6 +184,8 @@ def _example(name: str, w, case: Case, user) -> dict:
         "record_return_visit": {"method": "phone", "reached": True, "is_solved": True,
                                 "satisfaction": "satisfied", "comments": ""},
         "record_unreached_visit": {"method": "phone", "comments": "无人接听"},
+        "record_merged_visit": {"method": "phone", "reached": True, "is_solved": True,
+                                "satisfaction": "satisfied", "comments": ""},
         "reopen": {"reason": "整改不到位"},
         "archive": {"invalid_reason": "", "note": ""},
         "answer_supervision": {"answer": "已整改，明日答复信访人"},
