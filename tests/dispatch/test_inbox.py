@@ -118,9 +118,15 @@ def test_the_category_and_handler_filters_on_the_page(client, world):
 
 
 @pytest.mark.parametrize("after", ["1e20_1", "inf_1", "1_99999999999999999999", "x_y",
-                                   "-_1", "1\x00_1"])
+                                   "-_1"])
 def test_a_bad_inbox_cursor_gives_the_first_page(client, world, after):
     drive_to(world, State.DISPATCHED)
     client.force_login(world.handler)
     response = client.get(reverse("dispatch:inbox"), {"after": after})
     assert response.status_code == 200 and len(response.context["page"].rows) == 1
+
+
+def test_a_nul_in_the_inbox_cursor_is_refused_at_the_edge(client, world):
+    client.force_login(world.handler)
+    response = client.get(reverse("dispatch:inbox"), {"after": "1\x00_1"})
+    assert response.status_code == 400 and "“after”" in response.content.decode()
