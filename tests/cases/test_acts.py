@@ -22,7 +22,7 @@ from cases.models import Case, Channel, State
 from dispatch import services as dispatch_acts
 from feedback import services as feedback_acts
 from intake import services as intake_acts
-from tests.factories import DepartmentFactory, UserFactory, drive_to, register
+from tests.factories import DepartmentFactory, UserFactory, drive_to, register, reply_from_handling
 
 # A 1×1 PNG: the upload check reads the content, not the name.
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00"
@@ -101,6 +101,22 @@ def _submitted(w, *, approvals=0, sensitive=False):
     return Case.objects.get(pk=case.pk)
 
 
+def _late_reply(w):
+    """Replied after its deadline: its department may appeal the on-time figure."""
+    case = drive_to(w, State.IN_HANDLING)
+    Case.objects.filter(pk=case.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    return reply_from_handling(w, Case.objects.get(pk=case.pk))
+
+
+def _appeal_pending(w):
+    from oversight import appeals
+
+    case = _late_reply(w)
+    appeals.file_appeal(actor=w.head, case_id=case.pk, measure="on_time", ground="unreachable",
+                        reason="信访人电话停机")
+    return Case.objects.get(pk=case.pk)
+
+
 def _unreachable(w):
     case = drive_to(w, State.REPLIED)
     for _ in range(3):
@@ -129,6 +145,8 @@ SCENARIOS = {
     "approved": lambda w: _submitted(w, approvals=2),
     "replied": lambda w: drive_to(w, State.REPLIED),
     "replied_unreachable": _unreachable,
+    "replied_late": _late_reply,
+    "appeal_pending": _appeal_pending,
     "visited": lambda w: drive_to(w, State.VISITED),
     "archived": lambda w: drive_to(w, State.ARCHIVED),
     "answered": lambda w: drive_to(w, State.ANSWERED),
@@ -141,6 +159,17 @@ SCENARIOS = {
 
 PEOPLE = ("clerk", "dispatcher", "supervisor", "admin", "handler", "head", "handler_b",
           "head_b", "handler_c")
+
+
+def _appealable_measure(case: Case) -> str:
+    """A measure the case's department may still appeal (has wanting rounds, no appeal)."""
+    from oversight import appeals
+
+    for measure in ("on_time", "response"):
+        if appeals.wanting_rounds(case, measure) and not case.appeals.filter(
+                measure=measure).exists():
+            return measure
+    return "on_time"
 
 
 def _example(name: str, w, case: Case, user) -> dict:
@@ -189,6 +218,13 @@ def _example(name: str, w, case: Case, user) -> dict:
         "reopen": {"reason": "整改不到位"},
         "archive": {"invalid_reason": "", "note": ""},
         "answer_supervision": {"answer": "已整改，明日答复信访人"},
+        "change_complained_party": {"complained_department": w.a,
+                                    "complained_section": "执法一队", "complained_person": "张某",
+                                    "reason": "核实后更正"},
+        "file_appeal": {"measure": _appealable_measure(case), "ground": "unreachable",
+                        "reason": "信访人电话停机，多次联系不上", "evidence": []},
+        "decide_appeal": {"appeal_id": case.appeals.filter(state="pending").values_list(
+            "pk", flat=True).first(), "decision": "upheld", "note": "证明材料属实"},
     }
     return examples[name]
 
