@@ -442,7 +442,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Each choice set of tiers named once: with their names (TierEnum) and as bare codes.
+    "ENUM_NAME_OVERRIDES": {"TierEnum": "cases.models.Tier.choices",
+                            "TierCodeEnum": [(code, code) for code in ("T1", "T2", "T3", "T4")]},
 }
 
 # The department inbox marks cases due within this many hours as due soon.
