@@ -103,9 +103,12 @@ def visit_and_final_facts(case, events, *, valid: bool, rounds) -> dict[str, int
     if not valid:
         return {"visits_due": 0, "visits_on_time": 0, "final_counted": 0, "final_on_time": 0}
     closing = closing_rounds(events)
+    # A merged petitioner's verdict (feedback.merged) is a visit that was owed and made: it
+    # counts in 应回访 and 按期回访 as it counts in 回访评价, so 回访率 stays a share.
+    merged_visits = sum(event.action == "merged_verdict" for event in events)
     return {
-        "visits_due": sum(r.visit_due for r in closing),
-        "visits_on_time": sum(r.visited_on_time for r in closing),
+        "visits_due": sum(r.visit_due for r in closing) + merged_visits,
+        "visits_on_time": sum(r.visited_on_time for r in closing) + merged_visits,
         "final_counted": sum(r.final_counted for r in closing),
         "final_on_time": sum(r.final_on_time for r in closing),
     }
