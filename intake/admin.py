@@ -133,6 +133,11 @@ class PlatformAdmin(admin.ModelAdmin):
     readonly_fields = ["account", "created_at"]
     inlines = [PlatformAPIKeyInline]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "callback_url":
+            kwargs["assume_scheme"] = "https"  # a callback without a scheme is https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         platforms.ensure_account(obj)
