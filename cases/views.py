@@ -172,17 +172,16 @@ def case_detail(request, number: str):
 
 def ledger_context(case, events) -> dict:
     """The case's responsibility segments and rounds (cases.ledger), for the case page."""
-    from . import ledger
-    from .models import Department
+    from . import ledger, reference
 
     now = timezone.now()
-    names = dict(Department.objects.values_list("pk", "name"))
+    departments = reference.departments()
     segments = []
     for segment in ledger.segments(case, events):
         late = segment.late_seconds(now)
         segments.append({
             "round": segment.round, "label": segment.label,
-            "department_name": names.get(segment.department_id, "")
+            "department_name": getattr(departments.get(segment.department_id), "name", "")
             if segment.holder in (ledger.DEPARTMENT, ledger.RETURN) else "",
             "started_at": segment.started_at, "ended_at": segment.ended_at,
             "due_at": segment.due_at, "outcome": segment.outcome,

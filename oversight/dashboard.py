@@ -312,7 +312,7 @@ def ledger(scope: Scope) -> list[dict]:
         rows = rows.filter(department_id_value__in=scope.allowed_departments)
     grouped = rows.values("holder", "department_id_value").annotate(
         **{name: Sum(name) for name in LEDGER_COUNTERS}).order_by()
-    names = dict(Department.objects.values_list("pk", "name"))
+    names = _labels("department", ())
     merged: dict = {}
     for row in grouped:
         is_department = row["holder"] in (case_ledger.DEPARTMENT, case_ledger.VISIT) and (
