@@ -345,9 +345,30 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
 
+class CallbackAttemptInline(admin.TabularInline):
+    """A platform row's attempts (the delivery log): when, the answer, the error, how long."""
+
+    from intake.models import CallbackAttempt as model
+
+    fields = ["at", "status_code", "error", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-at", "-pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    """The outbox: what left, what waits, what failed; failed messages can be sent again."""
+    """The outbox: what left, what waits, what failed; failed messages can be sent again.
+    A platform callback's page lists every attempt to post it."""
+
+    inlines = [CallbackAttemptInline]
 
     list_display = ["created_at", "channel_label", "to", "subject", "state", "attempts",
                     "next_attempt_at", "sent_at", "case"]

@@ -929,6 +929,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.closed_at = self.closed_at or at
 
 
+# Called with (case, event) after every event is written, in the act's transaction (the
+# platform callbacks' outbox: intake.callbacks). Registered by the apps' ready().
+EVENT_LISTENERS: list = []
+
+
 class CaseEvent(models.Model):
     """One act on a case: who, when, from which state to which, and why."""
 
@@ -993,6 +998,8 @@ class CaseEvent(models.Model):
         chain.seal(event)  # last, over every field: the case row is locked by the act
         event.save(force_insert=True)
         CaseChange.objects.create(case_id_value=case.pk)
+        for listener in EVENT_LISTENERS:
+            listener(case, event)
         return event
 
 
@@ -1152,13 +1159,13 @@ class DeliveryState(models.TextChoices):
 
 
 class DeliveryChannel(models.TextChoices):
-    """Where an outbox row goes. Only e-mail has a sender here; an SMS record waits for
-    the office's gateway or its staff (待发送短信), a 12345 platform message for the
-    platform's callback sender."""
+    """Where an outbox row goes: e-mail goes to the mail server; an SMS record waits for
+    the office's gateway or its staff (待发送短信); a platform row is a signed JSON
+    callback to the platform that sent the case (intake.callbacks, `to` is its code)."""
 
     EMAIL = "email", _("电子邮件")
     SMS = "sms", _("短信")
-    HOTLINE_12345 = "hotline_12345", _("12345平台")
+    PLATFORM = "platform", _("平台推送")
 
 
 def new_message_id() -> str:
@@ -1168,7 +1175,7 @@ def new_message_id() -> str:
 
 
 class Delivery(models.Model):
-    """Whatever leaves the system (an e-mail today; SMS and platform callbacks later): a
+    """Whatever leaves the system (an e-mail, an SMS record, a platform callback): a
     row written in the transaction of the act that caused it, sent by a worker outside any
     transaction and holding no lock, retried with backoff, and shown when it finally fails.
 

@@ -482,6 +482,9 @@ def resend_deliveries(*, delivery_ids) -> int:
         leased_until=None, last_error="")
     if count:
         transaction.on_commit(publish_deliveries)
+        from intake.callbacks import publish as publish_callbacks
+
+        transaction.on_commit(publish_callbacks)
     return count
 
 

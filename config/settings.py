@@ -200,6 +200,12 @@ DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
 DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
+# Platform callbacks (intake.callbacks): each POST gives up after this many seconds; a
+# row is retried with the outbox's backoff (at most an hour apart) this many times,
+# about a day, before it is marked failed and the supervisors are told.
+PLATFORM_CALLBACK_TIMEOUT = env.int("PLATFORM_CALLBACK_TIMEOUT", default=10)
+PLATFORM_CALLBACK_MAX_ATTEMPTS = env.int("PLATFORM_CALLBACK_MAX_ATTEMPTS", default=30)
+
 # HTTPS: behind TLS (directly or through a proxy that sets X-Forwarded-Proto), set
 # HTTPS=true; cookies become secure, HTTP is redirected and HSTS is sent.
 HTTPS = env.bool("HTTPS", default=False)
@@ -270,11 +276,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One queue per kind of work, so that a slow mail server cannot starve the deadline sweep
 # (nor a long report the e-mails): in production each queue gets its own worker
 # (`celery worker -Q mail`, see the README); one worker may also take them all.
-TASK_QUEUES = ("default", "sweep", "mail", "figures", "exports")
+TASK_QUEUES = ("default", "sweep", "mail", "callbacks", "figures", "exports")
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "oversight.tasks.sweep_deadlines": {"queue": "sweep"},
     "cases.tasks.send_deliveries": {"queue": "mail"},
+    # Platforms' callbacks: a receiver that hangs delays neither e-mail nor the sweep.
+    "intake.tasks.send_callbacks": {"queue": "callbacks"},
     "oversight.tasks.send_daily_digests": {"queue": "mail"},
     "oversight.tasks.refresh_figures": {"queue": "figures"},
     "oversight.tasks.make_monthly_report": {"queue": "exports"},
@@ -310,6 +318,11 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox: anything due and not leased (a lost publish, a dead worker, a retry).
     "send-deliveries": {
         "task": "cases.tasks.send_deliveries",
+        "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    # Platforms' callbacks: anything due and not leased (as for the outbox's e-mail).
+    "send-callbacks": {
+        "task": "intake.tasks.send_callbacks",
         "schedule": DELIVERY_SWEEP_SECONDS,
     },
     "sync-holiday-calendar": {

@@ -51,11 +51,6 @@ def petitioner_channel(case: Case) -> str:
     return channel
 
 
-def is_platform_case(case: Case) -> bool:
-    """A 12345 transfer with the platform's ticket: the platform hears of its changes."""
-    return case.channel == Channel.HOTLINE_12345 and bool(case.external_reference)
-
-
 def written_date(moment) -> str:
     local = timezone.localtime(moment)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
@@ -100,29 +95,14 @@ def tell_of_extension(*, case: Case, request) -> Told:
         rows.append(told.petitioner_message)
     else:
         _task_for_the_office(case, channel, facts)
-    if is_platform_case(case):
-        told.platform_message = Delivery(
-            channel=DeliveryChannel.HOTLINE_12345, to=case.external_reference, case=case,
-            subject=_("12345平台：延期 %(number)s（工单 %(ticket)s）") % {
-                **facts, "ticket": case.external_reference},
-            body=json.dumps(platform_payload(case, request), ensure_ascii=False,
-                            sort_keys=True))
-        rows.append(told.platform_message)
+    # The platform that sent the case heard of it through the "extend" event's
+    # callback, written in this transaction (intake.callbacks).
+    latest = (Delivery.objects.filter(case=case, channel=DeliveryChannel.PLATFORM)
+              .order_by("-pk").first())
+    if latest is not None and json.loads(latest.body).get("event") == "extended":
+        told.platform_message = latest
     case_services.queue_deliveries(rows)
     return told
-
-
-def platform_payload(case: Case, request) -> dict:
-    """The JSON the 12345 platform receives for an approved extension of its ticket."""
-    return {
-        "ticket": case.external_reference,
-        "event": "extension",
-        "case_number": case.number,
-        "due_at": timezone.localtime(case.due_at).isoformat(),
-        "original_due_at": timezone.localtime(request.original_due_at).isoformat(),
-        "reason": request.told_reason,
-        "approved_at": timezone.localtime(request.decided_at).isoformat(),
-    }
 
 
 HOW_TO_TELL = {

@@ -12,9 +12,15 @@ class IntakeConfig(AppConfig):
         register_all()
         from cases import reference
 
-        from .models import SafetyPhrase
+        from .models import Platform, SafetyPhrase
 
-        reference.connect(SafetyPhrase)
+        reference.connect(SafetyPhrase, Platform)
+        from cases.models import EVENT_LISTENERS
+
+        from .callbacks import after_event
+
+        if after_event not in EVENT_LISTENERS:
+            EVENT_LISTENERS.append(after_event)
         from cases.roles import Role
         from cases.selectors import register_visibility
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -166,6 +167,11 @@ class Platform(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.callback_url and not self.callback_secret:
+            raise ValidationError({"callback_secret": _(
+                "设置了回调地址就须设置签名密钥：平台用它验证推送确实来自本系统。")})
 
 
 class PlatformAPIKey(AbstractAPIKey):

@@ -141,6 +141,10 @@ def register_from_platform(*, platform: Platform, ticket: str, register) -> tupl
             if getattr(case, "is_repeat", False):  # the same request_id again
                 return case, False
             PlatformCase.objects.create(case=case, platform=platform, ticket=ticket)
+            # Acts made in the same request (register and accept) before the link.
+            from .callbacks import catch_up
+
+            catch_up(case)
     except IntegrityError:
         existing = case_of_ticket(platform, ticket)
         if existing is None:

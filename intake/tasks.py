@@ -12,3 +12,12 @@ def retrain_triage() -> int | None:
         return learning.train(now=timezone.now()).pk
     except learning.NothingToLearn:
         return None
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def send_callbacks() -> int:
+    """Post the platforms' due callbacks (after an act's commit, and on the beat's sweep)."""
+    from .callbacks import send_callbacks as send
+
+    return send()
+

@@ -65,6 +65,7 @@ def test_each_kind_of_work_has_its_own_queue():
     assert queue_of["oversight.tasks.refresh_figures"] == "figures"
     assert queue_of["oversight.tasks.make_monthly_report"] == "exports"
     assert set(queue_of.values()) <= set(settings.TASK_QUEUES)
-    assert len(set(queue_of.values())) == 5
-    assert "--queues=default,sweep,mail,figures,exports" in (
+    assert queue_of["intake.tasks.send_callbacks"] == "callbacks"
+    assert len(set(queue_of.values())) == 6
+    assert "--queues=default,sweep,mail,callbacks,figures,exports" in (
         settings.BASE_DIR / "scripts" / "run").read_text()

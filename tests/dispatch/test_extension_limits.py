@@ -249,22 +249,30 @@ def test_a_department_does_not_see_the_sms_record(client, world):
 
 
 def test_a_12345_case_tells_the_platform_with_its_ticket(client, world, mailoutbox):
+    from intake.models import Platform
+
+    platform = Platform.objects.create(name="12345平台", code="bj12345",
+                                       callback_url="https://12345.example.org/hook",
+                                       callback_secret="secret")
     case = in_handling(world, channel=Channel.HOTLINE_12345,
                        external_reference="BJ12345-2026-000789")
     request = ask(world, case)
     mailoutbox.clear()
-    services.approve_extension(actor=world.dispatcher, request_id=request.pk,
-                               told_reason="需现场复测")
-    row = Delivery.objects.get(channel="hotline_12345")
+    request = services.approve_extension(actor=world.dispatcher, request_id=request.pk,
+                                         told_reason="需现场复测")
+    row = Delivery.objects.filter(channel="platform").latest("pk")
+    assert request.platform_notice == row
     case.refresh_from_db()
     payload = json.loads(row.body)
-    assert row.to == "BJ12345-2026-000789" and row.state == "pending"
-    assert payload["ticket"] == "BJ12345-2026-000789" and payload["event"] == "extension"
-    assert payload["case_number"] == case.number and payload["reason"] == "需现场复测"
-    assert payload["due_at"].startswith(timezone.localtime(case.due_at).strftime("%Y-%m-%dT%H:%M"))
-    assert send_deliveries() == 0 and not mailoutbox  # issue 16's sender takes it
+    assert row.to == platform.code and row.state == "pending"
+    assert payload["ticket"] == "BJ12345-2026-000789" and payload["event"] == "extended"
+    assert payload["case_number"] == case.number
+    assert payload["data"]["reason"] == "需现场复测"
+    assert payload["data"]["due_at"].startswith(
+        timezone.localtime(case.due_at).strftime("%Y-%m-%dT%H:%M"))
+    assert send_deliveries() == 0 and not mailoutbox  # the callback sender takes it
     client.force_login(world.admin)
-    listing = client.get(reverse("admin:cases_delivery_changelist") + "?channel=hotline_12345")
+    listing = client.get(reverse("admin:cases_delivery_changelist") + "?channel=platform")
     assert "BJ12345-2026-000789" in listing.content.decode()
 
 
