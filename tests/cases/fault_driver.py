@@ -8,6 +8,7 @@ that it can be killed, stopped or left waiting while the workers run.
     python -m tests.cases.fault_driver due 5
     python -m tests.cases.fault_driver hold 3
     python -m tests.cases.fault_driver pairs 120
+    python -m tests.cases.fault_driver platform 10 --url http://127.0.0.1:9000/ --secret s
 
 Each prints one JSON line with what it made.
 """
@@ -198,6 +199,30 @@ def pairs(args) -> None:
     say(cases=numbers, statuses=statuses, errors=errors[:5])
 
 
+def platform(args) -> None:
+    """`count` 12345 transfers with the platform's ticket, accepted and dispatched (two
+    callbacks each) for a platform whose callback address is `--url`."""
+    from cases.models import Channel
+    from dispatch import services as dispatch_acts
+    from intake import services as intake_acts
+    from intake.models import Platform
+    from tests.factories import register
+
+    w = world()
+    Platform.objects.update_or_create(code="bj12345", defaults={
+        "name": "12345平台", "channel": Channel.HOTLINE_12345, "callback_url": args.url,
+        "callback_secret": args.secret})
+    numbers = []
+    for i in range(args.count):
+        case = register(w, channel=Channel.HOTLINE_12345,
+                        external_reference=f"FT-{timezone.now():%H%M%S}-{i}")
+        intake_acts.accept_case(actor=w.clerk, case_id=case.pk)
+        dispatch_acts.dispatch_case(actor=w.dispatcher, case_id=case.pk,
+                                    lead_department_id=w.a.pk)
+        numbers.append(case.number)
+    say(cases=numbers)
+
+
 def main(argv) -> None:
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(required=True)
@@ -208,6 +233,11 @@ def main(argv) -> None:
         command.add_argument("count", type=int)
         command.add_argument("--chunk", type=int, default=10)
         command.set_defaults(run=run)
+    command = commands.add_parser("platform")
+    command.add_argument("count", type=int)
+    command.add_argument("--url", required=True)
+    command.add_argument("--secret", required=True)
+    command.set_defaults(run=platform)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -214,6 +214,7 @@ class Stack:
             "DELIVERY_RETRY_SECONDS": "1",
             "DELIVERY_LEASE_SECONDS": "40",
             "DELIVERY_BATCH_SIZE": "20",
+            "PLATFORM_CALLBACK_TIMEOUT": "5",
             "SWEEP_EVERY_SECONDS": "2",
             "FIGURES_EVERY_SECONDS": "5",
             "DB_LOCK_TIMEOUT_MS": "3000",
@@ -266,7 +267,8 @@ class Stack:
         return json.loads(lines[-1]) if lines else {}
 
     def deliveries(self):
-        return self.pg.query("SELECT message_id, state, \"to\" FROM cases_delivery")
+        return self.pg.query("SELECT message_id, state, \"to\" FROM cases_delivery "
+                             "WHERE channel = 'email'")
 
     def all_delivered(self):
         rows = self.deliveries()
@@ -451,3 +453,60 @@ def test_simultaneous_supervision_answers_and_replies_never_answer_500(stack):
         "WHERE c.number = ANY(%s) AND o.closed_at IS NULL", (numbers,))[0]
     assert open_orders == 0  # the reply closed every order, answered or not
     stack.wait_delivered()
+
+
+def test_platform_callbacks_survive_a_receiver_down_failing_and_a_worker_killed_mid_post(stack):
+    """Two callback workers; the platform's receiver is down, then answers 500, then
+    slowly while the workers are SIGKILLed in the middle of a post: every event arrives,
+    those of one case in order and never two at once, repeats recognisable by key."""
+    from tests.intake.test_callbacks import SECRET, Receiver
+
+    receiver = Receiver()
+    try:
+        numbers = stack.drive("platform", 10, "--url", receiver.url, "--secret", SECRET)["cases"]
+        stack.start_worker("callbacks1", "callbacks")
+        stack.start_worker("callbacks2", "callbacks")
+
+        def platform_rows():
+            return stack.pg.query("SELECT message_id, state FROM cases_delivery "
+                                  "WHERE channel = 'platform'")
+
+        def attempts():
+            return stack.pg.query("SELECT count(*) FROM intake_callbackattempt")[0][0]
+
+        assert len(platform_rows()) == 20
+        wait_for(lambda: attempts() >= 2, timeout=30, what="attempts while the receiver is down")
+        assert all(state == "pending" for _, state in platform_rows())
+
+        receiver.script = ["500", "500", "500"]
+        receiver.delay = 3.0  # slower than usual, under the 5 s timeout
+        receiver.start()
+        wait_for(lambda: receiver._in_flight and not receiver.script, timeout=60,
+                 what="a post in flight after the 500s")
+        # Both workers die at once, so the one posting is among them.
+        for name in ("callbacks1", "callbacks2"):
+            os.killpg(stack.processes[name].pid, signal.SIGKILL)
+            stack.processes[name].wait(timeout=10)
+        receiver.delay = 0.0
+        stack.start_worker("callbacks1", "callbacks")
+        stack.start_worker("callbacks2", "callbacks")
+
+        # A leased row of the killed worker waits for its lease (40 s) and is sent again.
+        wait_for(lambda: all(state == "sent" for _, state in platform_rows()), timeout=150,
+                 what="every callback sent")
+        time.sleep(1.5)
+        kept = receiver.deduplicated()
+        assert {event["key"] for event in kept} == {key for key, _ in platform_rows()}
+        assert len(kept) == 20 and receiver.bad_signatures == 0
+        assert receiver.overlaps == 0
+        for number in numbers:
+            mine = [event for event in kept if event["case_number"] == number]
+            assert [(e["sequence"], e["event"]) for e in mine] == [
+                (1, "accepted"), (2, "dispatched")]
+    finally:
+        receiver.stop()
+        for name in ("callbacks1", "callbacks2"):
+            process = stack.processes.pop(name, None)
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=20)
