@@ -363,6 +363,21 @@ class CallbackAttemptInline(admin.TabularInline):
         return False
 
 
+class DeliveryChannelFilter(admin.SimpleListFilter):
+    """By channel, in words (the column holds codes)."""
+
+    title = _("渠道")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        from .models import DeliveryChannel
+
+        return DeliveryChannel.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(channel=self.value()) if self.value() else queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     """The outbox: what left, what waits, what failed; failed messages can be sent again.
@@ -372,8 +387,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     list_display = ["created_at", "channel_label", "to", "subject", "state", "attempts",
                     "next_attempt_at", "sent_at", "case"]
-    list_filter = ["state", "channel"]
+    list_filter = ["state", DeliveryChannelFilter]
     search_fields = ["to", "subject", "case__number", "message_id"]
+    fields = ["channel_label", "to", "subject", "body", "case", "notification", "message_id",
+              "state", "attempts", "next_attempt_at", "leased_until", "last_error",
+              "created_at", "sent_at"]
+    readonly_fields = fields
     list_select_related = ["case"]
     actions = ["send_again", "mark_sms_sent"]
 

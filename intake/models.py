@@ -221,6 +221,9 @@ class CallbackAttempt(models.Model):
         verbose_name_plural = _("推送记录")
         ordering = ["-at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.status_code or '—'} {self.error[:60]}".strip()
+
 
 # ---------------------------------------------------------------- e-mail intake
 class InboundState(models.TextChoices):
