@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from cases.crypto import lookup_hash
 from cases.models import Case, CaseEvent, Petitioner, State
+from cases.numbering import format_case_number
 from cases.paging import cursor_of, position_of
 from cases.selectors import visible_cases
 from cases.validators import normalize_phone
@@ -125,7 +126,9 @@ def repeat_candidates(case: Case, *, limit: int = 3) -> list[dict]:
             for s in found if s.score >= settings.REPEAT_MIN_SIMILARITY][:limit]
 
 
-CASE_NUMBER_RE = re.compile(r"^[A-Z]{1,10}-\d{4}-\d{6}$")
+# A case number as typed: any width (past 999 999 cases a year it has seven digits), and
+# the leading zeros may be left out (XF-2026-19 is XF-2026-000019).
+CASE_NUMBER_RE = re.compile(r"^([A-Z]{1,10})-(\d{4})-(\d{1,9})$")
 
 
 def search_cases(user, term: str) -> QuerySet[Case]:
@@ -136,8 +139,10 @@ def search_cases(user, term: str) -> QuerySet[Case]:
     """
     term = term.strip()
     cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
-    if CASE_NUMBER_RE.match(term.upper()):
-        return cases.filter(number=term.upper())
+    number = CASE_NUMBER_RE.match(term.upper())
+    if number:
+        prefix, year, value = number.groups()
+        return cases.filter(number=format_case_number(prefix, int(year), int(value)))
     phone = normalize_phone(term)
     if phone.replace("-", "").isdigit() and len(phone) >= 7:
         people = petitioners_with(phone=phone).values("pk")

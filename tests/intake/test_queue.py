@@ -134,3 +134,17 @@ def test_an_overdue_acceptance_is_marked_and_counted(clerk_client, world, travel
     page = clerk_client.get(reverse("intake:queue"))
     assert page.context["queue"].counts["overdue"] == 1
     assert "受理超时" in page.content.decode()
+
+
+def test_a_number_of_any_width_is_found_by_number(world):
+    """Past 999 999 cases a year a number has seven digits; a number typed without its
+    leading zeros is the same number."""
+    from intake.selectors import search_cases
+
+    wide = register(world)
+    Case.objects.filter(pk=wide.pk).update(number="XF-2026-1000001")
+    short = register(world)
+    Case.objects.filter(pk=short.pk).update(number="XF-2026-000019")
+    assert list(search_cases(world.clerk, "xf-2026-1000001")) == [Case.objects.get(pk=wide.pk)]
+    assert list(search_cases(world.clerk, "XF-2026-19")) == [Case.objects.get(pk=short.pk)]
+    assert list(search_cases(world.clerk, "XF-2026-000019")) == [Case.objects.get(pk=short.pk)]
