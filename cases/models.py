@@ -1024,6 +1024,8 @@ def action_labels() -> dict:
               "refuse_extension": _("不同意延期"), "visit_unreached": _("回访未联系上"),
               "merged_reply": _("按主案答复"), "merged_answered": _("并案信访人已答复"),
               "merged_verdict": _("并案信访人回访评价"),
+              "email_received": _("来信补充（电子邮件）"),
+              "email_attachment_refused": _("邮件附件未收"),
               "escalation_intake_warning": _("受理预警"),
               "escalation_intake_overdue": _("受理超时"),
               "escalation_warning": _("到期预警"), "escalation_overdue": _("超期督办"),

@@ -200,6 +200,18 @@ DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
 DELIVERY_RETRY_SECONDS = env.int("DELIVERY_RETRY_SECONDS", default=30)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
+# E-mail intake (intake.mail): the office's mailbox, polled over IMAP, each new message a
+# received case (or a note on the case it answers). INTAKE_IMAP_URL, e.g.
+# imap+ssl://user:password@imap.example.org:993/INBOX (imap+starttls://… on 143; plain
+# imap://… only to a server on loopback); empty: no e-mail intake. Polled every
+# INTAKE_IMAP_EVERY_SECONDS, at most INTAKE_IMAP_BATCH messages a run, every network step
+# giving up after INTAKE_IMAP_TIMEOUT seconds. Taken messages are marked seen and, when
+# INTAKE_IMAP_DONE_FOLDER names a folder, moved there.
+INTAKE_IMAP_URL = env.str("INTAKE_IMAP_URL", default="")
+INTAKE_IMAP_EVERY_SECONDS = env.int("INTAKE_IMAP_EVERY_SECONDS", default=60)
+INTAKE_IMAP_BATCH = env.int("INTAKE_IMAP_BATCH", default=50)
+INTAKE_IMAP_TIMEOUT = env.int("INTAKE_IMAP_TIMEOUT", default=30)
+INTAKE_IMAP_DONE_FOLDER = env.str("INTAKE_IMAP_DONE_FOLDER", default="")
 # Platform callbacks (intake.callbacks): each POST gives up after this many seconds; a
 # row is retried with the outbox's backoff (at most an hour apart) this many times,
 # about a day, before it is marked failed and the supervisors are told.
@@ -290,6 +302,8 @@ CELERY_TASK_ROUTES = {
     "feedback.tasks.anonymise_due": {"queue": "default"},
     # A minute or two of CPU at night: with the long jobs, not before the deadline sweep.
     "intake.tasks.retrain_triage": {"queue": "exports"},
+    # Talks to the mail server, like the outbox: a slow one holds up only the mail queue.
+    "intake.tasks.poll_mailbox": {"queue": "mail"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -319,6 +333,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-deliveries": {
         "task": "cases.tasks.send_deliveries",
         "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    # E-mail intake: new messages in the office's mailbox (nothing when INTAKE_IMAP_URL is
+    # empty; two runs at once take each message once).
+    "poll-mailbox": {
+        "task": "intake.tasks.poll_mailbox",
+        "schedule": INTAKE_IMAP_EVERY_SECONDS,
     },
     # Platforms' callbacks: anything due and not leased (as for the outbox's e-mail).
     "send-callbacks": {

@@ -7,6 +7,7 @@ For each archived case past its period (never any other case):
 - the collective visit's representatives: name replaced, phone and ID number cleared;
 - the outbox rows of the case (`Delivery`): address cleared, body replaced — they held
   the replies and query codes sent to the petitioner;
+- the e-mails the case came by (`InboundMessage`): sender cleared, subject replaced;
 - free text around the case that repeats the petitioner's or a representative's name,
   phones, ID number or e-mail (events' notes, handling notes, replies, return-visit
   comments, notifications, outbox subjects): those values are replaced where they occur
@@ -195,6 +196,7 @@ def _anonymise_batch(batch: list[Case], now: datetime, years: dict[int, int]) ->
     chain.reseal(intact)
     _anonymise_representatives(case_ids)
     _anonymise_deliveries(case_ids)
+    _anonymise_inbound(case_ids)
     _anonymise_people(people)
     PersonAnonymisation.objects.bulk_create(
         PersonAnonymisation(petitioner_id=pk, anonymised_at=now) for pk in people)
@@ -240,6 +242,14 @@ def _anonymise_deliveries(case_ids: list[int]) -> None:
     rows.filter(state=DeliveryState.PENDING).update(
         state=DeliveryState.FAILED, last_error=str(_("保存期限届满，已匿名化，不再发送。")))
     rows.update(to="", body=ANONYMISED)
+
+
+def _anonymise_inbound(case_ids: list[int]) -> None:
+    """The e-mails the case came by (intake.mail): the sender's address and the subject
+    they wrote; the Message-ID stays, so the message is still never taken twice."""
+    from intake.models import InboundMessage
+
+    InboundMessage.objects.filter(case_id__in=case_ids).update(sender="", subject=ANONYMISED)
 
 
 def _personal_values(cases: list[Case]) -> dict[int, list[str]]:

@@ -3,14 +3,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from . import learning, platforms, tasks
-from .models import Platform, PlatformAPIKey, PlatformCase, SafetyPhrase, TriageModel
+from .models import (InboundMessage, Platform, PlatformAPIKey, PlatformCase, SafetyPhrase,
+                     TriageModel)
 
 
 @admin.register(SafetyPhrase)
@@ -161,6 +163,38 @@ class PlatformCaseAdmin(admin.ModelAdmin):
     list_filter = ["platform"]
     search_fields = ["ticket", "case__number"]
     readonly_fields = ["case", "platform", "ticket", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """来信邮件: every message taken from the office's mailbox, once, and what became of it
+    (a new case, a note on its case, rejected, failed with the error). Made by the poller
+    only."""
+
+    list_display = ["taken_at", "state", "sender", "subject", "case_link", "mailbox"]
+    list_filter = ["state", "mailbox"]
+    search_fields = ["sender", "subject", "message_id", "case__number"]
+    date_hierarchy = "taken_at"
+    list_select_related = ["case"]
+    readonly_fields = ["message_id", "mailbox", "sender", "subject", "received_at",
+                       "case_link", "state", "error", "taken_at"]
+    fields = readonly_fields
+
+    @admin.display(description=_("案件"), ordering="case__number")
+    def case_link(self, obj):
+        if obj.case_id is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>',
+                           reverse("cases:detail", args=[obj.case.number]), obj.case.number)
 
     def has_add_permission(self, request) -> bool:
         return False

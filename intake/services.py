@@ -73,15 +73,16 @@ def register_case(
 ) -> Case:
     """Record a matter as it reached the office; it waits in `received` for an outcome.
 
-    Staff register by any channel; the public (actor None) only through the web form. The
+    Staff register by any channel; the public (actor None) only through the web form and
+    the office's mailbox (intake.mail: the message's sender is the petitioner). The
     case's clock starts now: the channel's acceptance time limit, and for a 12345 transfer
     the platform's deadline for the answer. The case gets its query code (查询码), kept as
     a hash; the code itself is on the returned object (`case.query_code`), to be shown
     once to whoever registered it, and is e-mailed to the petitioner who gave an address.
     """
     if actor is None:
-        if channel != Channel.WEB:
-            raise PermissionDenied(_("公众只能通过网上信访提交。"))
+        if channel not in (Channel.WEB, Channel.EMAIL):
+            raise PermissionDenied(_("公众只能通过网上信访或电子邮件提交。"))
     elif not has_role(actor, *OFFICE_ROLES, Role.PLATFORM):
         raise PermissionDenied(_("只有信访办工作人员或对接平台可以登记案件。"))
     if is_collective and (head_count is None or head_count < 2):

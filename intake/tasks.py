@@ -21,3 +21,13 @@ def send_callbacks() -> int:
 
     return send()
 
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def poll_mailbox() -> dict:
+    """E-mail intake (beat, every INTAKE_IMAP_EVERY_SECONDS): the mailbox's new messages
+    become cases or notes on their cases, each once however many workers poll; nothing
+    when INTAKE_IMAP_URL is empty. A mail server that is away is logged and left for the
+    next run. Answers the run's counts."""
+    from . import mail
+
+    return mail.poll_mailbox().as_data()

@@ -8,7 +8,7 @@ PY="$VENV/bin/python"
 # What the application itself needs: PDFs in Chinese (WeasyPrint), translations.
 RUN_PACKAGES=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 gettext)
 # What the test suite adds: the real engines, a browser, PDF text extraction.
-TEST_PACKAGES=(postgresql redis-server chromium poppler-utils)
+TEST_PACKAGES=(postgresql redis-server chromium poppler-utils dovecot-imapd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -58,9 +58,10 @@ free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Throwaway servers on loopback, in a temporary folder: start_postgres DIR and
-# start_redis DIR export DATABASE_URL / REDIS_URL; stop_services stops what was started.
-PG_DATA="" REDIS_PORT=""
+# Throwaway servers on loopback, in a temporary folder: start_postgres DIR, start_redis
+# DIR and start_imap DIR export DATABASE_URL / REDIS_URL / TEST_IMAP_URL; stop_services
+# stops what was started.
+PG_DATA="" REDIS_PORT="" IMAP_CONFIG=""
 
 run_as_pg() {  # initdb refuses root: as root, run the cluster as the postgres user
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -92,6 +93,63 @@ start_redis() {
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 }
 
+start_imap() {  # Dovecot, IMAP without TLS on loopback, one user, maildir in DIR
+  local dir="$1/imap" port user group login_user mail_user mail_group
+  port="$(free_port)"
+  mkdir -p "$dir/mail"
+  chmod 755 "$1" "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    # Dovecot's own unprivileged users run its processes; mail is never handled as root.
+    user=dovecot group=dovecot login_user=dovenull mail_user=nobody mail_group=nogroup
+    chown nobody:nogroup "$dir/mail"
+  else
+    user="$(id -un)" group="$(id -gn)"
+    login_user="$user" mail_user="$user" mail_group="$group"
+  fi
+  printf 'intake:{PLAIN}intake-pass:%s:%s::%s::\n' "$(id -u "$mail_user")" \
+    "$(getent group "$mail_group" | cut -d: -f3)" "$dir/mail" > "$dir/users"
+  cat > "$dir/dovecot.conf" <<CONF
+base_dir = $dir/run
+state_dir = $dir/state
+log_path = $dir/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = $user
+default_internal_group = $group
+default_login_user = $login_user
+first_valid_uid = 1
+mail_location = maildir:$dir/mail/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dir/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $dir/users
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+CONF
+  say "Starting a throwaway IMAP server (Dovecot) on 127.0.0.1:$port"
+  /usr/sbin/dovecot -c "$dir/dovecot.conf"
+  IMAP_CONFIG="$dir/dovecot.conf"
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1
+  done
+  export TEST_IMAP_URL="imap://intake:intake-pass@127.0.0.1:$port/INBOX"
+}
+
 stop_services() {
   if [ -n "$PG_DATA" ]; then
     run_as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
@@ -100,5 +158,9 @@ stop_services() {
   if [ -n "$REDIS_PORT" ]; then
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     REDIS_PORT=""
+  fi
+  if [ -n "$IMAP_CONFIG" ]; then
+    /usr/sbin/dovecot -c "$IMAP_CONFIG" stop >/dev/null 2>&1 || true
+    IMAP_CONFIG=""
   fi
 }

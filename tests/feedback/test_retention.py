@@ -59,6 +59,11 @@ def test_a_case_archived_past_its_period_is_anonymised_by_the_task_exactly_once(
     HandlingNote.objects.create(case=case, kind="contact", author=world.handler,
                                 department=world.a, text="联系王秀英（13912345678）核实")
     assert Delivery.objects.filter(case=case, to="wxy@example.org").exists()
+    from intake.models import InboundMessage
+
+    InboundMessage.objects.create(message_id="<m1@example.org>", mailbox="INBOX",
+                                  sender="wxy@example.org", subject="王秀英反映夜市占道",
+                                  case=case, state="added")
     travel.to(local(2024, 3, 4, 9, 0))  # not quite five years
     assert tasks.anonymise_due.delay().get() == 0
 
@@ -76,6 +81,8 @@ def test_a_case_archived_past_its_period_is_anonymised_by_the_task_exactly_once(
         ANONYMISED, "", "")
     for delivery in Delivery.objects.filter(case=case):
         assert (delivery.to, delivery.body) == ("", ANONYMISED)
+    inbound = InboundMessage.objects.get(case=case)
+    assert (inbound.sender, inbound.subject) == ("", ANONYMISED)
     note = case.events.get(action="note").note
     assert "王秀英" not in note and "13912345678" not in note and ANONYMISED in note
     assert HandlingNote.objects.get(case=case).text == f"联系{ANONYMISED}（{ANONYMISED}）核实"
