@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import services as case_services
 from cases.calendar import reading_once
@@ -80,8 +81,50 @@ def _take_batch(batch: list[Case], now) -> int:
     for step in ESCALATION_LADDER:
         if by_step[step]:
             messages += STEP_EFFECTS[step](by_step[step], now, audience)
-    notify_many(messages)
+    notify_many(grouped(messages))
     return len(new)
+
+
+# A person told of several cases at one step of one batch gets one message listing them.
+GROUP_TITLES = {
+    "intake_warning": gettext_lazy("受理即将超时：%(n)s 件案件"),
+    "intake_overdue": gettext_lazy("受理超时：%(n)s 件案件"),
+    "warning": gettext_lazy("即将到期：%(n)s 件案件"),
+    "overdue": gettext_lazy("超期督办：%(n)s 件案件"),
+    "level2": gettext_lazy("二级督办（拟通报）：%(n)s 件案件"),
+    "final_warning": gettext_lazy("最终结果即将到期：%(n)s 件案件"),
+    "final_overdue": gettext_lazy("最终结果超期：%(n)s 件案件"),
+    "visit_warning": gettext_lazy("回访即将到期：%(n)s 件案件"),
+    "visit_overdue": gettext_lazy("回访超期：%(n)s 件案件"),
+}
+
+
+def grouped(messages: list[Message]) -> list[Message]:
+    """One notification (and one e-mail) per person and kind of step: whoever is told of
+    one case keeps the case's own message (and its link); whoever is told of several gets
+    one message listing them, line by line, instead of one per case. People told of the
+    same cases share one message."""
+    per_person: dict[tuple[int, str], list[Message]] = defaultdict(list)
+    for message in messages:
+        for person in dict.fromkeys(message.recipient_ids):
+            per_person[(person, message.kind)].append(message)
+    alone: dict[int, list[int]] = defaultdict(list)  # message index -> people
+    lists: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
+    index_of = {id(message): index for index, message in enumerate(messages)}
+    for (person, kind), told in per_person.items():
+        if len(told) == 1:
+            alone[index_of[id(told[0])]].append(person)
+        else:
+            lists[(kind, tuple(index_of[id(m)] for m in told))].append(person)
+    result = [Message(people, messages[index].kind, messages[index].title,
+                      messages[index].body, messages[index].case)
+              for index, people in sorted(alone.items())]
+    for (kind, indexes), people in lists.items():
+        told = [messages[index] for index in indexes]
+        result.append(Message(
+            people, kind, str(GROUP_TITLES.get(kind, "%(n)s")) % {"n": len(told)},
+            "\n".join(f"{m.title}　{m.body}".strip() for m in told), None))
+    return result
 
 
 class Audience:

@@ -181,3 +181,20 @@ def run_together(*acts):
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def mentions(kind: str):
+    """Each (recipient id, case number) a kind of notification told, with how often: a
+    notification of one case names it by its link, a sweep's list of several by their
+    numbers in the body."""
+    import re
+    from collections import Counter
+
+    from cases.models import Notification
+
+    told = Counter()
+    for recipient, number, body in Notification.objects.filter(kind=kind).values_list(
+            "recipient_id", "case__number", "body"):
+        for each in ([number] if number else re.findall(r"[A-Z]+-\d{4}-\d{6,}", body)):
+            told[(recipient, each)] += 1
+    return told

@@ -12,7 +12,7 @@ from oversight.models import Escalation, SupervisionOrder
 from oversight.services import sweep_deadlines
 from feedback import services as feedback_acts
 from intake import services as intake_acts
-from tests.factories import (build_world, drive_to, register, reply_from_handling,
+from tests.factories import (build_world, drive_to, mentions, register, reply_from_handling,
                              run_together)
 
 
@@ -124,12 +124,13 @@ def test_a_sweep_interrupted_mid_batch_loses_and_doubles_nothing(world, travel, 
     # The first batch stays; nothing of the second was kept.
     assert Escalation.objects.filter(step="overdue").count() == 2
     assert SupervisionOrder.objects.count() == 2
-    assert Notification.objects.filter(kind="overdue").values("case").distinct().count() == 2
+    assert len({number for _, number in mentions("overdue")}) == 2
     monkeypatch.setitem(services.STEP_EFFECTS, "overdue", real)
     assert sweep_deadlines(batch_size=3) == 4  # the two left, warning and overdue each
     assert Escalation.objects.filter(step="overdue").count() == 4
     assert SupervisionOrder.objects.filter(level=1).count() == 4
-    assert Notification.objects.filter(kind="overdue").values("case").distinct().count() == 4
+    assert len({number for _, number in mentions("overdue")}) == 4
+    assert set(mentions("overdue").values()) == {1}
 
 
 def test_two_sweeps_at_once_take_each_step_once(committed_db, postgres_only, travel):
@@ -201,3 +202,29 @@ def test_an_extension_approved_after_the_deadline_closes_nothing_already_opened(
     assert sweep_deadlines() == 0
     travel.shift(minutes=2)
     assert sweep_deadlines() == 1 and "level2" in steps(case)
+
+
+def test_a_person_told_of_many_cases_at_one_step_gets_one_message_listing_them(world, travel):
+    """Ten cases overdue at once: each supervisor and department person gets one
+    notification and one e-mail listing the ten, not ten of each."""
+    from cases.models import Delivery
+
+    world.supervisor.email = "supervisor@office.example"
+    world.supervisor.save(update_fields=["email"])
+    cases = [drive_to(world, State.IN_HANDLING) for _ in range(10)]
+    travel.to(max(c.due_at for c in cases) + timedelta(minutes=1))
+    sweep_deadlines(batch_size=50)
+    [notice] = Notification.objects.filter(kind="overdue", recipient=world.supervisor)
+    assert notice.title == "超期督办：10 件案件" and notice.case is None
+    assert all(case.number in notice.body for case in cases)
+    [mail] = Delivery.objects.filter(notification__kind="overdue", to="supervisor@office.example")
+    assert all(case.number in mail.body for case in cases)
+    told = mentions("overdue")
+    assert {number for _, number in told} == {case.number for case in cases}
+    assert set(told.values()) == {1}
+    # One case alone keeps its own message and its link.
+    single = drive_to(world, State.IN_HANDLING)
+    travel.to(single.due_at + timedelta(minutes=1))
+    sweep_deadlines()
+    notice = Notification.objects.filter(kind="overdue", recipient=world.supervisor).latest("pk")
+    assert notice.case_id == single.pk and single.number in notice.title
