@@ -476,8 +476,11 @@ def _tell_of_failures(rows: list[Delivery]) -> None:
 @act_transaction
 def resend_deliveries(*, delivery_ids) -> int:
     """再次发送: failed (or waiting) rows go back to the head of the queue."""
+    now = timezone.now()
+    # Never a row a sender holds at this moment (it would go twice).
     count = Delivery.objects.filter(pk__in=list(delivery_ids)).exclude(
-        state=DeliveryState.SENT).update(
+        state=DeliveryState.SENT).filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lt=now)).update(
         state=DeliveryState.PENDING, attempts=0, next_attempt_at=timezone.now(),
         leased_until=None, last_error="")
     if count:

@@ -217,6 +217,10 @@ INTAKE_IMAP_DONE_FOLDER = env.str("INTAKE_IMAP_DONE_FOLDER", default="")
 # about a day, before it is marked failed and the supervisors are told.
 PLATFORM_CALLBACK_TIMEOUT = env.int("PLATFORM_CALLBACK_TIMEOUT", default=10)
 PLATFORM_CALLBACK_MAX_ATTEMPTS = env.int("PLATFORM_CALLBACK_MAX_ATTEMPTS", default=30)
+# A sender's run ends after this many seconds (inside the task's 240 s soft limit), and a
+# row of a platform without a callback address waits this long between looks.
+PLATFORM_CALLBACK_RUN_SECONDS = env.int("PLATFORM_CALLBACK_RUN_SECONDS", default=180)
+PLATFORM_HOLD_SECONDS = env.int("PLATFORM_HOLD_SECONDS", default=600)
 
 # HTTPS: behind TLS (directly or through a proxy that sets X-Forwarded-Proto), set
 # HTTPS=true; cookies become secure, HTTP is redirected and HSTS is sent.

@@ -50,6 +50,7 @@ def send_reply(*, actor, case_id: int, channel: str, content: str,
     case_services.move(
         case.reply_to_petitioner, actor=actor, note=content,
         data={"channel": channel, "stage": stage,
+              **({"next_steps": next_steps} if next_steps else {}),
               **{name: value.isoformat() for name, value in deadlines.items()}},
         then=schedule, at=now, channel=channel, **deadlines)
     if stage == "next_steps":

@@ -140,6 +140,10 @@ class PlatformAdmin(admin.ModelAdmin):
             kwargs["assume_scheme"] = "https"  # a callback without a scheme is https
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Its callbacks are addressed by its code: fixed once the platform exists.
+        return [*self.readonly_fields, "code"] if obj is not None else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         platforms.ensure_account(obj)

@@ -21,6 +21,11 @@ class IntakeConfig(AppConfig):
 
         if after_event not in EVENT_LISTENERS:
             EVENT_LISTENERS.append(after_event)
+        from django.db.models.signals import post_save
+
+        from .callbacks import platform_saved
+
+        post_save.connect(platform_saved, sender=Platform, dispatch_uid="platform-saved")
         from cases.roles import Role
         from cases.selectors import register_visibility
 

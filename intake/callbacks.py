@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -62,6 +63,11 @@ EVENTS = {
     "visit_unreached": "visit_unreached",
     "reopen": "reopened",
     "archive": "archived",
+    "change_tier": "deadline_changed",
+    # A case merged into another: the main case's answer relayed to its petitioner, and
+    # their own verdict on it (feedback.merged).
+    "merged_reply": "replied",
+    "record_merged_visit": "visited",
 }
 
 EVENT_LABELS = {
@@ -71,34 +77,44 @@ EVENT_LABELS = {
     "extended": gettext_lazy("延期"), "replied": gettext_lazy("答复"),
     "visited": gettext_lazy("回访"), "visit_unreached": gettext_lazy("回访未联系上"),
     "reopened": gettext_lazy("重办"), "archived": gettext_lazy("归档"),
+    "deadline_changed": gettext_lazy("期限调整"),
 }
 
 
 # ---------------------------------------------------------------- which platform hears
 def _platforms() -> dict:
-    """Active platforms with a callback address, by pk, and the channels they send by."""
+    """Every platform by pk, and the 12345 platform for the office's own transfers (the
+    first active one whose channel is 12345平台转办, by id)."""
     def load():
-        rows = list(Platform.objects.filter(is_active=True).exclude(callback_url=""))
-        return {"by_pk": {p.pk: p for p in rows}, "channels": {p.channel for p in rows},
-                "hotline": next((p for p in sorted(rows, key=lambda p: p.pk)
-                                 if p.channel == Channel.HOTLINE_12345), None)}
+        rows = sorted(Platform.objects.all(), key=lambda p: p.pk)
+        return {"by_pk": {p.pk: p for p in rows},
+                "hotline": next((p for p in rows if p.is_active
+                                 and p.channel == Channel.HOTLINE_12345), None)}
     return reference.held("callback-platforms", load)
 
 
 def platform_of_case(case: Case) -> Platform | None:
     """The platform that hears of this case: the one that sent it (its ticket), else —
     for a 12345 transfer registered by the office with the platform's ticket — the 12345
-    platform. None when no such platform has a callback address."""
+    platform. Whether it has a callback address yet does not matter: its rows wait for
+    one (the sender holds them), so that nothing done meanwhile is lost."""
     held = _platforms()
-    if not held["by_pk"] or case.channel not in held["channels"]:
-        return None  # the counter's own cases cost no query
+    if not held["by_pk"]:
+        return None  # no platform at all: nothing to look up
     platform_id = (PlatformCase.objects.filter(case_id=case.pk)
                    .values_list("platform_id", flat=True).first())
     if platform_id is not None:
-        return held["by_pk"].get(platform_id)
+        return held["by_pk"].get(platform_id) or Platform.objects.filter(pk=platform_id).first()
     if case.channel == Channel.HOTLINE_12345 and case.external_reference:
         return held["hotline"]
     return None
+
+
+def event_name(event: CaseEvent) -> str | None:
+    name = EVENTS.get(event.action)
+    if event.action == "record_merged_visit" and not (event.data or {}).get("reached"):
+        return "visit_unreached"
+    return name
 
 
 def idempotency_key(platform: Platform, event: CaseEvent) -> str:
@@ -114,6 +130,21 @@ def _data(case: Case, event: CaseEvent, name: str) -> dict:
     deadlines and the department that answers, never a handler's name nor the office's
     internal notes."""
     data = event.data or {}
+    if event.action == "merged_reply":
+        from feedback.models import Reply
+
+        reply = Reply.objects.filter(pk=data.get("reply")).first()
+        return {"text": reply.content if reply else "",
+                "next_steps": reply.next_steps if reply else "",
+                "channel": data.get("channel", ""), "stage": "merged",
+                "replied_at": _iso(event.at), "final_due_at": None}
+    if event.action == "record_merged_visit":
+        return ({"reached": True, "is_solved": data.get("is_solved"),
+                 "satisfaction": data.get("satisfaction", "")} if data.get("reached")
+                else {"reached": False, "attempt": None})
+    if name == "deadline_changed":
+        return {"due_at": _iso(case.due_at), "tier": case.tier.code if case.tier_id else None,
+                "reason": event.note}
     if name == "accepted":
         return {"due_at": _iso(case.due_at), "tier": case.tier.code if case.tier_id else None,
                 "category": case.category.name if case.category_id else None}
@@ -132,7 +163,8 @@ def _data(case: Case, event: CaseEvent, name: str) -> dict:
                 "original_due_at": _iso(datetime.fromisoformat(original)) if original else None,
                 "reason": event.note}
     if name == "replied":
-        return {"text": event.note, "channel": data.get("channel", ""),
+        return {"text": event.note, "next_steps": data.get("next_steps", ""),
+                "channel": data.get("channel", ""),
                 "stage": data.get("stage", ""), "replied_at": _iso(event.at),
                 "final_due_at": _iso(case.final_due_at) if data.get("stage") == "next_steps"
                 else None}
@@ -150,7 +182,7 @@ def _data(case: Case, event: CaseEvent, name: str) -> dict:
 
 
 def payload(platform: Platform, case: Case, event: CaseEvent, sequence: int) -> dict:
-    name = EVENTS[event.action]
+    name = event_name(event)
     link = PlatformCase.objects.filter(case_id=case.pk).values_list("ticket", flat=True).first()
     return {
         "id": idempotency_key(platform, event),
@@ -167,7 +199,9 @@ def payload(platform: Platform, case: Case, event: CaseEvent, sequence: int) -> 
 
 def _row(platform: Platform, case: Case, event: CaseEvent) -> Delivery | None:
     key = idempotency_key(platform, event)
-    if Delivery.objects.filter(message_id=key).exists():
+    # One row per event, whichever platform it went to.
+    if Delivery.objects.filter(case=case, channel=DeliveryChannel.PLATFORM,
+                               message_id__endswith=f"-{case.pk}-{event.pk}").exists():
         return None
     sequence = Delivery.objects.filter(case=case, channel=DeliveryChannel.PLATFORM).count() + 1
     body = payload(platform, case, event, sequence)
@@ -182,7 +216,7 @@ def _row(platform: Platform, case: Case, event: CaseEvent) -> Delivery | None:
 def after_event(case: Case, event: CaseEvent) -> None:
     """The case-event listener: an act the platform hears of writes its outbox row in the
     act's transaction (the case row is locked by the act, so the sequence is sound)."""
-    if event.action not in EVENTS:
+    if event_name(event) is None:
         return
     platform = platform_of_case(case)
     if platform is None:
@@ -239,7 +273,18 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _build_opener() -> urllib.request.OpenerDirector:
+    """HTTP and HTTPS only (no ftp:, file: or data:), proxies from the environment, no
+    redirects followed."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(),
+                    urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
+                    urllib.request.HTTPErrorProcessor(), _NoRedirects()):
+        opener.add_handler(handler)
+    return opener
+
+
+_opener = _build_opener()
 
 
 class Outcome:
@@ -272,12 +317,17 @@ def post(platform: Platform, row: Delivery) -> Outcome:
             answer.read(65536)
             return Outcome(answer.status)
     except urllib.error.HTTPError as error:
-        text = error.read(500).decode("utf-8", "replace") if error.fp else ""
+        # A little of the answer, for the admin's log (never to the application log).
+        text = error.read(200).decode("utf-8", "replace") if error.fp else ""
         return Outcome(error.code, f"HTTP {error.code}: {text}".strip())
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
             OSError) as error:
         reason = getattr(error, "reason", error)
         return Outcome(None, f"{type(reason).__name__}: {reason}", unreachable=True)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:  # noqa: BLE001 - a malformed answer (BadStatusLine, ...)
+        return Outcome(None, f"{type(error).__name__}: {error}"[:500], unreachable=True)
 
 
 def _claim(*, now, limit: int) -> list[Delivery]:
@@ -307,13 +357,32 @@ def _failed(row: Delivery, error: str) -> bool:
 
     attempts = row.attempts + 1
     final = attempts >= settings.PLATFORM_CALLBACK_MAX_ATTEMPTS
-    Delivery.objects.filter(pk=row.pk, leased_until=row.leased_until).update(
+    updated = Delivery.objects.filter(pk=row.pk, leased_until=row.leased_until).update(
         state=DeliveryState.FAILED if final else DeliveryState.PENDING, attempts=attempts,
         leased_until=None, next_attempt_at=timezone.now() + _backoff(attempts),
         last_error=error[:2000])
+    # The status or the kind of error only: an answer's text may echo personal data.
     logger.warning("callback %s to %s failed (attempt %s): %s", row.pk, row.to, attempts,
-                   error[:200])
-    return final
+                   error.split(":", 1)[0][:80])
+    return final and updated == 1
+
+
+def _hold(row: Delivery, reason: str) -> None:
+    """A platform without a callback address (or inactive): the row waits, no attempt
+    counted; saving the platform with an address sends it (see `platform_saved`)."""
+    Delivery.objects.filter(pk=row.pk, leased_until=row.leased_until).update(
+        leased_until=None, last_error=reason,
+        next_attempt_at=timezone.now() + timedelta(seconds=settings.PLATFORM_HOLD_SECONDS))
+
+
+def platform_saved(sender, instance: Platform, **_kwargs) -> None:
+    """A platform given an address (or made active again): its waiting rows are due now."""
+    if instance.is_active and instance.callback_url and instance.callback_secret:
+        count = Delivery.objects.filter(channel=DeliveryChannel.PLATFORM, to=instance.code,
+                                        state=DeliveryState.PENDING).update(
+            next_attempt_at=timezone.now())
+        if count:
+            transaction.on_commit(publish)
 
 
 def _tell_of_failures(rows: list[Delivery]) -> None:
@@ -342,8 +411,11 @@ def send_callbacks(*, limit: int | None = None) -> int:
     limit = limit or settings.DELIVERY_BATCH_SIZE
     margin = timedelta(seconds=min(2 * settings.PLATFORM_CALLBACK_TIMEOUT + 5,
                                    settings.DELIVERY_LEASE_SECONDS / 2))
+    # A run ends well inside the task's time limit (a slow receiver times each POST out
+    # one by one): what is left is given back for the next run.
+    ends = time.monotonic() + settings.PLATFORM_CALLBACK_RUN_SECONDS
     sent = 0
-    while True:
+    while time.monotonic() < ends:
         batch = _claim(now=timezone.now(), limit=limit)
         if not batch:
             return sent
@@ -354,23 +426,28 @@ def send_callbacks(*, limit: int | None = None) -> int:
         unsent: list[Delivery] = []
         failed: list[Delivery] = []
         for row in batch:
-            if row.to in unreachable or timezone.now() + margin > row.leased_until:
+            if (row.to in unreachable or timezone.now() + margin > row.leased_until
+                    or time.monotonic() > ends):
                 unsent.append(row)
                 continue
             platform = platforms.get(row.to)
-            started = time.monotonic()
             if platform is None or not platform.is_active or not platform.callback_url:
-                outcome = Outcome(None, _("平台不存在、已停用或未设置回调地址。"))
-            elif not platform.callback_secret:
-                outcome = Outcome(None, _("平台未设置回调签名密钥。"))
-            else:
-                outcome = post(platform, row)
+                _hold(row, _("平台不存在、已停用或未设置回调地址：推送暂存，设置后发送。"))
+                continue
+            if not platform.callback_secret:
+                _hold(row, _("平台未设置回调签名密钥：推送暂存，设置后发送。"))
+                continue
+            started = time.monotonic()
+            outcome = post(platform, row)
+            duration = int((time.monotonic() - started) * 1000)
+            if outcome.ok:
+                sent += _stamp_sent(row)  # first: the platform has it
+                CallbackAttempt.objects.create(delivery=row, status_code=outcome.status,
+                                               duration_ms=duration)
+                continue
             CallbackAttempt.objects.create(
                 delivery=row, status_code=outcome.status, error=outcome.error[:2000],
-                duration_ms=int((time.monotonic() - started) * 1000))
-            if outcome.ok:
-                sent += _stamp_sent(row)
-                continue
+                duration_ms=duration)
             if _failed(row, outcome.error or f"HTTP {outcome.status}"):
                 failed.append(row)
             if outcome.unreachable:
@@ -383,3 +460,4 @@ def send_callbacks(*, limit: int | None = None) -> int:
         # sends nothing new.
         if unsent or (len(batch) < limit and sent == sent_before):
             return sent
+    return sent

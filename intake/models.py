@@ -169,6 +169,13 @@ class Platform(models.Model):
         return self.name
 
     def clean(self) -> None:
+        from urllib.parse import urlsplit
+
+        address = urlsplit(self.callback_url or "")
+        if self.callback_url and (address.scheme not in ("http", "https") or
+                                  address.username or address.password):
+            raise ValidationError({"callback_url": _(
+                "回调地址须以 http:// 或 https:// 开头，且不含用户名和密码（用签名密钥验证）。")})
         if self.callback_url and not self.callback_secret:
             raise ValidationError({"callback_secret": _(
                 "设置了回调地址就须设置签名密钥：平台用它验证推送确实来自本系统。")})

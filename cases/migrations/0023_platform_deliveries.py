@@ -1,6 +1,10 @@
 """Platform messages are one outbox channel for every platform (issue 16's callbacks):
 the 12345 extension messages written before become `platform` rows addressed to the
-platform's code (the one that sent the case, else the 12345 platform)."""
+platform's code (the one that sent the case, else the first active 12345 platform, as
+the sender chooses now), their body in the callbacks' shape. Rows with no platform to go
+to are left as they were, failed, with the reason."""
+
+import json
 
 from django.db import migrations
 
@@ -9,23 +13,32 @@ def forwards(apps, schema_editor):
     Delivery = apps.get_model("cases", "Delivery")
     Platform = apps.get_model("intake", "Platform")
     PlatformCase = apps.get_model("intake", "PlatformCase")
-    fallback = (Platform.objects.filter(channel="hotline_12345").order_by("pk")
+    fallback = (Platform.objects.filter(channel="hotline_12345", is_active=True).order_by("pk")
                 .values_list("code", flat=True).first())
-    for row in Delivery.objects.filter(channel="hotline_12345"):
+    sequence: dict[int, int] = {}
+    for row in Delivery.objects.filter(channel="hotline_12345").order_by("pk"):
         code = (PlatformCase.objects.filter(case_id=row.case_id)
                 .values_list("platform__code", flat=True).first()) or fallback
-        row.channel = "platform"
-        if code:
-            row.to = code
-        else:
+        if not code:
             row.state = "failed"
-            row.last_error = "没有对接平台：请在管理后台添加 12345 平台后再次发送。"
-        row.save(update_fields=["channel", "to", "state", "last_error"])
-
-
-def backwards(apps, schema_editor):
-    Delivery = apps.get_model("cases", "Delivery")
-    Delivery.objects.filter(channel="platform").update(channel="hotline_12345")
+            row.last_error = "没有对接平台：这条 12345 延期消息未能转为平台推送。"
+            row.save(update_fields=["state", "last_error"])
+            continue
+        try:
+            old = json.loads(row.body)
+        except ValueError:
+            old = {}
+        sequence[row.case_id] = sequence.get(row.case_id, 0) + 1
+        key = f"{code}-{row.case_id}-m{row.pk}"
+        row.body = json.dumps({
+            "id": key, "event": "extended", "sequence": sequence[row.case_id],
+            "ticket": old.get("ticket", row.to), "case_number": old.get("case_number"),
+            "state": None, "round": None, "occurred_at": old.get("approved_at"),
+            "data": {"due_at": old.get("due_at"), "original_due_at": old.get("original_due_at"),
+                     "reason": old.get("reason", "")},
+        }, ensure_ascii=False, sort_keys=True)
+        row.channel, row.to, row.message_id = "platform", code, key
+        row.save(update_fields=["channel", "to", "message_id", "body"])
 
 
 class Migration(migrations.Migration):
@@ -34,4 +47,4 @@ class Migration(migrations.Migration):
         ("intake", "0007_platform_role"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -68,6 +68,10 @@ class Receiver:
                     receiver._in_flight.add(case)
                     step = receiver.script.pop(0) if receiver.script else "200"
                 try:
+                    if step == "garbage":  # not HTTP at all
+                        self.wfile.write(b"garbage\r\n\r\n")
+                        self.close_connection = True
+                        return
                     if step == "500":
                         self.send_response(500)
                         self.end_headers()
@@ -232,13 +236,72 @@ def test_an_office_registered_12345_transfer_goes_to_the_12345_platform(world, p
     assert row.to == platform.code and json.loads(row.body)["ticket"] == "BJ-9"
 
 
-def test_counter_cases_and_platforms_without_an_address_write_nothing(world, receiver):
-    silent = tp.make_platform(code="silent")
-    number = platform_case(world, silent, "S-1")
-    intake_acts.accept_case(actor=world.clerk, case_id=case_of(number).pk)
+def test_counter_cases_write_nothing(world, platform):
     counter = register(world)
     intake_acts.accept_case(actor=world.clerk, case_id=counter.pk)
     assert not Delivery.objects.filter(channel="platform").exists()
+
+
+def test_a_platform_without_an_address_yet_keeps_its_events_until_it_has_one(
+        world, receiver):
+    silent = tp.make_platform(code="silent")
+    case = case_of(platform_case(world, silent, "S-1"))
+    intake_acts.accept_case(actor=world.clerk, case_id=case.pk)
+    [row] = rows_of(case)
+    assert send_callbacks() == 0
+    row.refresh_from_db()
+    assert row.state == "pending" and row.attempts == 0 and "暂存" in row.last_error
+    assert not CallbackAttempt.objects.exists()
+    receiver.start()
+    silent.callback_url, silent.callback_secret = receiver.url, SECRET
+    silent.save()  # its waiting rows are due at once
+    assert send_callbacks() == 1
+    assert [e["event"] for e in receiver.received] == ["accepted"]
+
+
+def test_a_merged_platform_case_hears_the_main_case_s_answer_and_its_own_verdict(
+        world, platform):
+    mine = case_of(platform_case(world, platform, "BJ-M1"))
+    main = register(world)
+    intake_acts.merge_case(actor=world.clerk, case_id=mine.pk, into_number=main.number)
+    intake_acts.accept_case(actor=world.clerk, case_id=main.pk)
+    dispatch_acts.dispatch_case(actor=world.dispatcher, case_id=main.pk,
+                                lead_department_id=world.a.pk)
+    dispatch_acts.department_accept_case(actor=world.handler, case_id=main.pk)
+    dispatch_acts.submit_result(actor=world.handler, case_id=main.pk, findings="已清理",
+                                opinion="已清理", result="已清理", is_solved=True)
+    dispatch_acts.approve_result(actor=world.head, case_id=main.pk)
+    dispatch_acts.approve_result(actor=world.dispatcher, case_id=main.pk)
+    feedback_acts.send_reply(actor=world.dispatcher, case_id=main.pk,
+                             content="夜市摊位已清理。", channel="phone")
+    events = bodies(mine)
+    assert [e["event"] for e in events][:2] == ["merged", "replied"]
+    assert events[1]["data"]["text"] == "夜市摊位已清理。"
+    assert not Delivery.objects.filter(case=main, channel="platform").exists()
+
+
+def test_a_garbled_answer_is_a_failed_attempt_not_a_stuck_row(world, platform, receiver):
+    receiver.script = ["garbage"]
+    receiver.start()
+    case = case_of(platform_case(world, platform, "BJ-G1"))
+    intake_acts.accept_case(actor=world.clerk, case_id=case.pk)
+    assert send_callbacks() == 0
+    [row] = rows_of(case)
+    assert row.state == "pending" and row.attempts == 1 and row.leased_until is None
+    [attempt] = CallbackAttempt.objects.all()
+    assert attempt.status_code is None and attempt.error
+    later()
+    assert send_callbacks() == 1
+
+
+def test_a_changed_tier_tells_the_platform_its_new_deadline(world, platform):
+    case = case_of(platform_case(world, platform, "BJ-T1"))
+    intake_acts.accept_case(actor=world.clerk, case_id=case.pk)
+    dispatch_acts.change_tier(actor=world.dispatcher, case_id=case.pk, tier_code="T1",
+                              reason="涉及群众安全")
+    events = bodies(case)
+    assert events[-1]["event"] == "deadline_changed"
+    assert events[-1]["data"]["tier"] == "T1" and events[-1]["data"]["reason"] == "涉及群众安全"
 
 
 def test_an_act_that_rolls_back_leaves_no_callback(world, platform):
@@ -257,6 +320,11 @@ def test_a_callback_address_needs_a_secret(world):
     with pytest.raises(ValidationError) as error:
         Platform(name="x", code="x", callback_url="https://example.org/hook").full_clean()
     assert "callback_secret" in error.value.message_dict
+    for address in ("ftp://example.org/hook", "https://user:pw@example.org/hook"):
+        with pytest.raises(ValidationError) as error:
+            Platform(name="x", code="x", callback_url=address,
+                     callback_secret="s").full_clean()
+        assert "callback_url" in error.value.message_dict
 
 
 # ---------------------------------------------------------------- the sender
