@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from . import chain, ledger
+from . import bulk, chain, ledger
 from .escalation import next_step, schedule, step_deadline
 from .exceptions import CaseConflictError, CaseTransitionError
 from .log_redaction import redact
@@ -242,10 +242,11 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
             changed.append(case)
     chain.seal_batch(events)
     CaseEvent.objects.bulk_create(events)
-    CaseChange.objects.bulk_create(CaseChange(case_id_value=pk)
-                                   for pk in dict.fromkeys(event.case_id for event in events))
-    if changed:
-        Case.objects.bulk_update(changed, ["escalation_step", "next_action_at"])
+    bulk.insert_rows(CaseChange, ["case_id_value", "created_at"],
+                     [(pk, now) for pk in dict.fromkeys(event.case_id for event in events)])
+    # One UPDATE … FROM unnest(…) for the batch (no CASE WHEN built per row).
+    bulk.update_rows(Case, "id", ["escalation_step", "next_action_at"],
+                     [(case.pk, case.escalation_step, case.next_action_at) for case in changed])
     return taken
 
 

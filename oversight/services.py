@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases import bulk
 from cases import services as case_services
 from cases.calendar import reading_once
 from cases.escalation import step_deadline
@@ -69,10 +70,9 @@ def _take_batch(batch: list[Case], now) -> int:
     new = [(case, step) for case, step in
            case_services.advance_escalations(cases=batch, now=now)
            if (case.pk, case.reopen_count, step) not in already]
-    Escalation.objects.bulk_create(
-        Escalation(case=case, step=step, round=case.reopen_count, happened_at=now,
-                   due_at=step_deadline(case, step)[1])
-        for case, step in new)
+    bulk.insert_rows(Escalation, ["case", "step", "round", "happened_at", "due_at"],
+                     [(case.pk, step, case.reopen_count, now, step_deadline(case, step)[1])
+                      for case, step in new])
     by_step = defaultdict(list)
     for case, step in new:
         by_step[step].append(case)
@@ -176,9 +176,10 @@ def _open_orders(cases: list[Case], now, level: int) -> None:
     A 12345 transfer past its platform's deadline while still received gets no order: no
     department holds it yet to answer one; the office and the supervisors are told.
     """
-    SupervisionOrder.objects.bulk_create(
-        [SupervisionOrder(case=case, level=level, round=case.reopen_count, opened_at=now,
-                          answer_due_at=now + timedelta(hours=case.tier.supervision_answer_hours))
+    bulk.insert_rows(
+        SupervisionOrder, ["case", "level", "round", "opened_at", "answer_due_at", "answer"],
+        [(case.pk, level, case.reopen_count, now,
+          now + timedelta(hours=case.tier.supervision_answer_hours), "")
          for case in cases if case.state != State.RECEIVED],
         ignore_conflicts=True)
 

@@ -1,0 +1,74 @@
+"""Set-based writes for the sweep's batches: one statement per batch, no model instance
+and no CASE WHEN built in Python per row.
+
+On PostgreSQL the rows travel as one array per column and are unpacked by `unnest`; on
+SQLite (the demo) the ORM's bulk methods do the same work more slowly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection, models
+
+# The array type of each kind of column, for the casts `unnest` needs.
+_ARRAY_TYPES = {
+    "AutoField": "integer[]", "BigAutoField": "bigint[]", "IntegerField": "integer[]",
+    "BigIntegerField": "bigint[]", "PositiveIntegerField": "integer[]",
+    "PositiveSmallIntegerField": "smallint[]", "SmallIntegerField": "smallint[]",
+    "ForeignKey": "integer[]", "CharField": "text[]", "TextField": "text[]",
+    "DateTimeField": "timestamptz[]", "BooleanField": "boolean[]",
+}
+
+
+def _column(model: type[models.Model], name: str) -> tuple[str, str]:
+    field = model._meta.get_field(name)
+    kind = field.get_internal_type()
+    if kind == "ForeignKey":
+        kind = field.target_field.get_internal_type()
+    return field.column, _ARRAY_TYPES[kind]
+
+
+def update_rows(model: type[models.Model], key: str, fields: Sequence[str],
+                rows: Sequence[Sequence]) -> int:
+    """UPDATE the rows whose `key` is each row's first value, setting `fields` to the rest:
+    `update_rows(Case, "id", ["escalation_step", "next_action_at"], [(1, "warning", t)])`."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        objects = [model(**{key: row[0], **dict(zip(fields, row[1:]))}) for row in rows]
+        return model.objects.bulk_update(objects, list(fields), batch_size=500)
+    names = [key, *fields]
+    columns = [_column(model, name) for name in names]
+    table = connection.ops.quote_name(model._meta.db_table)
+    unpack = ", ".join(f"%s::{kind}" for _column_name, kind in columns)
+    aliases = ", ".join(connection.ops.quote_name(f"v_{name}") for name in names)
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(column)} = v.{connection.ops.quote_name(f'v_{name}')}"
+        for (column, _kind), name in zip(columns[1:], fields))
+    key_column = connection.ops.quote_name(columns[0][0])
+    sql = (f"UPDATE {table} SET {assignments} FROM unnest({unpack}) AS v({aliases}) "
+           f"WHERE {table}.{key_column} = v.{connection.ops.quote_name(f'v_{key}')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(values) for values in zip(*rows)])
+        return cursor.rowcount
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence],
+                *, ignore_conflicts: bool = False) -> int:
+    """INSERT one row per tuple of `fields` values, in one statement."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**dict(zip(fields, row))) for row in rows],
+                                  ignore_conflicts=ignore_conflicts, batch_size=500)
+        return len(rows)
+    columns = [_column(model, name) for name in fields]
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column, _kind in columns)
+    unpack = ", ".join(f"%s::{kind}" for _column_name, kind in columns)
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({unpack}){conflict}",
+                       [list(values) for values in zip(*rows)])
+        return cursor.rowcount
