@@ -29,6 +29,10 @@ def _column(model: type[models.Model], name: str) -> tuple[str, str]:
     return field.column, _ARRAY_TYPES[kind]
 
 
+def _attname(model: type[models.Model], name: str) -> str:
+    return model._meta.get_field(name).attname  # "case" -> "case_id": values are keys
+
+
 def update_rows(model: type[models.Model], key: str, fields: Sequence[str],
                 rows: Sequence[Sequence]) -> int:
     """UPDATE the rows whose `key` is each row's first value, setting `fields` to the rest:
@@ -36,7 +40,8 @@ def update_rows(model: type[models.Model], key: str, fields: Sequence[str],
     if not rows:
         return 0
     if connection.vendor != "postgresql":
-        objects = [model(**{key: row[0], **dict(zip(fields, row[1:]))}) for row in rows]
+        names = [_attname(model, name) for name in (key, *fields)]
+        objects = [model(**dict(zip(names, row))) for row in rows]
         return model.objects.bulk_update(objects, list(fields), batch_size=500)
     names = [key, *fields]
     columns = [_column(model, name) for name in names]
@@ -60,7 +65,8 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
     if not rows:
         return 0
     if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**dict(zip(fields, row))) for row in rows],
+        names = [_attname(model, name) for name in fields]
+        model.objects.bulk_create([model(**dict(zip(names, row))) for row in rows],
                                   ignore_conflicts=ignore_conflicts, batch_size=500)
         return len(rows)
     columns = [_column(model, name) for name in fields]
