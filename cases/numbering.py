@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Replace
 
 from .models import CaseNumberSequence
 
@@ -32,3 +34,77 @@ def next_case_number(*, year: int) -> str:
     sequence.last_value += 1
     sequence.save(update_fields=["last_value"])
     return format_case_number(prefix, year, sequence.last_value)
+
+
+# ---------------------------------------------------------------- the number taken last
+# A registration holds the year's sequence row from the moment it takes a number until
+# it commits: every other registration waits that long. So the case is written under a
+# provisional number, the rest of the act (triage, the event, the acceptance, its
+# notifications and e-mails) is done, and the gapless number is taken as the act's last
+# statement (cases.services.act_transaction runs `assign_pending` there): the row is held
+# for about a millisecond. The provisional number is replaced wherever the act wrote it.
+import threading  # noqa: E402
+import uuid  # noqa: E402
+
+PROVISIONAL_MARK = "~"
+_state = threading.local()
+
+
+def _pending() -> list:
+    if not hasattr(_state, "pending"):
+        _state.pending = []
+    return _state.pending
+
+
+def provisional_number(case, *, year: int) -> str:
+    """A unique stand-in until the act ends; the case is numbered then (same year)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("provisional_number() must run inside the registering transaction")
+    token = PROVISIONAL_MARK + uuid.uuid4().hex[:20]
+    _pending().append((case, token, year))
+    return token
+
+
+def forget_pending() -> None:
+    """The act rolled back: its provisional numbers went with it."""
+    _pending().clear()
+
+
+def assign_pending() -> dict[int, str]:
+    """Number the act's new cases (in the order they were registered) and put the number
+    wherever the act wrote the stand-in: the case, its history, its notifications and
+    outbox rows. Answers {case pk: number}."""
+    from .models import Case, Delivery, Notification
+
+    assigned = {}
+    pending, _state.pending = list(_pending()), []
+    for case, token, year in pending:
+        # A registration undone inside the act (a savepoint rolled back) takes no number.
+        if case.pk is None or not Case.objects.filter(pk=case.pk, number=token).exists():
+            continue
+        number = next_case_number(year=year)
+        Case.objects.filter(pk=case.pk, number=token).update(number=number)
+        Case.history.filter(id=case.pk, number=token).update(number=number)
+        for model, fields in ((Notification, ("title", "body")),
+                              (Delivery, ("subject", "body"))):
+            rows = model.objects.filter(case_id=case.pk)
+            for field in fields:
+                rows.filter(**{f"{field}__contains": token}).update(
+                    **{field: Replace(field, Value(token), Value(number))})
+        case.number = number
+        assigned[case.pk] = number
+    return assigned
+
+
+def renamed(result, assigned: dict[int, str]):
+    """The act's answer with its cases' numbers as assigned (an instance read again
+    within the act still holds the stand-in)."""
+    from .models import Case
+
+    if not assigned:
+        return result
+    for value in (result if isinstance(result, (list, tuple)) else [result]):
+        for candidate in (value, getattr(value, "case", None)):
+            if isinstance(candidate, Case) and candidate.pk in assigned:
+                candidate.number = assigned[candidate.pk]
+    return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from . import bulk, chain, ledger
+from . import bulk, chain, ledger, numbering
 from .escalation import next_step, schedule, step_deadline
 from .exceptions import CaseConflictError, CaseTransitionError
 from .log_redaction import redact
@@ -61,12 +62,30 @@ def act_transaction(service):
     "try again" (cases.middleware), never 500."""
     atomic_service = transaction.atomic(service)
 
+    def outermost(*args, **kwargs):
+        """The act, then — as its last statements — the numbers of the cases it
+        registered (cases.numbering: the year's row is locked only from here to the
+        commit)."""
+        _acts.depth = 1
+        try:
+            with transaction.atomic():
+                result = service(*args, **kwargs)
+                assigned = numbering.assign_pending()
+        except BaseException:
+            numbering.forget_pending()
+            raise
+        finally:
+            _acts.depth = 0
+        return numbering.renamed(result, assigned)
+
     @functools.wraps(service)
     def run(*args, **kwargs):
+        if getattr(_acts, "depth", 0):
+            return atomic_service(*args, **kwargs)  # within an act: it numbers at its end
         if transaction.get_connection().in_atomic_block:
-            return atomic_service(*args, **kwargs)
+            return outermost(*args, **kwargs)
         try:
-            return atomic_service(*args, **kwargs)
+            return outermost(*args, **kwargs)
         except OperationalError as error:
             code = contention_code(error)
             if code not in RETRIED_CODES:
@@ -74,9 +93,12 @@ def act_transaction(service):
             logger.warning("%s met PostgreSQL %s; trying once more", service.__qualname__, code)
             for value in [*args, *kwargs.values()]:
                 _rewind(value)
-            return atomic_service(*args, **kwargs)
+            return outermost(*args, **kwargs)
 
     return run
+
+
+_acts = threading.local()  # depth: inside an act (its nested acts join it)
 
 
 def _rewind(value) -> None:

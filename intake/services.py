@@ -36,7 +36,7 @@ from cases.models import (
     TierPolicy,
 )
 from cases.notifications import alert_supervisors
-from cases.numbering import next_case_number
+from cases.numbering import provisional_number
 from cases.roles import OFFICE_ROLES, Role, has_role
 from cases.validators import normalize_phone
 
@@ -140,7 +140,8 @@ def register_case(
     repeats = selectors.repeat_candidates(case)
     if repeats:
         data["repeats"] = repeats
-    case.number = next_case_number(year=timezone.localtime(now).year)
+    # The gapless number is taken as the act's last statement (cases.numbering).
+    case.number = provisional_number(case, year=timezone.localtime(now).year)
     case.save()
     CaseEvent.record(
         case, actor=actor, action="register", from_state="",

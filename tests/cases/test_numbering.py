@@ -41,3 +41,59 @@ def test_fifty_concurrent_registrations_get_fifty_consecutive_numbers(
     year = timezone.localdate().year
     assert sorted(outcomes) == [format_case_number("XF", year, n) for n in range(1, 51)]
     assert Case.objects.count() == 50
+
+
+def test_the_number_is_taken_last_and_the_stand_in_is_left_nowhere(world, settings):
+    """A registration accepted at once, with an emergency phrase (alerts) and an e-mail
+    address (the query code's e-mail): the year's row is locked only by the act's last
+    statements, and no row keeps the provisional number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import CaseEvent, Delivery, Notification
+    from intake import services
+    from intake.services import Outcome
+    from tests.intake.helpers import matter, petitioner_details, token
+
+    details = {**petitioner_details(), "email": "liu@example.org"}
+    with CaptureQueriesContext(connection) as queries:
+        case = services.register_intake(
+            actor=world.clerk, submission_token=token(), petitioner=details,
+            matter=matter(world, summary="闻到煤气味", content="楼道里煤气味很重，怕爆炸"),
+            outcome=Outcome.ACCEPT)
+    statements = [query["sql"] for query in queries.captured_queries]
+    locks = [i for i, sql in enumerate(statements)
+             if "casenumbersequence" in sql and "FOR UPDATE" in sql]
+    assert locks  # (two for the year's first case: the row is made, then locked)
+    accepted = max(i for i, sql in enumerate(statements)
+                   if "INSERT" in sql and "cases_caseevent" in sql)
+    assert locks[0] > accepted  # after the acceptance's event
+    assert len(statements) - locks[0] <= 12  # the number, its replacements, the commit
+    case.refresh_from_db()
+    assert case.number == f"XF-{timezone.localdate().year}-000001" and case.state == "accepted"
+    texts = [*Notification.objects.values_list("title", "body"),
+             *Delivery.objects.values_list("subject", "body"),
+             *CaseEvent.objects.values_list("note", "data"),
+             *Case.history.values_list("number", flat=True)]
+    assert "~" not in repr(texts)
+    assert any(case.number in str(text) for text in texts)
+
+
+def test_a_registration_undone_inside_an_act_takes_no_number(world):
+    from cases.services import act_transaction
+
+    first = register(world)
+
+    @act_transaction
+    def outer():
+        try:
+            with transaction.atomic():
+                register(world)  # joins the outer act, then is rolled back
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        return register(world)
+
+    second = outer()
+    assert second.number[-6:] == f"{int(first.number[-6:]) + 1:06d}"
+    assert Case.objects.get(pk=second.pk).number == second.number
