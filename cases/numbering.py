@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.functions import Replace
 
 from .models import CaseNumberSequence
@@ -87,10 +87,11 @@ def assign_pending() -> dict[int, str]:
         Case.history.filter(id=case.pk, number=token).update(number=number)
         for model, fields in ((Notification, ("title", "body")),
                               (Delivery, ("subject", "body"))):
-            rows = model.objects.filter(case_id=case.pk)
+            mentions = Q()
             for field in fields:
-                rows.filter(**{f"{field}__contains": token}).update(
-                    **{field: Replace(field, Value(token), Value(number))})
+                mentions |= Q(**{f"{field}__contains": token})
+            model.objects.filter(mentions, case_id=case.pk).update(
+                **{field: Replace(field, Value(token), Value(number)) for field in fields})
         case.number = number
         assigned[case.pk] = number
     return assigned
