@@ -347,19 +347,26 @@ def publish_deliveries() -> None:
 
 
 def _claim_deliveries(*, now, limit: int) -> list[Delivery]:
-    """Lease a batch of due rows: locked (SKIP LOCKED, the outbox rows alone) only while
-    the lease is written, so no lock is held while talking to the mail server."""
+    """Lease a batch of due e-mail rows (an SMS record or a platform message waits for
+    its own sender)."""
+    return lease_deliveries(channel=DeliveryChannel.EMAIL, now=now, limit=limit)
+
+
+def lease_deliveries(*, channel: str, now, limit: int, condition: Q | None = None
+                     ) -> list[Delivery]:
+    """Lease a batch of due rows of one channel (and `condition`): locked (SKIP LOCKED,
+    the outbox rows alone) only while the lease is written, so no lock is held while
+    talking to the mail server or the platform."""
     from django.conf import settings
 
     with transaction.atomic():
-        rows = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            # The mail server takes e-mail only: an SMS record or a 12345 platform
-            # message waits for its own sender.
-            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now,
-                    channel=DeliveryChannel.EMAIL)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-            .order_by("next_attempt_at", "pk")[:limit])
+        rows = (Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now,
+                        channel=channel)
+                .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now)))
+        if condition is not None:
+            rows = rows.filter(condition)
+        rows = list(rows.order_by("next_attempt_at", "pk")[:limit])
         lease = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
         Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(leased_until=lease)
     for row in rows:

@@ -332,22 +332,13 @@ def post(platform: Platform, row: Delivery) -> Outcome:
 
 def _claim(*, now, limit: int) -> list[Delivery]:
     """Lease due platform rows whose case has no earlier unsent row (order per case)."""
+    from cases.services import lease_deliveries
+
     earlier = Delivery.objects.filter(
         channel=DeliveryChannel.PLATFORM, case_id=OuterRef("case_id"),
         pk__lt=OuterRef("pk")).exclude(state=DeliveryState.SENT)
-    with transaction.atomic():
-        rows = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now,
-                    channel=DeliveryChannel.PLATFORM)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-            .filter(~Exists(earlier))
-            .order_by("next_attempt_at", "pk")[:limit])
-        lease = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(leased_until=lease)
-    for row in rows:
-        row.leased_until = lease
-    return rows
+    return lease_deliveries(channel=DeliveryChannel.PLATFORM, now=now, limit=limit,
+                            condition=~Exists(earlier))
 
 
 def _failed(row: Delivery, error: str) -> bool:
