@@ -673,6 +673,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "received_at"], name="case_state_received_idx"),
             models.Index(fields=["registered_by", "received_at"], name="case_registrar_idx"),
             models.Index(fields=["external_reference"], name="case_external_ref_idx"),
+            # "Mine" in a department inbox, index only.
+            models.Index(
+                fields=["handler", "lead_department"], name="case_inbox_handler_idx",
+                condition=Q(state__in=(State.DISPATCHED, State.IN_HANDLING,
+                                       State.RESULT_SUBMITTED)),
+            ),
+            # The final result's deadline in force: the hour the overdue figure cuts.
+            models.Index(
+                fields=["final_due_at"], name="case_open_final_due_idx",
+                condition=Q(state__in=OPEN_STATES, final_replied_at__isnull=True,
+                            final_due_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

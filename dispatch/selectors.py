@@ -70,14 +70,7 @@ def department_inbox(user, department: Department, filters: InboxFilters, *,
     now = timezone.now()
     soon = now + timedelta(hours=settings.INBOX_DUE_SOON_HOURS)
     base = Case.objects.filter(lead_department=department, state__in=INBOX_STATES)
-    counts = base.aggregate(
-        total=Count("pk"),
-        overdue=Count("pk", filter=Q(due_at__lt=now)),
-        due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=soon)),
-        mine=Count("pk", filter=Q(handler=user)),
-        **{f"state_{s}": Count("pk", filter=Q(state=s)) for s in INBOX_STATES},
-        **{f"tier_{t}": Count("pk", filter=Q(tier__code=t)) for t in ("T1", "T2", "T3", "T4")},
-    )
+    counts = inbox_counts(user, department, now=now, soon=soon)
     cases = base
     if filters.state in INBOX_STATES:
         cases = cases.filter(state=filters.state)
@@ -107,6 +100,35 @@ def department_inbox(user, department: Department, filters: InboxFilters, *,
     rows = rows[:PAGE_SIZE]
     return InboxPage(_with_urgency(rows, now, soon),
                      _cursor(rows[-1]) if more and rows else None, counts, not more)
+
+
+INBOX_TIERS = ("T1", "T2", "T3", "T4")
+
+
+def inbox_counts(user, department: Department, *, now, soon) -> dict:
+    """The count of every filter of the inbox: from the department's tally (PostgreSQL)
+    and the person's own cases (index only), else counted from scratch."""
+    from cases.selectors import tallies_kept, tally_counts
+
+    if not tallies_kept():
+        return Case.objects.filter(lead_department=department,
+                                   state__in=INBOX_STATES).aggregate(
+            total=Count("pk"),
+            overdue=Count("pk", filter=Q(due_at__lt=now)),
+            due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=soon)),
+            mine=Count("pk", filter=Q(handler=user)),
+            **{f"state_{s}": Count("pk", filter=Q(state=s)) for s in INBOX_STATES},
+            **{f"tier_{t}": Count("pk", filter=Q(tier__code=t)) for t in INBOX_TIERS})
+    tally = tally_counts([department.pk], now=now, soon=soon, measures=(1, 2),
+                         handler=user if user.pk else None)
+    return {
+        "total": tally.count(states=INBOX_STATES),
+        "overdue": tally.overdue(["inbox"]),
+        "due_soon": tally.due_soon(["inbox"]),
+        "mine": tally.mine,
+        **{f"state_{s}": tally.count(states=(s,)) for s in INBOX_STATES},
+        **{f"tier_{t}": tally.count(states=INBOX_STATES, tier=t) for t in INBOX_TIERS},
+    }
 
 
 def _with_urgency(rows, now, soon):

@@ -233,9 +233,56 @@ def live(scope: Scope, now=None) -> dict:
     supervision orders. Read from the cases through the open-state indexes."""
     now = now or timezone.now()
     today = _start_of(timezone.localdate(now))
+    tiers = list(TierPolicy.objects.order_by("code"))
+    if _tallied(scope):
+        figures = _tallied_live(scope, tiers, now)
+    else:
+        figures = _counted_live(scope, tiers, now, today)
+    orders = SupervisionOrder.objects.filter(closed_at__isnull=True)
+    if scope.department:
+        orders = orders.filter(case__lead_department_id=scope.department)
+    elif scope.allowed_departments is not None:
+        orders = orders.filter(case__lead_department_id__in=scope.allowed_departments)
+    figures["open_orders"] = orders.count()
+    return figures
+
+
+def _tallied(scope: Scope) -> bool:
+    """The tallies serve the office and its departments; a slice by category, channel,
+    tier, place, petitioner or words is counted from the cases."""
+    from cases.selectors import tallies_kept
+
+    return tallies_kept() and not (scope.category_ids or scope.channel or scope.tier
+                                   or scope.place or scope.petitioner or scope.word)
+
+
+def _tallied_live(scope: Scope, tiers, now) -> dict:
+    from cases.selectors import tally_counts
+
+    if scope.department:
+        departments = [scope.department]
+    elif scope.allowed_departments is not None:
+        departments = sorted(scope.allowed_departments)
+    else:
+        departments = None
+    if departments == []:
+        return {"open": 0, "overdue": 0, "due_soon": 0, "today": 0,
+                "by_tier": [(tier.pk, tier.code, tier.name, 0) for tier in tiers]}
+    tally = tally_counts(departments, now=now, measures=(1, 2, 4), soon=now + timedelta(
+        hours=settings.INBOX_DUE_SOON_HOURS))
+    return {
+        "open": tally.count(states=OPEN_STATES),
+        "overdue": tally.overdue(),
+        "due_soon": tally.due_soon(),
+        "today": tally.received_today,
+        "by_tier": [(tier.pk, tier.code, tier.name,
+                     tally.count(states=OPEN_STATES, tier=tier.code)) for tier in tiers],
+    }
+
+
+def _counted_live(scope: Scope, tiers, now, today) -> dict:
     cases = scope.live_cases()
     open_cases = cases.filter(state__in=OPEN_STATES)
-    tiers = list(TierPolicy.objects.order_by("code"))
     figures = open_cases.aggregate(  # one pass over the open cases
         open=Count("pk"),
         overdue=Count("pk", filter=Q(due_at__lt=now)),
@@ -246,12 +293,6 @@ def live(scope: Scope, now=None) -> dict:
     figures["today"] = cases.filter(received_at__gte=today).count()
     figures["by_tier"] = [(tier.pk, tier.code, tier.name, figures.pop(f"tier_{tier.pk}"))
                           for tier in tiers]
-    orders = SupervisionOrder.objects.filter(closed_at__isnull=True)
-    if scope.department:
-        orders = orders.filter(case__lead_department_id=scope.department)
-    elif scope.allowed_departments is not None:
-        orders = orders.filter(case__lead_department_id__in=scope.allowed_departments)
-    figures["open_orders"] = orders.count()
     return figures
 
 
