@@ -84,6 +84,8 @@ def main() -> None:
     parser.add_argument("--recent", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--plans", action="store_true", help="print the searches' plans")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the repeat check and a registration spend their time")
     options = parser.parse_args()
     rng = random.Random(2026)
     generate(options.cases, options.recent, rng)
@@ -112,12 +114,41 @@ def main() -> None:
     timed("the clerk's registrations of today",
           lambda: list(selectors.registered_today(clerk)), options.runs)
     if options.plans:
+        from django.db import transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                           [str(selectors.REPEAT_WORD_THRESHOLD)])
+            recent = Case.objects.filter(
+                received_at__gte=timezone.now() - timedelta(days=90))
+            shortlist = selectors.nearest_by_words(recent, text=query)[:50]
+            print("plan of the repeat shortlist:\n" + shortlist.explain(analyze=True))
         for label, term in (("number", sample.number), ("phone", sample.petitioner.phone),
                             ("text", "阳光花园3号院")):
             plan = selectors.search_cases(clerk, term)[:50].explain()
             scans = [line.strip() for line in plan.splitlines() if "Scan" in line]
             print(f"plan of the search by {label}: " + " | ".join(scans))
     category = Category.objects.get(name="基准子类")
+    if options.profile:
+        import cProfile
+        import pstats
+
+        def register():
+            services.register_intake(
+                actor=clerk, submission_token=uuid.uuid4(),
+                petitioner={"name": "基准", "phone": "13900000000"},
+                matter={"channel": "visit", "summary": sample.summary,
+                        "content": query, "category": category}, outcome="accept")
+
+        for label, action in (("similar_cases", lambda: selectors.similar_cases(text=query)),
+                              ("register_intake", register)):
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(10):
+                action()
+            profile.disable()
+            print(f"---- {label} x10")
+            pstats.Stats(profile).sort_stats("tottime").print_stats(12)
     timed("register_intake with acceptance",
           lambda: services.register_intake(
               actor=clerk, submission_token=uuid.uuid4(),
