@@ -130,6 +130,15 @@ else:
         f"{env.int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', default=60_000)}",
     ])
 
+# A read replica (DATABASE_REPLICA_URL, a streaming standby of the same database): the
+# dashboards, drill-downs, reports, exports, hot topics, complaints and access-log pages
+# read the office's tables there (cases.replica); every write, and every read inside a
+# transaction, stays on the primary. Empty: everything on the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {**DATABASES["default"], **env.db("DATABASE_REPLICA_URL"),
+                            "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["cases.replica.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: CACHE_URL, e.g. redis://127.0.0.1:6379/1 (shared by every web process).

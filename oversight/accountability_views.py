@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cases.exceptions import CaseError
 from cases.forms import error_message
+from cases.replica import reads_from_replica
 from cases.roles import Role, has_role, role_required
 
 from . import appeals, complaints
@@ -36,6 +37,7 @@ def _period(request) -> tuple[complaints.Period, ComplaintsPeriodForm]:
 
 
 @role_required(*COMPLAINT_ROLES)
+@reads_from_replica
 def complaints_page(request):
     period, form = _period(request)
     report = complaints.complaints_report(period)

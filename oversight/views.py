@@ -22,6 +22,7 @@ from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.models import AccessKind, Department, PersonalDataAccess
 from cases.parsing import parse_int, parse_month, validate_date_in_range
+from cases.replica import reads_from_replica
 from cases.roles import Role, has_role, role_required
 
 from . import dashboard, selectors, services
@@ -170,6 +171,7 @@ TABLE_COLUMNS = [(key, _column_title(key)) for key in (
 
 
 @role_required(*dashboard.DASHBOARD_ROLES)
+@reads_from_replica
 def dashboard_page(request):
     scope, form = _scope(request)
     by = request.GET.get("by", "department")
@@ -255,6 +257,7 @@ def _export_breakdown(scope, by, kind):
 
 
 @role_required(*dashboard.DASHBOARD_ROLES)
+@reads_from_replica
 def drilldown_page(request):
     """The cases behind one number of the dashboard, pages of 50, exportable."""
     scope, _form = _scope(request)
@@ -327,6 +330,7 @@ def reports(request):
 
 
 @role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
+@reads_from_replica
 def report_pdf(request, month):
     first_day = parse_month(month)
     if first_day is None:
@@ -345,6 +349,7 @@ HOT_TABLES = {
 
 
 @role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
+@reads_from_replica
 def hot_topics_page(request):
     from .hot import hot_topics
 
@@ -396,6 +401,7 @@ class AccessLogForm(forms.Form):
 
 
 @role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
+@reads_from_replica
 def access_log(request):
     """个人信息查阅记录: who read whose personal data, by which door (never the values);
     filtered, paged newest first, exported."""
