@@ -19,8 +19,9 @@ def setup_django() -> None:
     django.setup()
 
 
-def timed(label: str, action, runs: int) -> None:
-    """Run `action` `runs` times; print p50 and p95 in milliseconds."""
+def timed(label: str, action, runs: int, goal_ms: float | None = None) -> None:
+    """Run `action` `runs` times; print p50 and p95 in milliseconds (and, given the
+    issue's goal for the p95, the goal and the ratio p95 / goal)."""
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -28,4 +29,6 @@ def timed(label: str, action, runs: int) -> None:
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    print(f"{label:<48} p50 {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms   (n={runs})")
+    goal = f"   goal < {goal_ms:g} ms   ratio {p95 / goal_ms:5.2f}" if goal_ms else ""
+    print(f"{label:<48} p50 {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms{goal}"
+          f"   (n={runs})")
