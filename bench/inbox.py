@@ -67,21 +67,6 @@ def generate(total: int, open_here: int, rng) -> Department:
     return department
 
 
-def timed_goal(label: str, action, runs: int, goal_ms: float) -> None:
-    """p50/p95 in ms with the issue's goal for the p95 and the ratio p95 / goal."""
-    import statistics
-
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    print(f"{label:<48} p50 {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms   "
-          f"goal < {goal_ms:g} ms   ratio {p95 / goal_ms:5.2f}   (n={runs})")
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -100,16 +85,16 @@ def main():
     print(f"open cases in the department: {len(rows)}")
     inbox = lambda filters=InboxFilters(), **kw: selectors.department_inbox(  # noqa: E731
         head, department, filters, **kw).rows
-    timed_goal("selector: first page", lambda: inbox(), options.runs, 5)
+    timed("selector: first page", lambda: inbox(), options.runs, 5)
     now = timezone.now()
-    timed_goal("selector: the inbox's counts alone", lambda: selectors.inbox_counts(
+    timed("selector: the inbox's counts alone", lambda: selectors.inbox_counts(
         head, department, now=timezone.now(), soon=timezone.now() + timedelta(hours=24)),
         options.runs, 5)
     from cases.selectors import landing_figures  # noqa: E402
     dispatcher, _ = get_user_model().objects.get_or_create(username="bench-dispatcher")
     dispatcher.groups.add(Group.objects.get(name="dispatcher"))
-    timed_goal("desk figures: department head", lambda: landing_figures(head), options.runs, 20)
-    timed_goal("desk figures: dispatcher (the office)", lambda: landing_figures(dispatcher),
+    timed("desk figures: department head", lambda: landing_figures(head), options.runs, 20)
+    timed("desk figures: dispatcher (the office)", lambda: landing_figures(dispatcher),
                options.runs, 20)
     timed("selector: middle page", lambda: inbox(after=middle), options.runs)
     timed("selector: last page", lambda: inbox(last=True), options.runs)
@@ -123,7 +108,7 @@ def main():
         timed(f"selector: {label}", lambda f=filters: inbox(f), options.runs)
     client = Client()
     client.force_login(head)
-    timed_goal("page (HTTP, rendered): first", lambda: client.get("/dispatch/inbox/"),
+    timed("page (HTTP, rendered): first", lambda: client.get("/dispatch/inbox/"),
                options.runs, 50)
     timed("page (HTTP, rendered): middle",
           lambda: client.get(f"/dispatch/inbox/?after={middle}"), options.runs)
