@@ -15,3 +15,15 @@ def send_deliveries() -> int:
     from .services import send_deliveries as send
 
     return send()
+
+
+@shared_task(acks_late=True)
+def archive_rows() -> dict:
+    """Nightly (a run every few minutes in the small hours): delete the notifications,
+    outbox rows and case history the office no longer keeps, the history exported first.
+    Each run stops within ARCHIVE_RUN_SECONDS; the next one goes on where it stopped."""
+    from django.conf import settings
+
+    from . import archive
+
+    return archive.run(seconds=getattr(settings, "ARCHIVE_RUN_SECONDS", 420)).as_dict()
