@@ -170,17 +170,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     options = parser.parse_args()
     generate(options.recent, options.older)
+    measure(options.runs, prefix="SB-")
+
+
+def measure(runs: int, *, prefix: str) -> None:
+    """The repeat check and the search by words over the cases numbered `prefix`…"""
     rng = random.Random(17)
 
     clerk, _ = get_user_model().objects.get_or_create(username="bench-clerk")
     clerk.groups.add(Group.objects.get(name="clerk"))
     window = timezone.now() - timedelta(days=89)
-    last = Case.objects.filter(number__startswith="SB-").order_by("-pk").values_list(
+    last = Case.objects.filter(number__startswith=prefix).order_by("-pk").values_list(
         "pk", flat=True).first()
-    first = Case.objects.filter(number__startswith="SB-").order_by("pk").values_list(
+    first = Case.objects.filter(number__startswith=prefix).order_by("pk").values_list(
         "pk", flat=True).first()
     picks = []
-    while len(picks) < options.runs:
+    while len(picks) < runs:
         case = Case.objects.filter(pk=rng.randint(first, last), received_at__gte=window).only(
             "pk", "summary", "content", "place", "received_at").first()
         if case:
@@ -205,7 +210,7 @@ def main() -> None:
           f"{found_first}/{len(picks)} (ties: the corpus repeats each wording)")
     places = [re.sub(r"\d+号$", "", case.place[3:]) for case in picks]  # 阳光花园
     terms = ["停水", "油烟", "噪声", "欠薪", "物业管理", "燃气泄漏", "占道经营"]
-    inputs = [terms[i % len(terms)] for i in range(options.runs)]
+    inputs = [terms[i % len(terms)] for i in range(runs)]
     report("search by words: 2-4 characters", timings(
         lambda term: list(selectors.search_cases(clerk, term)[:50]), inputs), 20)
     report("search by words: a place (4-5 characters)", timings(

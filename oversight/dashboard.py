@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -16,7 +17,8 @@ from cases.models import OPEN_STATES, Case, Category, Channel, Department, TierP
 from cases.roles import Role, department_ids_of, has_role
 
 from .figures import COUNTERS, MEASURES, rate, with_rates
-from .models import DailyFigures, MonthlyFigures, SupervisionOrder
+from .models import (ROLLUP_DIMENSIONS, ROLLUP_GROUPINGS, DailyFigures, DailyRollup,
+                     MonthlyFigures, MonthlyRollup, SupervisionOrder)
 
 BREAKDOWNS = {
     "department": (_("按部门"), "department_id_value"),
@@ -68,22 +70,50 @@ class Scope:
         return query
 
     # -- the same scope on the summary tables and on the cases table
-    def figure_sets(self) -> list[QuerySet]:
+    def figure_sets(self, columns=()) -> list[QuerySet]:
         """The period's summary rows: whole months from the monthly table, the days at
-        either end from the daily one; each row annotated with its `period_month`."""
+        either end from the daily one; each row annotated with its `period_month`. Given
+        the `columns` a caller groups by, from the smallest rollup that keeps them and the
+        scope's slice, where the rollups are kept."""
+        grouping = self.rollup_grouping(columns)
+        if grouping is None:
+            daily, monthly = DailyFigures.objects.all(), MonthlyFigures.objects.all()
+        else:
+            daily = DailyRollup.objects.filter(grouping=grouping)
+            monthly = MonthlyRollup.objects.filter(grouping=grouping)
         first_full = self.start if self.start.day == 1 else _next_month(self.start)
         after_last_full = _next_month(self.end) if _next_month(self.end) - timedelta(
             days=1) == self.end else self.end.replace(day=1)
         if first_full >= after_last_full:
-            return [self._slice(DailyFigures.objects.filter(
+            return [self._slice(daily.filter(
                 day__gte=self.start, day__lte=self.end)).annotate(period_month=TruncMonth("day"))]
-        sets = [self._slice(MonthlyFigures.objects.filter(
+        sets = [self._slice(monthly.filter(
             month__gte=first_full, month__lt=after_last_full)).annotate(period_month=F("month"))]
         for low, high in ((self.start, first_full), (after_last_full, self.end + timedelta(days=1))):
             if low < high:
-                sets.append(self._slice(DailyFigures.objects.filter(day__gte=low, day__lt=high))
+                sets.append(self._slice(daily.filter(day__gte=low, day__lt=high))
                             .annotate(period_month=TruncMonth("day")))
         return sets
+
+    def rollup_grouping(self, columns=()) -> int | None:
+        """The rollup (oversight.models.FigureRollup) that serves a grouping by `columns`
+        within this slice: the one of fewest rows that keeps every dimension needed; None
+        where no rollup does or none is kept (SQLite)."""
+        if connection.vendor != "postgresql":
+            return None
+        needed = 0
+        for column in columns:
+            needed |= ROLLUP_DIMENSIONS.get(column, 0)
+        if self.department or self.allowed_departments is not None:
+            needed |= ROLLUP_DIMENSIONS["department_id_value"]
+        if self.category_ids:
+            needed |= ROLLUP_DIMENSIONS["category_id_value"]
+        if self.channel:
+            needed |= ROLLUP_DIMENSIONS["channel"]
+        if self.tier:
+            needed |= ROLLUP_DIMENSIONS["tier_id_value"]
+        fitting = [g for g in ROLLUP_GROUPINGS if g & needed == needed]
+        return min(fitting, key=_rollup_size, default=None)
 
     def figures(self) -> QuerySet[DailyFigures]:
         """The period's daily rows (for charts by day)."""
@@ -121,6 +151,18 @@ class Scope:
         if self.word:
             cases = cases.filter(summary__contains=self.word)
         return cases
+
+
+# The rough number of values of each dimension, to pick the smallest rollup.
+ROLLUP_SIZES = {1: 400, 2: 300, 4: 9, 8: 4}
+
+
+def _rollup_size(grouping: int) -> int:
+    size = 1
+    for bit, values in ROLLUP_SIZES.items():
+        if grouping & bit:
+            size *= values
+    return size
 
 
 def _next_month(day: date) -> date:
@@ -187,7 +229,7 @@ def figures_of(scope: Scope, *by: str) -> dict:
 
 
 def _grouped(scope: Scope, columns: list[str]) -> list[dict]:
-    return [row for rows in scope.figure_sets() for row in rows.values(*columns).annotate(
+    return [row for rows in scope.figure_sets(columns) for row in rows.values(*columns).annotate(
         **{name: Sum(name) for name in COUNTERS}).order_by()]
 
 

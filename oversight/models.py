@@ -183,6 +183,49 @@ class MonthlyFigures(FigureDimensions):
                     "tier_id_value"], name="one_figure_row_per_month_and_dimensions")]
 
 
+class FigureRollup(FigureDimensions):
+    """The summary added up over some of its dimensions (PostgreSQL only, kept by triggers
+    on the daily and monthly tables: oversight migration 0009). `grouping` says which
+    dimensions a row keeps, as a sum of ROLLUP_DIMENSIONS; the others hold -1 ('*' for
+    the channel). A year of the office by category is then a few hundred rows, not one
+    row per case and day as the full tables hold at city scale."""
+
+    grouping = models.PositiveSmallIntegerField(_("汇总维度"))
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(FigureRollup):
+    day = models.DateField(_("日期"))
+
+    class Meta:
+        verbose_name = _("每日统计汇总")
+        verbose_name_plural = _("每日统计汇总")
+        constraints = [models.UniqueConstraint(
+            fields=["grouping", "day", "department_id_value", "category_id_value", "channel",
+                    "tier_id_value"], name="one_rollup_row_per_day_and_grouping")]
+
+
+class MonthlyRollup(FigureRollup):
+    month = models.DateField(_("月份"))
+
+    class Meta:
+        verbose_name = _("每月统计汇总")
+        verbose_name_plural = _("每月统计汇总")
+        constraints = [models.UniqueConstraint(
+            fields=["grouping", "month", "department_id_value", "category_id_value",
+                    "channel", "tier_id_value"], name="one_rollup_row_per_month_and_grouping")]
+
+
+# Each dimension's bit in FigureRollup.grouping; the rollups keep every grouping of one or
+# two dimensions (ROLLUP_GROUPINGS), a slice by three or four reads the full tables.
+ROLLUP_DIMENSIONS = {"department_id_value": 1, "category_id_value": 2, "channel": 4,
+                     "tier_id_value": 8}
+ROLLUP_GROUPINGS = tuple(sorted(
+    {a | b for a in ROLLUP_DIMENSIONS.values() for b in ROLLUP_DIMENSIONS.values()}))
+
+
 # ---------------------------------------------------------------- the departments' ledger
 class LedgerCounts(models.Model):
     """What the responsibility segments charge a holder (cases.ledger): the time it held
