@@ -89,9 +89,11 @@ def insert_sql(model, generated: dict, sizes: dict) -> tuple[str, list]:
             f"SELECT {', '.join(values)} FROM generate_series(1, %s) g", params)
 
 
-def generate(total: int) -> None:
+def generate(total: int, *, workers: int = 2, rebuild_only: bool = False) -> None:
     if Case.objects.count() >= total:
         print(f"data: {Case.objects.count()} cases already there")
+        if rebuild_only:
+            rebuild(workers)
         return
     started = time.perf_counter()
     for i in range(12):
@@ -117,12 +119,17 @@ def generate(total: int) -> None:
             print(f"  {start + chunk} cases", flush=True)
         cursor.execute("ANALYZE")
     print(f"data: {total} cases over three years, made in {time.perf_counter() - started:.0f} s")
+    rebuild(workers)
+
+
+def rebuild(workers: int) -> None:
     started = time.perf_counter()
-    counted = rebuild_figures()
+    counted = rebuild_figures(workers=workers).counted
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"summary rebuilt from scratch: {counted} cases in "
-          f"{time.perf_counter() - started:.0f} s, "
+    seconds = time.perf_counter() - started
+    print(f"summary rebuilt from scratch: {counted} cases in {seconds:.0f} s "
+          f"({counted / seconds:,.0f} cases/s, {workers} processes), "
           f"{dashboard.DailyFigures.objects.count()} summary rows")
 
 
@@ -130,29 +137,29 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=5_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="processes of the rebuild")
+    parser.add_argument("--rebuild-only", action="store_true",
+                        help="generate (or keep) the data and time the rebuild, nothing else")
     options = parser.parse_args()
-    generate(options.cases)
-    measure(options.runs)
+    generate(options.cases, workers=options.workers, rebuild_only=options.rebuild_only)
+    if options.rebuild_only:
+        return
 
-
-def measure(runs: int) -> None:
-    """The dashboard's figures and pages for the last year, with their goals; the
-    incremental refresh of 1 000 changed cases."""
     today = timezone.localdate()
     year = dashboard.Scope(start=today - timedelta(days=365), end=today)
     one_department = dashboard.Scope(start=year.start, end=year.end,
                                      department=Department.objects.order_by("pk").first().pk)
-    timed("figures: totals, one year", lambda: dashboard.totals(year), runs)
+    timed("figures: totals, one year", lambda: dashboard.totals(year), options.runs)
     timed("figures: by department, one year", lambda: dashboard.breakdown(year, "department"),
-          runs)
+          options.runs)
     timed("figures: by category, one year", lambda: dashboard.breakdown(year, "category"),
-          runs, goal_ms=50)
+          options.runs, goal_ms=50)
     timed("figures: by month, one year", lambda: dashboard.breakdown(year, "month"),
-          runs)
+          options.runs)
     timed("figures: live (open, overdue, due soon, today)", lambda: dashboard.live(year),
-          runs, goal_ms=20)
+          options.runs, goal_ms=20)
     timed("figures: totals, one department, one year",
-          lambda: dashboard.totals(one_department), runs)
+          lambda: dashboard.totals(one_department), options.runs)
 
     supervisor, _ = get_user_model().objects.get_or_create(username="bench-supervisor")
     supervisor.groups.add(Group.objects.get(name="supervisor"))
@@ -162,15 +169,15 @@ def measure(runs: int) -> None:
     assert client.get(f"/oversight/?{query}").status_code == 200
     for by in ("department", "category", "month"):
         timed(f"page: /oversight/ one year, all departments, by {by}",
-              lambda by=by: client.get(f"/oversight/?{query}&by={by}"), runs,
+              lambda by=by: client.get(f"/oversight/?{query}&by={by}"), options.runs,
               goal_ms=50)
     three_years = f"start={today - timedelta(days=3 * 365)}&end={today}"
     timed("page: /oversight/ three years, by department",
-          lambda: client.get(f"/oversight/?{three_years}"), runs)
+          lambda: client.get(f"/oversight/?{three_years}"), options.runs)
     timed("page: drill-down, overdue (first page)",
-          lambda: client.get(f"/oversight/cases/?{query}&measure=overdue"), runs)
+          lambda: client.get(f"/oversight/cases/?{query}&measure=overdue"), options.runs)
     timed("page: drill-down, answered late in the year (first page)",
-          lambda: client.get(f"/oversight/cases/?{query}&measure=late"), runs)
+          lambda: client.get(f"/oversight/cases/?{query}&measure=late"), options.runs)
 
     ids = list(Case.objects.order_by("-pk").values_list("pk", flat=True)[:1000])
     mark_changed(ids)

@@ -25,16 +25,29 @@ act changes a case, an outbox row is written in the act's transaction, and
 `refresh_figures` (a Celery task) moves the summary by the difference. The same refresh
 keeps the departments' ledger (`SegmentFacts` → `DepartmentLedger`): the time each holder
 held cases, its late time, returns upheld and refused, dispatches and misroutings.
-`figures_from_scratch` counts everything again from the cases and their events.
+`figures_from_scratch` counts everything again from the cases and their events (model
+instances: the reference the tests hold everything to); `rebuild_figures` does it at a
+city's scale (plain values, ranges of cases in several processes, the summary made from
+the facts in SQL) and stores it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import functools
+import io
+import multiprocessing
+import multiprocessing.util
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -118,6 +131,12 @@ def with_rates(row: dict) -> dict:
 
 
 # ---------------------------------------------------------------- one case's contribution
+def local_day(moment) -> date:
+    """The office's day of a moment (TIME_ZONE; nothing activates another). Named, not
+    looked up per call: a rebuild asks it for every case and segment."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+
+
 def case_facts(case: Case, events=None, *, now=None) -> dict:
     """The dimensions and counters of one case (the definitions above). `events`: the
     case's events in order of time (read when not given)."""
@@ -128,7 +147,7 @@ def case_facts(case: Case, events=None, *, now=None) -> dict:
     counted = [r for r in rounds if r.counted]
     facts = {name: 0 for name in COUNTERS}
     facts.update({
-        "day": timezone.localtime(case.received_at).date(),
+        "day": local_day(case.received_at),
         "department_id_value": case.lead_department_id or 0,
         "category_id_value": case.category_id or 0,
         "channel": case.channel,
@@ -164,7 +183,7 @@ def ledger_facts(case: Case, events, *, now=None) -> dict[tuple, Counter]:
         return found
     now = now or timezone.now()
     for segment in ledger.segments(case, events):
-        key = (timezone.localtime(segment.started_at).date(), segment.charged_holder,
+        key = (local_day(segment.started_at), segment.charged_holder,
                segment.charged_department_id or 0)
         row = found[key]
         row["dispatched"] += int(segment.is_dispatch)
@@ -195,13 +214,17 @@ def refresh_figures(*, batch_size: int = 500) -> int:
     """Count again every queued case and move the summary by the difference; answers how
     many cases were counted. Safe with several workers: outbox rows are claimed with SKIP
     LOCKED, each case is counted under its row lock, and summary rows are written in a
-    fixed order."""
+    fixed order. While a rebuild is under way (or one broke off) it does nothing: the
+    queue waits for the rebuild's end, which counts it."""
     counted = 0
     left: set[int] = set()  # queue rows of cases an act held: for the next run
     while True:
         with transaction.atomic():
+            if _rebuild_under_way():
+                return counted
             claimed = list(CaseChange.objects.select_for_update(skip_locked=True)
-                           .exclude(pk__in=left).order_by("pk")[:batch_size])
+                           .exclude(pk__in=left).exclude(case_id_value=REBUILD_MARK)
+                           .order_by("pk")[:batch_size])
             if not claimed:
                 return counted
             case_ids = sorted({row.case_id_value for row in claimed})
@@ -358,37 +381,335 @@ def stored_figures(model=DailyFigures) -> dict[tuple, dict]:
             if any(row[name] for name in counters)}
 
 
-def rebuild_figures(*, batch_size: int = 2000) -> int:
-    """Count everything again from the cases and their events (installation, after a
-    change of definitions or a data repair), in batches of cases, each in its own
-    transaction; the summaries are written at the end in one. Answers the cases counted."""
+# ---------------------------------------------------------------- the rebuild, at scale
+# The rebuild counts every case again with the same definitions (`case_facts`,
+# `ledger_facts`), reading only what they read, as plain values: a model instance per
+# case and per event cost more than the counting itself. A definition or an extension
+# (FACT_EXTENSIONS) that reads another field of a case or an event adds it here; one
+# missing fails loudly (AttributeError on the plain row), never counts silently wrong.
+FACT_CASE_FIELDS = [
+    "id", "state", "invalid_reason", "received_at", "channel", "lead_department_id",
+    "category_id", "tier_id", "visit_count", "solved_visits", "satisfied_visits",
+    "return_count", "extension_count", "reopen_count",
+    # cases.ledger (rounds and segments, events older than the ledger)
+    "handling_mode", "accepted_at", "due_at", "responded_at", "escalation_step",
+    # oversight.complaints
+    "finding",
+]
+FACT_EVENT_FIELDS = ["at", "action", "to_state", "data", "holder", "holder_department",
+                     "deadline", "round", "actor_id"]
+FACTS_FIELDS = ("case", *DIMENSIONS, *COUNTERS)
+SEGMENT_FIELDS = ("case", *LEDGER_DIMENSIONS, *LEDGER_COUNTERS)
+
+# A CaseChange row for no case (ids start at 1): a rebuild has emptied the cases' facts and
+# not yet written the summary again. While it is there, refresh_figures leaves everything
+# alone and the acts' queue waits; a rebuild that died leaves it, so the figures stay as
+# they were (and say nothing new) until a rebuild completes.
+REBUILD_MARK = 0
+# PostgreSQL advisory locks: one rebuild at a time (held by the process that leads it, so
+# it ends with that process); the start of a rebuild (exclusive) waits for the refresh
+# batches under way (shared).
+REBUILD_LOCK = 170_017_001
+FIGURES_LOCK = 170_017_002
+# The last day of a month's figures is found by the month's first day.
+MONTH_OF_DAY = {"postgresql": "CAST(DATE_TRUNC('month', day::timestamp) AS date)",
+                "sqlite": "date(day, 'start of month')"}
+
+
+class RebuildError(Exception):
+    """A rebuild refused or broken off; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    counted: int  # cases counted from scratch
+    recounted: int  # cases changed while it ran (or queued before), counted again after
+
+
+def rebuild_figures(*, workers: int = 1, batch_size: int = 2000, range_size: int = 20_000,
+                    progress=None) -> Rebuilt:
+    """Count everything again from the cases and their events (installation, a change of
+    definitions, a data repair).
+
+    The cases are split into ranges of ids, counted by `workers` processes (forked from
+    this one; 1: here), each batch of `batch_size` cases in its own transaction, its facts
+    written with COPY. The summary tables are then made from the facts by one INSERT …
+    SELECT … GROUP BY each, in one transaction: the dashboard shows the old figures until
+    it commits. Acts go on meanwhile: their queue rows are kept and counted again at the
+    end, so a case changed mid-rebuild ends counted with its latest state. `progress(done,
+    total)` is called as ranges are counted."""
+    _check(workers=workers, batch_size=batch_size, range_size=range_size)
+    now = timezone.now()
+    with _counting_processes(workers) as pool, _one_rebuild_at_a_time():
+        try:
+            _begin_rebuild()
+            total = Case.objects.count()
+            if progress:
+                progress(0, total)
+            counted = 0
+            for done in _count_ranges(pool, _id_ranges(range_size, workers), now=now,
+                                      batch_size=batch_size):
+                counted += done
+                if progress:
+                    progress(counted, total)
+            _rebuild_summaries()
+        except RebuildError:
+            raise
+        except Exception as error:
+            raise RebuildError(_(
+                "统计重建未完成（%(error)s）。重建完成之前统计数据保持原样、不随办理更新；"
+                "请排除原因后再次运行 refresh_figures --rebuild。") % {"error": error}) from error
+    return Rebuilt(counted=counted, recounted=refresh_figures())
+
+
+def _check(*, workers, batch_size, range_size) -> None:
+    for name, value in (("--workers", workers), ("batch_size", batch_size),
+                        ("range_size", range_size)):
+        if not isinstance(value, int) or value < 1:
+            raise RebuildError(_("%(name)s 须为正整数，收到的是 %(value)r。") % {
+                "name": name, "value": value})
+    if workers > 1 and connection.vendor != "postgresql":
+        raise RebuildError(_("多进程重建需要 PostgreSQL；SQLite 上请用单进程（--workers 1）。"))
+    if workers > 1 and connection.in_atomic_block:
+        raise RebuildError(_("多进程重建不能在事务中运行：其他进程看不到未提交的数据。"))
+
+
+@contextmanager
+def _counting_processes(workers: int):
+    """`workers` processes forked from this one (None for 1), each with its own database
+    connection: this one's are closed first, so none is shared across a fork."""
+    if workers == 1:
+        yield None
+        return
+    connections.close_all()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_counting_process)
+    try:
+        pool.submit(int).result()  # fork them all now, before this process connects again
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_counting_process() -> None:
+    multiprocessing.util.Finalize(None, connections.close_all, exitpriority=10)
+
+
+@contextmanager
+def _one_rebuild_at_a_time():
+    if connection.vendor != "postgresql":
+        # SQLite (the demo, one machine): a lock on a file, released when the process ends.
+        with open(settings.VAR_DIR / "figures-rebuild.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RebuildError(_refusal()) from None
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REBUILD_LOCK])
+        if not cursor.fetchone()[0]:
+            raise RebuildError(_refusal())
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK])
+        except DatabaseError:
+            pass  # the session is gone, and its lock with it
+
+
+def _refusal() -> str:
+    started = CaseChange.objects.filter(case_id_value=REBUILD_MARK).values_list(
+        "created_at", flat=True).first()
+    since = timezone.localtime(started).strftime("%Y-%m-%d %H:%M:%S") if started else "?"
+    return _("另一次统计重建正在进行（%(since)s 开始），未重复启动；请等它完成。") % {"since": since}
+
+
+def _lock_figures(*, shared: bool) -> None:
+    """In a transaction: refresh batches (shared) and the start of a rebuild (exclusive)
+    never overlap."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)" if shared
+                           else "SELECT pg_advisory_xact_lock(%s)", [FIGURES_LOCK])
+
+
+def _rebuild_under_way() -> bool:
+    """Call in the refresh batch's transaction."""
+    _lock_figures(shared=True)
+    return CaseChange.objects.filter(case_id_value=REBUILD_MARK).exists()
+
+
+def _begin_rebuild() -> None:
+    """Mark the rebuild and empty the cases' facts (the summary stays until the end)."""
+    # TRUNCATE is instant at any size, but refuses rows written earlier in a caller's
+    # transaction (their deferred foreign-key checks are pending): DELETE there.
+    truncate = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
-        CaseChange.objects.all().delete()
-        CaseFacts.objects.all().delete()
-        SegmentFacts.objects.all().delete()
-    daily: dict[tuple, Counter] = defaultdict(Counter)
-    ledger_rows: dict[tuple, Counter] = defaultdict(Counter)
-    counted, facts_batch, ledger_batch = 0, [], []
-    for case, facts, rows in _all_facts(batch_size):
-        counted += 1
-        daily[tuple(facts[name] for name in DIMENSIONS)].update(
-            {name: facts[name] for name in COUNTERS})
-        facts_batch.append(CaseFacts(case_id=case.pk, **facts))
-        for key, counts in rows.items():
-            ledger_rows[key].update(counts)
-            ledger_batch.append(SegmentFacts(case_id=case.pk, **dict(zip(LEDGER_DIMENSIONS, key)),
-                                             **{name: counts[name] for name in LEDGER_COUNTERS}))
-        if len(facts_batch) >= batch_size:
-            CaseFacts.objects.bulk_create(facts_batch)
-            SegmentFacts.objects.bulk_create(ledger_batch)
-            facts_batch, ledger_batch = [], []
+        _lock_figures(shared=False)
+        CaseChange.objects.filter(case_id_value=REBUILD_MARK).delete()  # one that died
+        CaseChange.objects.create(case_id_value=REBUILD_MARK)
+        if truncate:
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {CaseFacts._meta.db_table}, "
+                               f"{SegmentFacts._meta.db_table}")
+        else:
+            CaseFacts.objects.all().delete()
+            SegmentFacts.objects.all().delete()
+
+
+def _id_ranges(range_size: int, workers: int) -> list[tuple[int, int]]:
+    """Ranges of ids of at most `range_size`, and at least a few per process."""
+    bounds = Case.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    if bounds["first"] is None:
+        return []
+    first, last = bounds["first"], bounds["last"]
+    size = max(1, min(range_size, -(-(last - first + 1) // (4 * workers))))
+    return [(low, min(low + size - 1, last)) for low in range(first, last + 1, size)]
+
+
+def _count_ranges(pool, ranges, *, now, batch_size):
+    """The number of cases of each range counted, as ranges finish."""
+    if pool is None:
+        for first, last in ranges:
+            yield count_range(first, last, now=now, batch_size=batch_size)
+        return
+    futures = [pool.submit(count_range, first, last, now=now, batch_size=batch_size)
+               for first, last in ranges]
+    for future in as_completed(futures):
+        yield future.result()
+
+
+def count_range(first: int, last: int, *, now, batch_size: int = 2000) -> int:
+    """Count the cases first ≤ id ≤ last and write their facts, a batch per transaction:
+    two reads and two COPYs a batch, whatever the number of cases and events."""
+    counted, after = 0, first - 1
+    while True:
+        with transaction.atomic():
+            cases, events = _read_batch(after, last, batch_size)
+            if not cases:
+                return counted
+            facts_rows, segment_rows = _facts_rows(cases, events, now=now)
+            _write_rows(CaseFacts, FACTS_FIELDS, facts_rows)
+            _write_rows(SegmentFacts, SEGMENT_FIELDS, segment_rows)
+        counted += len(cases)
+        after = cases[-1].id
+
+
+@functools.cache
+def _plain_row(name: str, fields: tuple[str, ...]) -> type:
+    """A slotted record of these fields, mutable (cases.ledger gives an event older than
+    the ledger its deadline); `pk` reads `id` as on a model."""
+    namespace = {"pk": property(lambda row: row.id)} if "id" in fields else {}
+    return dataclasses.make_dataclass(name, fields, slots=True, eq=False, namespace=namespace)
+
+
+def _read_batch(after: int, last: int, batch_size: int) -> tuple[list, dict[int, list]]:
+    """Up to `batch_size` cases after `after` up to `last`, as plain rows, and their
+    events in order of time."""
+    case_row = _plain_row("CaseRow", tuple(FACT_CASE_FIELDS))
+    event_row = _plain_row("EventRow", tuple(FACT_EVENT_FIELDS))
+    cases = [case_row(*values) for values in Case.objects.filter(
+        pk__gt=after, pk__lte=last).order_by("pk").values_list(
+            *FACT_CASE_FIELDS)[:batch_size]]
+    events: dict[int, list] = defaultdict(list)
+    if cases:
+        for case_id, *values in CaseEvent.objects.filter(
+                case_id__gte=cases[0].id, case_id__lte=cases[-1].id).order_by(
+                    "case_id", "at", "pk").values_list("case_id", *FACT_EVENT_FIELDS):
+            events[case_id].append(event_row(*values))
+    return cases, events
+
+
+def _facts_rows(cases, events, *, now) -> tuple[list[tuple], list[tuple]]:
+    """The CaseFacts and SegmentFacts rows of these cases (FACTS_FIELDS, SEGMENT_FIELDS)."""
+    facts_rows, segment_rows = [], []
+    for case in cases:
+        own = events.get(case.id, [])
+        facts = case_facts(case, own, now=now)  # before ledger_facts: see _plain_row
+        facts_rows.append((case.id, *[facts[name] for name in DIMENSIONS],
+                           *[facts[name] for name in COUNTERS]))
+        for key, counts in ledger_facts(case, own, now=now).items():
+            segment_rows.append((case.id, *key, *[counts[name] for name in LEDGER_COUNTERS]))
+    return facts_rows, segment_rows
+
+
+def _write_rows(model, fields: tuple, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_rows(model, fields, rows)
+    else:
+        _create_rows(model, fields, rows)
+
+
+def _copy_rows(model, fields: tuple, rows: list[tuple]) -> None:
+    """COPY … FROM STDIN (psycopg2): numbers, dates and short codes, as text."""
+    columns = ", ".join(model._meta.get_field(name).column for name in fields)
+    text = "".join("\t".join([str(value) if type(value) is int else _copy_text(value)
+                              for value in row]) + "\n" for row in rows)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {model._meta.db_table} ({columns}) FROM STDIN",
+                           io.StringIO(text))
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return (str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
+def _create_rows(model, fields: tuple, rows: list[tuple]) -> None:
+    """The ORM's bulk insert, for SQLite (the demo)."""
+    names = [model._meta.get_field(name).attname for name in fields]
+    model.objects.bulk_create([model(**dict(zip(names, row))) for row in rows],
+                              batch_size=500)
+
+
+def _rebuild_summaries() -> None:
+    """Daily, monthly and ledger rows from the facts, in one transaction (which also ends
+    the rebuild's mark)."""
     with transaction.atomic():
-        CaseFacts.objects.bulk_create(facts_batch)
-        SegmentFacts.objects.bulk_create(ledger_batch)
-        DailyFigures.objects.all().delete()
-        MonthlyFigures.objects.all().delete()
-        DepartmentLedger.objects.all().delete()
-        _add_to_summary(daily)
-        _upsert(DepartmentLedger._meta.db_table, LEDGER_DIMENSIONS, ledger_rows,
-                counters=LEDGER_COUNTERS)
-    return counted
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Grouping a city's facts may take longer than a request may.
+                cursor.execute("SET LOCAL statement_timeout = 0")
+            for model in (DailyFigures, MonthlyFigures, DepartmentLedger):
+                model.objects.all().delete()  # readers see the old rows until the commit
+            for statement in summary_statements(connection.vendor):
+                cursor.execute(statement)
+        CaseChange.objects.filter(case_id_value=REBUILD_MARK).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(model._meta.db_table for model in (
+                CaseFacts, SegmentFacts, DailyFigures, MonthlyFigures, DepartmentLedger)))
+
+
+def summary_statements(vendor: str) -> list[str]:
+    """One INSERT … SELECT … GROUP BY per summary table: the days from the cases' facts,
+    the months from the days, the ledger from the segments' facts."""
+    daily = DailyFigures._meta.db_table
+    days = (f"(SELECT {MONTH_OF_DAY[vendor]} AS month, {', '.join(DIMENSIONS[1:])}, "
+            f"{', '.join(COUNTERS)} FROM {daily}) AS days")
+    return [
+        _grouped_insert(daily, DIMENSIONS, COUNTERS, CaseFacts._meta.db_table),
+        _grouped_insert(MonthlyFigures._meta.db_table, MONTH_DIMENSIONS, COUNTERS, days),
+        _grouped_insert(DepartmentLedger._meta.db_table, LEDGER_DIMENSIONS, LEDGER_COUNTERS,
+                        SegmentFacts._meta.db_table),
+    ]
+
+
+def _grouped_insert(table: str, dimensions: tuple, counters: tuple, source: str) -> str:
+    """Rows that add up to nothing are left out, as the incremental upkeep leaves them."""
+    group = ", ".join(dimensions)
+    return (f"INSERT INTO {table} ({group}, {', '.join(counters)}) "
+            f"SELECT {group}, {', '.join(f'SUM({name})' for name in counters)} "
+            f"FROM {source} GROUP BY {group} "
+            f"HAVING {' OR '.join(f'SUM({name}) <> 0' for name in counters)}")

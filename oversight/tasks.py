@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from . import services
@@ -19,6 +20,19 @@ def refresh_figures() -> int:
     from .figures import refresh_figures as refresh
 
     return refresh()
+
+
+# Everything counted again (after a change of definitions or a repair), in `workers`
+# processes on the worker's machine. Acknowledged on receipt: a rebuild runs for hours at
+# a city's scale, longer than the broker waits before handing an unacknowledged task to
+# another worker; one lost with its worker is started again by hand. Its own time limit.
+@shared_task(acks_late=False,
+             soft_time_limit=getattr(settings, "FIGURES_REBUILD_TIME_LIMIT", 6 * 3600),
+             time_limit=getattr(settings, "FIGURES_REBUILD_TIME_LIMIT", 6 * 3600) + 60)
+def rebuild_figures(workers: int = 1) -> int:
+    from .figures import rebuild_figures as rebuild
+
+    return rebuild(workers=workers).counted
 
 
 @shared_task(acks_late=True)
