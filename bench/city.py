@@ -114,177 +114,56 @@ def reference_data(departments: int) -> tuple[list[int], list[int], list[int]]:
 
 
 def generate(total: int, open_cases: int, departments: int, years: int) -> None:
-    if made_cases() >= total:
-        print(f"data: {made_cases()} generated cases already there")
-        return
-    started = begun = time.perf_counter()
-    department_ids, first_handler, subs = reference_data(departments)
-    tiers = {t.code: t.pk for t in TierPolicy.objects.all()}
-    people = max(total // 4, 1)
-    template_person = Petitioner.objects.create(name="模板", phone="13000000000")
+    """Each step once, recorded in the table bench_city: a run that broke off (a timeout,
+    a full disk) carries on where it stopped."""
     with connection.cursor() as cursor:
-        person_columns = [f.column for f in Petitioner._meta.concrete_fields
-                          if f.column not in ("id", "phone", "name")]
-        cursor.execute(
-            "INSERT INTO cases_petitioner (name, phone, {0}) SELECT '居民' || g, "
-            "'15' || lpad(g::text, 9, '0'), {1} FROM cases_petitioner p, "
-            "generate_series(1, %s) g WHERE p.id = %s".format(
-                ", ".join(f'"{c}"' for c in person_columns),
-                ", ".join(f'p."{c}"' for c in person_columns)),
-            [people, template_person.pk])
-        started = step(f"{people} petitioners", started)
-
-        # The bulk load without the case table's secondary indexes (built again after),
-        # nor its foreign-key checks and tally triggers (the tallies are counted once
-        # after); a cluster without the right to do so loads slower, with them.
-        cursor.execute("""SELECT indexname, indexdef FROM pg_indexes
-                          WHERE tablename = 'cases_case' AND indexname NOT IN (
-                            SELECT conname FROM pg_constraint
-                            WHERE conrelid = 'cases_case'::regclass)""")
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        try:
-            with transaction.atomic():
-                cursor.execute("SET session_replication_role = replica")
-            replica = True
-        except Exception:  # not a superuser: load with the checks
-            replica = False
-
-        rows = corpus()
-        cursor.execute("CREATE TEMP TABLE city_corpus (k int, summary text, content text)")
-        cursor.executemany("INSERT INTO city_corpus VALUES (%s, %s, %s)",
-                           [(i, r["summary"], r["content"][:400]) for i, r in enumerate(rows)])
-        cursor.execute("SELECT now()")
-        now = cursor.fetchone()[0]
-        first_day = now - timedelta(days=365 * years)
-        columns = [f.column for f in Case._meta.concrete_fields if f.column != "id"]
-        made_here = {"number", "state", "channel", "petitioner_id", "summary", "content",
-                     "place", "category_id", "tier_id", "lead_department_id", "handler_id",
-                     "received_at", "accepted_at", "due_at", "dispatched_at", "replied_at",
-                     "archived_at", "closed_at", "responded_at", "next_action_at",
-                     "escalation_step", "satisfaction", "visit_count", "solved_visits",
-                     "satisfied_visits", "return_count", "extension_count", "invalid_reason"}
-        defaults, default_params = [], []
-        for field in Case._meta.concrete_fields:
-            if field.column in made_here or field.column == "id" or field.null:
-                continue
-            defaults.append(f'"{field.column}"')
-            default_params.append(field.get_db_prep_value(field.get_default(), connection))
-        open_mix = " ".join(f"WHEN r < {share} THEN '{state}'" for share, state in OPEN_MIX)
-        tier_mix = " ".join(f"WHEN t < {share} THEN {tiers[code]}" for share, code in TIER_MIX)
-        chunk, offsets = 500_000, {}
-        for start in range(1, total + 1, chunk):
-            stop = min(start + chunk, total + 1)
+        cursor.execute("SET statement_timeout = 0")
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_city (step text PRIMARY KEY, data jsonb)")
+        cursor.execute("SELECT step, data FROM bench_city")
+        done = dict(cursor.fetchall())
+        if "ready" in done:
+            print(f"data: {made_cases()} generated cases already there")
+            return
+        begun = started = time.perf_counter()
+        if "cases" not in done:
+            _load(cursor, total, open_cases, departments, years)
+            _done(cursor, "cases")
+            cursor.execute("SELECT data FROM bench_city WHERE step = 'indexes'")
+            done["indexes"] = cursor.fetchone()[0]
+            started = time.perf_counter()
+        indexes = done["indexes"]
+        if "facts" not in done:
+            # The facts each case contributes and the summaries (see the docstring).
             cursor.execute(f"""
-                INSERT INTO cases_case (number, state, channel, petitioner_id, summary, content,
-                  place, category_id, tier_id, lead_department_id, handler_id, received_at,
-                  accepted_at, due_at, dispatched_at, replied_at, archived_at, closed_at,
-                  responded_at, next_action_at, escalation_step, satisfaction, visit_count,
-                  solved_visits, satisfied_visits, return_count, extension_count,
-                  invalid_reason, {", ".join(defaults)})
-                SELECT '~' || g,
-                       state, (ARRAY['visit','phone','phone','phone','letter','email','web',
-                               'hotline_12345','hotline_12345'])[1 + (g * 2654435761) %% 9],
-                       %(first_person)s + 1 + (g * 7919) %% %(people)s,
-                       left(name || kind || c.summary, 200), name || kind || c.content,
-                       district || name || kind || (1 + g %% 40) || '号',
-                       (%(subs)s::bigint[])[1 + (g * 40503 + g / 11) %% %(n_subs)s],
-                       tier, CASE WHEN state = 'received' THEN NULL ELSE dept_id END,
-                       CASE WHEN state IN ('in_handling', 'result_submitted')
-                            THEN (%(handlers)s::bigint[])[1 + d] + (g %% {HANDLERS}) END,
-                       at, CASE WHEN state <> 'received' THEN at END, due,
-                       CASE WHEN state NOT IN ('received', 'accepted') THEN at END,
-                       CASE WHEN NOT open THEN at + interval '1 hour' * (2 + g %% 300) END,
-                       CASE WHEN NOT open THEN at + interval '1 day' * (3 + g %% 12) END,
-                       CASE WHEN NOT open THEN at + interval '1 day' * (3 + g %% 12) END,
-                       CASE WHEN NOT open OR g %% 3 = 0 THEN at + interval '1 hour' * (1 + g %% 30) END,
-                       CASE WHEN open THEN now() + interval '1 minute' * (1 + (g * 13) %% 10080) END,
-                       CASE WHEN open AND due < now() THEN 'overdue'
-                            WHEN NOT open AND g %% 9 >= 7 THEN 'overdue' ELSE '' END,
-                       CASE WHEN open THEN '' WHEN g %% 10 = 0 THEN 'unsatisfied'
-                            WHEN g %% 3 = 0 THEN 'basically' ELSE 'satisfied' END,
-                       CASE WHEN open THEN 0 ELSE 1 END,
-                       CASE WHEN open OR g %% 5 = 0 THEN 0 ELSE 1 END,
-                       CASE WHEN open OR g %% 10 = 0 THEN 0 ELSE 1 END,
-                       CASE WHEN g %% 25 = 0 THEN 1 ELSE 0 END,
-                       CASE WHEN g %% 40 = 0 THEN 1 ELSE 0 END,
-                       CASE WHEN NOT open AND g %% 50 = 0 THEN 'consultation' ELSE '' END,
-                       {", ".join(f"%(default{i})s" for i in range(len(defaults)))}
-                FROM generate_series(%(start)s::bigint, %(stop)s - 1) g
-                CROSS JOIN LATERAL (SELECT
-                    %(first_day)s::timestamptz + (%(now)s::timestamptz - %(first_day)s::timestamptz)
-                      * ((g - 0.5) / %(total)s) AS at,
-                    g > %(total)s - %(open)s AS open,
-                    (g * 31) %% 100 AS r, (g * 17 + g / 7) %% 100 AS t,
-                    -- Departments by a square law: the busiest holds about 5 %% of the cases.
-                    floor(%(departments)s * power(((g * 2654435761) %% 1000003) / 1000003.0, 2))::int AS d,
-                    substr(%(chars)s::text, (1 + (g * 104729) %% %(n_chars)s)::int, 1)
-                    || substr(%(chars)s::text, (1 + (g * 15485863 / 7) %% %(n_chars)s)::int, 1) AS name,
-                    (%(kinds)s::text[])[1 + (g / 3) %% 8] AS kind,
-                    (%(districts)s::text[])[1 + (g / 5) %% 8] AS district) AS made
-                CROSS JOIN LATERAL (SELECT
-                    CASE WHEN open THEN CASE {open_mix} END ELSE 'archived' END AS state,
-                    CASE {tier_mix} END AS tier,
-                    (%(departments_ids)s::bigint[])[1 + d] AS dept_id,
-                    CASE WHEN open THEN now() + interval '1 hour' * (((g * 7) %% 960) - 160)
-                         ELSE at + interval '7 days' END AS due) AS chosen
-                JOIN city_corpus c ON c.k = (g * 613) %% %(n_corpus)s
-            """, _params(default_params, {
-                "prefix": PREFIX, "zone": settings.TIME_ZONE,
-                "first_person": template_person.pk, "people": people, "subs": subs,
-                "n_subs": len(subs), "handlers": first_handler, "start": start, "stop": stop,
-                "total": total, "open": open_cases, "first_day": first_day, "now": now,
-                "departments": len(department_ids),
-                "departments_ids": department_ids, "chars": NAME_CHARS,
-                "n_chars": len(NAME_CHARS), "kinds": KINDS, "districts": DISTRICTS,
-                "n_corpus": len(rows)}))
-            # Numbers per year, in order of registration (the gapless sequence's own).
-            cursor.execute("""
-                WITH made AS (SELECT id, extract(year FROM received_at AT TIME ZONE %(zone)s)::int
-                                  AS year FROM cases_case WHERE number LIKE '~%%'),
-                     numbered AS (SELECT id, year, row_number() OVER (PARTITION BY year
-                                  ORDER BY id) + coalesce((%(offsets)s::jsonb ->> year::text)::int, 0)
-                                  AS value FROM made),
-                     renamed AS (UPDATE cases_case c SET number = %(prefix)s || '-' || n.year
-                                   || '-' || CASE WHEN n.value < 1000000
-                                             THEN lpad(n.value::text, 6, '0')
-                                             ELSE n.value::text END
-                                 FROM numbered n WHERE c.id = n.id RETURNING n.year, n.value)
-                SELECT year, max(value) FROM renamed GROUP BY year""",
-                           {"zone": settings.TIME_ZONE, "prefix": PREFIX,
-                            "offsets": json.dumps(offsets)})
-            for year, value in cursor.fetchall():
-                offsets[str(year)] = max(offsets.get(str(year), 0), value)
-            started = step(f"cases {start}-{stop - 1}", started)
-        if replica:
-            cursor.execute("SET session_replication_role = DEFAULT")
+                INSERT INTO oversight_casefacts (case_id, day, department_id_value,
+                  category_id_value, channel, tier_id_value, {", ".join(COUNTERS)})
+                SELECT id, (received_at AT TIME ZONE %(zone)s)::date, coalesce(lead_department_id, 0),
+                  coalesce(category_id, 0), channel, coalesce(tier_id, 0),
+                  {", ".join(FACTS.get(name, "0") for name in COUNTERS)}
+                FROM cases_case WHERE number LIKE %(pattern)s""",
+                           {"zone": settings.TIME_ZONE, "pattern": PREFIX + "-%"})
+            _done(cursor, "facts")
+            started = step("the cases' facts", started)
+        if "summaries" not in done:
+            dimensions = "department_id_value, category_id_value, channel, tier_id_value"
+            sums = ", ".join(f"sum({name})" for name in COUNTERS)
+            for table, period in ((DailyFigures._meta.db_table, "day"),
+                                  (MonthlyFigures._meta.db_table, "month")):
+                cursor.execute(f"DELETE FROM {table}")
+                expression = "day" if period == "day" else "date_trunc('month', day)::date"
+                cursor.execute(f"""
+                    INSERT INTO {table} ({period}, {dimensions}, {", ".join(COUNTERS)})
+                    SELECT {expression}, {dimensions}, {sums} FROM oversight_casefacts
+                    GROUP BY {expression}, {dimensions}""")
+            _done(cursor, "summaries")
+            started = step("the daily and monthly summaries", started)
 
-        # The facts each case contributes and the summaries (see the docstring).
-        cursor.execute(f"""
-            INSERT INTO oversight_casefacts (case_id, day, department_id_value,
-              category_id_value, channel, tier_id_value, {", ".join(COUNTERS)})
-            SELECT id, (received_at AT TIME ZONE %(zone)s)::date, coalesce(lead_department_id, 0),
-              coalesce(category_id, 0), channel, coalesce(tier_id, 0),
-              {", ".join(FACTS.get(name, "0") for name in COUNTERS)}
-            FROM cases_case WHERE number LIKE %(pattern)s""",
-                       {"zone": settings.TIME_ZONE, "pattern": PREFIX + "-%"})
-        started = step("the cases' facts", started)
-        dimensions = "department_id_value, category_id_value, channel, tier_id_value"
-        sums = ", ".join(f"sum({name})" for name in COUNTERS)
-        for table, period in ((DailyFigures._meta.db_table, "day"),
-                              (MonthlyFigures._meta.db_table, "month")):
-            cursor.execute(f"DELETE FROM {table}")
-            expression = "day" if period == "day" else "date_trunc('month', day)::date"
-            cursor.execute(f"""
-                INSERT INTO {table} ({period}, {dimensions}, {", ".join(COUNTERS)})
-                SELECT {expression}, {dimensions}, {sums} FROM oversight_casefacts
-                GROUP BY {expression}, {dimensions}""")
-        started = step("the daily and monthly summaries", started)
-
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'cases_case'")
+        present = {name for name, in cursor.fetchall()}
         for name, definition in indexes:
-            cursor.execute(definition)
-            started = step(f"index {name}", started)
+            if name not in present:
+                cursor.execute(definition)
+                started = step(f"index {name}", started)
         from importlib import import_module
 
         tallies = import_module("cases.migrations.0024_live_tallies")
@@ -293,12 +172,165 @@ def generate(total: int, open_cases: int, departments: int, years: int) -> None:
         started = step("the live tallies counted", started)
         cursor.execute("VACUUM ANALYZE")
         step("VACUUM ANALYZE", started)
+        _done(cursor, "ready")
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database())), "
                        "pg_size_pretty(pg_total_relation_size('cases_case'))")
         database, cases = cursor.fetchone()
     print(f"data: {total} cases ({open_cases} open, {departments} departments) made in "
           f"{time.perf_counter() - begun:.0f} s; database {database}, cases with indexes {cases}",
           flush=True)
+
+
+def _load(cursor, total: int, open_cases: int, departments: int, years: int) -> None:
+    """The reference data, the petitioners and the cases (without the case table's
+    secondary indexes, whose definitions are kept in bench_city)."""
+    started = time.perf_counter()
+    department_ids, first_handler, subs = reference_data(departments)
+    tiers = {t.code: t.pk for t in TierPolicy.objects.all()}
+    people = max(total // 4, 1)
+    template_person = Petitioner.objects.create(name="模板", phone="13000000000")
+    person_columns = [f.column for f in Petitioner._meta.concrete_fields
+                      if f.column not in ("id", "phone", "name")]
+    cursor.execute(
+        "INSERT INTO cases_petitioner (name, phone, {0}) SELECT '居民' || g, "
+        "'15' || lpad(g::text, 9, '0'), {1} FROM cases_petitioner p, "
+        "generate_series(1, %s) g WHERE p.id = %s".format(
+            ", ".join(f'"{c}"' for c in person_columns),
+            ", ".join(f'p."{c}"' for c in person_columns)),
+        [people, template_person.pk])
+    started = step(f"{people} petitioners", started)
+
+    # The bulk load without the case table's secondary indexes (built again after),
+    # nor its foreign-key checks and tally triggers (the tallies are counted once
+    # after); a cluster without the right to do so loads slower, with them.
+    cursor.execute("""SELECT indexname, indexdef FROM pg_indexes
+                      WHERE tablename = 'cases_case' AND indexname NOT IN (
+                        SELECT conname FROM pg_constraint
+                        WHERE conrelid = 'cases_case'::regclass)""")
+    indexes = cursor.fetchall()
+    _done(cursor, "indexes", indexes)
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    try:
+        with transaction.atomic():
+            cursor.execute("SET session_replication_role = replica")
+        replica = True
+    except Exception:  # not a superuser: load with the checks
+        replica = False
+
+    rows = corpus()
+    cursor.execute("CREATE TEMP TABLE city_corpus (k int, summary text, content text)")
+    cursor.executemany("INSERT INTO city_corpus VALUES (%s, %s, %s)",
+                       [(i, r["summary"], r["content"][:400]) for i, r in enumerate(rows)])
+    cursor.execute("SELECT now()")
+    now = cursor.fetchone()[0]
+    first_day = now - timedelta(days=365 * years)
+    columns = [f.column for f in Case._meta.concrete_fields if f.column != "id"]
+    made_here = {"number", "state", "channel", "petitioner_id", "summary", "content",
+                 "place", "category_id", "tier_id", "lead_department_id", "handler_id",
+                 "received_at", "accepted_at", "due_at", "dispatched_at", "replied_at",
+                 "archived_at", "closed_at", "responded_at", "next_action_at",
+                 "escalation_step", "satisfaction", "visit_count", "solved_visits",
+                 "satisfied_visits", "return_count", "extension_count", "invalid_reason"}
+    defaults, default_params = [], []
+    for field in Case._meta.concrete_fields:
+        if field.column in made_here or field.column == "id" or field.null:
+            continue
+        defaults.append(f'"{field.column}"')
+        default_params.append(field.get_db_prep_value(field.get_default(), connection))
+    open_mix = " ".join(f"WHEN r < {share} THEN '{state}'" for share, state in OPEN_MIX)
+    tier_mix = " ".join(f"WHEN t < {share} THEN {tiers[code]}" for share, code in TIER_MIX)
+    chunk, offsets = 500_000, {}
+    for start in range(1, total + 1, chunk):
+        stop = min(start + chunk, total + 1)
+        cursor.execute(f"""
+            INSERT INTO cases_case (number, state, channel, petitioner_id, summary, content,
+              place, category_id, tier_id, lead_department_id, handler_id, received_at,
+              accepted_at, due_at, dispatched_at, replied_at, archived_at, closed_at,
+              responded_at, next_action_at, escalation_step, satisfaction, visit_count,
+              solved_visits, satisfied_visits, return_count, extension_count,
+              invalid_reason, {", ".join(defaults)})
+            SELECT '~' || g,
+                   state, (ARRAY['visit','phone','phone','phone','letter','email','web',
+                           'hotline_12345','hotline_12345'])[1 + (g * 2654435761) %% 9],
+                   %(first_person)s + 1 + (g * 7919) %% %(people)s,
+                   left(name || kind || c.summary, 200), name || kind || c.content,
+                   district || name || kind || (1 + g %% 40) || '号',
+                   (%(subs)s::bigint[])[1 + (g * 40503 + g / 11) %% %(n_subs)s],
+                   tier, CASE WHEN state = 'received' THEN NULL ELSE dept_id END,
+                   CASE WHEN state IN ('in_handling', 'result_submitted')
+                        THEN (%(handlers)s::bigint[])[1 + d] + (g %% {HANDLERS}) END,
+                   at, CASE WHEN state <> 'received' THEN at END, due,
+                   CASE WHEN state NOT IN ('received', 'accepted') THEN at END,
+                   CASE WHEN NOT open THEN at + interval '1 hour' * (2 + g %% 300) END,
+                   CASE WHEN NOT open THEN at + interval '1 day' * (3 + g %% 12) END,
+                   CASE WHEN NOT open THEN at + interval '1 day' * (3 + g %% 12) END,
+                   CASE WHEN NOT open OR g %% 3 = 0 THEN at + interval '1 hour' * (1 + g %% 30) END,
+                   CASE WHEN open THEN now() + interval '1 minute' * (1 + (g * 13) %% 10080) END,
+                   CASE WHEN open AND due < now() THEN 'overdue'
+                        WHEN NOT open AND g %% 9 >= 7 THEN 'overdue' ELSE '' END,
+                   CASE WHEN open THEN '' WHEN g %% 10 = 0 THEN 'unsatisfied'
+                        WHEN g %% 3 = 0 THEN 'basically' ELSE 'satisfied' END,
+                   CASE WHEN open THEN 0 ELSE 1 END,
+                   CASE WHEN open OR g %% 5 = 0 THEN 0 ELSE 1 END,
+                   CASE WHEN open OR g %% 10 = 0 THEN 0 ELSE 1 END,
+                   CASE WHEN g %% 25 = 0 THEN 1 ELSE 0 END,
+                   CASE WHEN g %% 40 = 0 THEN 1 ELSE 0 END,
+                   CASE WHEN NOT open AND g %% 50 = 0 THEN 'consultation' ELSE '' END,
+                   {", ".join(f"%(default{i})s" for i in range(len(defaults)))}
+            FROM generate_series(%(start)s::bigint, %(stop)s - 1) g
+            CROSS JOIN LATERAL (SELECT
+                %(first_day)s::timestamptz + (%(now)s::timestamptz - %(first_day)s::timestamptz)
+                  * ((g - 0.5) / %(total)s) AS at,
+                g > %(total)s - %(open)s AS open,
+                (g * 31) %% 100 AS r, (g * 17 + g / 7) %% 100 AS t,
+                -- Departments by a square law: the busiest holds about 5 %% of the cases.
+                floor(%(departments)s * power(((g * 2654435761) %% 1000003) / 1000003.0, 2))::int AS d,
+                substr(%(chars)s::text, (1 + (g * 104729) %% %(n_chars)s)::int, 1)
+                || substr(%(chars)s::text, (1 + (g * 15485863 / 7) %% %(n_chars)s)::int, 1) AS name,
+                (%(kinds)s::text[])[1 + (g / 3) %% 8] AS kind,
+                (%(districts)s::text[])[1 + (g / 5) %% 8] AS district) AS made
+            CROSS JOIN LATERAL (SELECT
+                CASE WHEN open THEN CASE {open_mix} END ELSE 'archived' END AS state,
+                CASE {tier_mix} END AS tier,
+                (%(departments_ids)s::bigint[])[1 + d] AS dept_id,
+                CASE WHEN open THEN now() + interval '1 hour' * (((g * 7) %% 960) - 160)
+                     ELSE at + interval '7 days' END AS due) AS chosen
+            JOIN city_corpus c ON c.k = (g * 613) %% %(n_corpus)s
+        """, _params(default_params, {
+            "prefix": PREFIX, "zone": settings.TIME_ZONE,
+            "first_person": template_person.pk, "people": people, "subs": subs,
+            "n_subs": len(subs), "handlers": first_handler, "start": start, "stop": stop,
+            "total": total, "open": open_cases, "first_day": first_day, "now": now,
+            "departments": len(department_ids),
+            "departments_ids": department_ids, "chars": NAME_CHARS,
+            "n_chars": len(NAME_CHARS), "kinds": KINDS, "districts": DISTRICTS,
+            "n_corpus": len(rows)}))
+        # Numbers per year, in order of registration (the gapless sequence's own).
+        cursor.execute("""
+            WITH made AS (SELECT id, extract(year FROM received_at AT TIME ZONE %(zone)s)::int
+                              AS year FROM cases_case WHERE number LIKE '~%%'),
+                 numbered AS (SELECT id, year, row_number() OVER (PARTITION BY year
+                              ORDER BY id) + coalesce((%(offsets)s::jsonb ->> year::text)::int, 0)
+                              AS value FROM made),
+                 renamed AS (UPDATE cases_case c SET number = %(prefix)s || '-' || n.year
+                               || '-' || CASE WHEN n.value < 1000000
+                                         THEN lpad(n.value::text, 6, '0')
+                                         ELSE n.value::text END
+                             FROM numbered n WHERE c.id = n.id RETURNING n.year, n.value)
+            SELECT year, max(value) FROM renamed GROUP BY year""",
+                       {"zone": settings.TIME_ZONE, "prefix": PREFIX,
+                        "offsets": json.dumps(offsets)})
+        for year, value in cursor.fetchall():
+            offsets[str(year)] = max(offsets.get(str(year), 0), value)
+        started = step(f"cases {start}-{stop - 1}", started)
+    if replica:
+        cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def _done(cursor, name: str, data=None) -> None:
+    cursor.execute("INSERT INTO bench_city VALUES (%s, %s) ON CONFLICT (step) DO NOTHING",
+                   [name, json.dumps(data)])
 
 
 def _params(default_params: list, named: dict) -> dict:

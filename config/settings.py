@@ -310,9 +310,11 @@ CELERY_TASK_ROUTES = {
     "intake.tasks.send_callbacks": {"queue": "callbacks"},
     "oversight.tasks.send_daily_digests": {"queue": "mail"},
     "oversight.tasks.refresh_figures": {"queue": "figures"},
+    "oversight.tasks.rebuild_figures": {"queue": "figures"},
     "oversight.tasks.make_monthly_report": {"queue": "exports"},
     "cases.tasks.sync_holiday_calendar": {"queue": "default"},
     "feedback.tasks.anonymise_due": {"queue": "default"},
+    "cases.tasks.archive_rows": {"queue": "default"},
     # A minute or two of CPU at night: with the long jobs, not before the deadline sweep.
     "intake.tasks.retrain_triage": {"queue": "exports"},
     # Talks to the mail server, like the outbox: a slow one holds up only the mail queue.
@@ -368,6 +370,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.tasks.anonymise_due",
         "schedule": crontab(minute=15, hour=2),
     },
+    # Growth (cases.archive): old notifications and outbox rows deleted, old case history
+    # exported then deleted, in runs of ARCHIVE_RUN_SECONDS through the quiet hours.
+    "archive-rows": {
+        "task": "cases.tasks.archive_rows",
+        "schedule": crontab(minute="*/10", hour="1-5"),
+    },
     # The triage model learns the day's closed cases (kept only if not worse: issue 14).
     "retrain-triage": {
         "task": "intake.tasks.retrain_triage",
@@ -380,6 +388,20 @@ CELERY_BEAT_SCHEDULE = {
 # (admin: 个人信息保存期限). Cases claimed per transaction by the nightly run.
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=5)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=200)
+
+# Growth and archiving (cases.archive, manage.py archive_rows): a read notification is
+# kept this many days after it was read, any notification this many days; sent and failed
+# outbox rows this many days (a case's own once it is archived that long); the history
+# versions of a case archived this many days are exported (HISTORY_EXPORT) to
+# ARCHIVE_DIR, then deleted. Rows per batch and the seconds a run may take.
+NOTIFICATION_READ_KEEP_DAYS = env.int("NOTIFICATION_READ_KEEP_DAYS", default=90)
+NOTIFICATION_KEEP_DAYS = env.int("NOTIFICATION_KEEP_DAYS", default=365)
+DELIVERY_KEEP_DAYS = env.int("DELIVERY_KEEP_DAYS", default=90)
+HISTORY_KEEP_DAYS = env.int("HISTORY_KEEP_DAYS", default=180)
+HISTORY_EXPORT = env.bool("HISTORY_EXPORT", default=True)
+ARCHIVE_DIR = Path(env.str("ARCHIVE_DIR", default=str(VAR_DIR / "archive")))
+ARCHIVE_BATCH_SIZE = env.int("ARCHIVE_BATCH_SIZE", default=2000)
+ARCHIVE_RUN_SECONDS = env.int("ARCHIVE_RUN_SECONDS", default=420)
 
 # Triage: a case arriving without a category gets the suggested one when the system is at
 # least this sure (0-1); below, it waits unclassified for the dispatcher.
