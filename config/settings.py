@@ -389,6 +389,10 @@ CELERY_BEAT_SCHEDULE = {
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=5)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=200)
 
+# The longest a figures rebuild may run as a Celery task (oversight.tasks.rebuild_figures):
+# at a city's scale it counts for hours.
+FIGURES_REBUILD_TIME_LIMIT = env.int("FIGURES_REBUILD_TIME_LIMIT", default=6 * 3600)
+
 # Growth and archiving (cases.archive, manage.py archive_rows): a read notification is
 # kept this many days after it was read, any notification this many days; sent and failed
 # outbox rows this many days (a case's own once it is archived that long); the history

@@ -288,7 +288,14 @@ def _count_cases(cases: list[Case], case_ids, *, now=None) -> None:
 
 
 def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
-    """Add the differences to the daily and the monthly rows (created when missing)."""
+    """Add the differences to the daily and the monthly rows (created when missing).
+
+    One refresh batch at a time from here to its commit (a short stretch): the rollups'
+    triggers (oversight migration 0010) upsert shared rows per 500-row statement, in an
+    order no longer global across statements, so two batches could otherwise deadlock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
     monthly: dict[tuple, Counter] = defaultdict(Counter)
     for key, delta in deltas.items():
         monthly[(key[0].replace(day=1), *key[1:])].update(delta)
@@ -411,6 +418,7 @@ REBUILD_MARK = 0
 # batches under way (shared).
 REBUILD_LOCK = 170_017_001
 FIGURES_LOCK = 170_017_002
+SUMMARY_LOCK = 170_017_003  # refresh batches write the summary one at a time
 # The last day of a month's figures is found by the month's first day.
 MONTH_OF_DAY = {"postgresql": "CAST(DATE_TRUNC('month', day::timestamp) AS date)",
                 "sqlite": "date(day, 'start of month')"}

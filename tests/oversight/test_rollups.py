@@ -152,3 +152,47 @@ def test_the_smallest_rollup_that_keeps_the_slice_is_read():
         ["tier_id_value"]) is None
     head = dashboard.Scope(**year, allowed_departments=frozenset({5})).rollup_grouping
     assert head(["period_month", "department_id_value"]) == 1
+
+
+def test_two_refresh_batches_writing_the_summary_at_once_neither_deadlock_nor_lose(
+        committed_db):
+    """Each batch writes its daily rows in key order, 500 per statement, and each
+    statement's trigger upserts the rollup rows: batches whose keys interleave would take
+    shared rollup rows in opposite orders; the summary lock makes them take turns."""
+    import threading
+
+    from django.db import close_old_connections, transaction
+
+    from oversight.figures import DIMENSIONS, _add_to_summary
+
+    def deltas(seed: int) -> dict:
+        rng = random.Random(seed)
+        found = defaultdict(Counter)
+        for _ in range(1500):
+            key = (date(2026, 5, 1) + timedelta(days=rng.randint(0, 3)), rng.randint(1, 40),
+                   rng.randint(1, 60), rng.choice(["phone", "web", "visit"]), rng.randint(1, 4))
+            found[key]["received"] += 1
+        assert len(DIMENSIONS) == len(key)
+        return found
+
+    errors, barrier = [], threading.Barrier(2)
+
+    def batch(seed: int):
+        try:
+            with transaction.atomic():
+                barrier.wait(timeout=10)
+                _add_to_summary(deltas(seed))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=batch, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    total = sum(counts["received"] for seed in (1, 2) for counts in deltas(seed).values())
+    assert sum(DailyFigures.objects.values_list("received", flat=True)) == total
+    assert_rollups_agree()
