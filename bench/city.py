@@ -120,7 +120,9 @@ def generate(total: int, open_cases: int, departments: int, years: int) -> None:
         cursor.execute("SET statement_timeout = 0")
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_city (step text PRIMARY KEY, data jsonb)")
         cursor.execute("SELECT step, data FROM bench_city")
-        done = dict(cursor.fetchall())
+        # (Django hands jsonb over as text.)
+        done = {step: json.loads(data) if isinstance(data, str) else data
+                for step, data in cursor.fetchall()}
         if "ready" in done:
             print(f"data: {made_cases()} generated cases already there")
             return
@@ -129,7 +131,7 @@ def generate(total: int, open_cases: int, departments: int, years: int) -> None:
             _load(cursor, total, open_cases, departments, years)
             _done(cursor, "cases")
             cursor.execute("SELECT data FROM bench_city WHERE step = 'indexes'")
-            done["indexes"] = cursor.fetchone()[0]
+            done["indexes"] = json.loads(cursor.fetchone()[0])
             started = time.perf_counter()
         indexes = done["indexes"]
         if "facts" not in done:

@@ -201,12 +201,15 @@ def breakdown(scope: Scope, by: str) -> list[dict]:
 
 
 def figures_of(scope: Scope, *by: str) -> dict:
-    """Everything the dashboard shows for a period: the totals, the months and the
-    departments from one grouped query per summary table (a few hundred rows), and each
-    breakdown asked for by category, channel or tier from one more."""
-    base = _grouped(scope, ["period_month", "department_id_value"])
-    result = {"totals": with_rates(_add_up(base, lambda row: None).get(None, _zero()))}
-    sources = {"month": base, "department": base}
+    """Everything the dashboard shows for a period: the totals and the months from one
+    grouped query per summary table, the departments from another, and each breakdown
+    asked for by category, channel or tier from one more (from the rollups where they
+    keep the slice)."""
+    # By month and by department in two queries, not one by both: a city's year by
+    # month and department is thousands of rows to carry into Python.
+    months = _grouped(scope, ["period_month"])
+    result = {"totals": with_rates(_add_up(months, lambda row: None).get(None, _zero()))}
+    sources = {"month": months, "department": _grouped(scope, ["department_id_value"])}
     for name in by:
         if name not in sources:
             sources[name] = _grouped(scope, [BREAKDOWNS[name][1]])
@@ -238,11 +241,18 @@ def _zero() -> dict:
 
 
 def _add_up(rows: list[dict], key_of) -> dict:
+    """The rows' counters added up by key (a city's year is thousands of rows: no dict is
+    made per row, only per key)."""
     merged: dict = {}
     for row in rows:
-        target = merged.setdefault(key_of(row), _zero())
+        key = key_of(row)
+        target = merged.get(key)
+        if target is None:
+            target = merged[key] = _zero()
         for name in COUNTERS:
-            target[name] += row[name] or 0
+            value = row[name]
+            if value:
+                target[name] += value
     return merged
 
 
