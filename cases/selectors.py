@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 
@@ -127,39 +127,48 @@ def landing_figures(user, *, now: datetime | None = None) -> dict[str, int]:
 def _tallied_figures(user, roles, conditions, now) -> dict[str, int]:
     """The desk's counts from the tallies: the office's for a supervisor, administrator or
     dispatcher (whose cases are every one not archived, as every figure but the first);
-    a department's as lead, plus the few cases it only assists, counted from scratch."""
+    a department's as lead plus the cases it only assists (the assisted tallies, dispatch
+    migration 0004), and the person's own registrations today, in one statement. A person
+    of several departments has the cases they only assist counted from scratch: a case
+    assisted by two of them is one case, but a key in each department's tally."""
     whole_office = roles & {Role.SUPERVISOR, Role.ADMINISTRATOR} or roles <= {Role.DISPATCHER}
-    departments = None if whole_office else department_ids_of(user)
-    tally = (tally_counts(departments, now=now, measures=(1, 3))
-             if whole_office or departments else Tally({}, {}, {}, 0, 0))
-    states = {key: tally.count(states=(state,)) for key, state in (
+    departments = None if whole_office else sorted(department_ids_of(user))
+    if not whole_office and not departments:
+        return {key: 0 for key in FIGURES}  # a department role with no department sees none
+    one_department = departments is not None and len(departments) == 1
+    tally = tally_counts(departments, now=now,
+                         measures=(1, 3, 11, 13) if one_department else (1, 3),
+                         registrar=None if whole_office else user)
+
+    def count(states, approved=None):
+        return (tally.count(states=states, approved=approved)
+                + tally.count(states=states, approved=approved, assisted=True))
+
+    figures = {key: count((state,)) for key, state in (
         ("received", State.RECEIVED), ("accepted", State.ACCEPTED),
         ("returned", State.RETURNED), ("dispatched", State.DISPATCHED),
         ("in_handling", State.IN_HANDLING), ("under_review", State.RESULT_SUBMITTED),
         ("to_visit", State.REPLIED))}
-    mine_today = conditions["registered_today"]
-    figures = {
-        "registered_today": 0,
-        **states,
-        "to_reply": tally.count(states=(State.RESULT_SUBMITTED,), approved=True),
-        "open": tally.count(states=OPEN_STATES),
-        "overdue": tally.deadline_passed,
-    }
-    if whole_office or not departments:
-        figures["registered_today"] = visible_cases(user).filter(mine_today).count()
-        return figures
-    # One query more: the person's registrations today, and the cases the departments
-    # only assist (never counted by the lead's tally).
-    assisted = Case.assisting_departments.through.objects.filter(
-        department_id__in=departments).values("case_id")
-    only_assisted = Q(pk__in=assisted) & ~Q(lead_department__in=departments)
-    candidates = reduce(operator.or_, conditions.values())
-    extra = visible_cases(user).filter(mine_today | (only_assisted & candidates)).aggregate(
-        registered_today=Count("pk", filter=mine_today),
-        **{key: Count("pk", filter=condition & only_assisted)
-           for key, condition in conditions.items() if key != "registered_today"})
-    for key, value in extra.items():
-        figures[key] += value
+    figures.update({
+        "registered_today": tally.registered_today,
+        "to_reply": count((State.RESULT_SUBMITTED,), approved=True),
+        "open": count(OPEN_STATES),
+        "overdue": tally.deadline_passed + tally.assisted_deadline_passed,
+    })
+    if whole_office:
+        figures["registered_today"] = visible_cases(user).filter(
+            conditions["registered_today"]).count()
+    elif not one_department:
+        # Only the cases these departments assist, from the assisting rows (an index).
+        candidates = reduce(operator.or_, (condition for key, condition in conditions.items()
+                                           if key != "registered_today"))
+        extra = (Case.objects.filter(_assisted_by(departments), candidates)
+                 .exclude(lead_department__in=departments)
+                 .aggregate(**{key: Count("pk", filter=condition)
+                               for key, condition in conditions.items()
+                               if key != "registered_today"}))
+        for key, value in extra.items():
+            figures[key] += value
     return figures
 
 
@@ -250,8 +259,18 @@ class Tally:
     deadline_passed: int  # open cases past the deadline in force
     received_today: int  # cases received since the start of today, any state
     mine: int = 0  # the handler's cases with the departments, if one was named
+    # The cases each department assists and does not lead (measures 11 and 13: a case
+    # assisted by two of the departments counts in each): (state, review approved) → n.
+    assisted_by_key: dict = field(default_factory=dict)
+    assisted_deadline_passed: int = 0
+    registered_today: int = 0  # the registrar's cases of the departments since today
 
-    def count(self, *, states, tier: str | None = None, approved: bool | None = None) -> int:
+    def count(self, *, states, tier: str | None = None, approved: bool | None = None,
+              assisted: bool = False) -> int:
+        if assisted:
+            assert tier is None, "the assisted tally has no tiers"
+            return sum(n for (state, flag), n in self.assisted_by_key.items()
+                       if state in states and (approved is None or flag == approved))
         return sum(n for (state, code, flag), n in self.by_key.items()
                    if state in states and (tier is None or code == tier)
                    and (approved is None or flag == approved))
@@ -268,17 +287,27 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-_TALLY_SQL = """
-WITH t AS (
+# The tallies' statement, in parts: tally_counts joins those of the measures asked for
+# (a smaller statement plans faster). Measures by key are read whole; measures by hour
+# only up to the latest hour a figure reads (the hours to come do not count yet).
+_TALLY_FOLDED = {
+    "keyed": """
   SELECT measure, state, tier, flag, hour, n FROM cases_tally
-   WHERE dept = ANY(%(d)s) AND measure = ANY(%(m)s) AND measure <> 4
-  UNION ALL
+   WHERE dept = ANY(%(d)s) AND measure = ANY(%(keyed)s)""",
+    "hourly": """
+  SELECT measure, state, tier, flag, hour, n FROM cases_tally
+   WHERE dept = ANY(%(d)s) AND measure = ANY(%(hourly)s)
+     AND state = ANY(ARRAY['', 'inbox', 'other']) AND tier = 0 AND NOT flag
+     AND hour < %(soon_h)s""",
+    "today": """
   SELECT measure, state, tier, flag, hour, n FROM cases_tally
    WHERE dept = ANY(%(d)s) AND measure = 4 AND state = '' AND tier = 0 AND NOT flag
-     AND hour >= %(today_h)s AND 4 = ANY(%(m)s)
-  UNION ALL
+     AND hour >= %(today_h)s""",
+}
+_TALLY_SUMS = """
+WITH t AS (
   SELECT measure, state, tier, flag, hour, n FROM cases_tally_delta
-   WHERE dept = ANY(%(d)s) AND measure = ANY(%(m)s)
+   WHERE dept = ANY(%(d)s) AND measure = ANY(%(m)s){folded}
 )
 SELECT measure, state, (SELECT code FROM cases_tierpolicy WHERE id = tier), flag, sum(n),
        coalesce(sum(n) FILTER (WHERE hour < %(now_h)s), 0),
@@ -286,40 +315,69 @@ SELECT measure, state, (SELECT code FROM cases_tierpolicy WHERE id = tier), flag
        coalesce(sum(n) FILTER (WHERE hour >= %(today_h)s), 0)
   FROM t GROUP BY measure, state, tier, flag
 UNION ALL
-SELECT 105, '', '', false, count(*), 0, 0, 0 FROM cases_case
- WHERE %(me)s IS NOT NULL AND handler_id = %(me)s AND state IN %(inbox)s AND {where}
-UNION ALL
 SELECT 999, '', '', false, count(*), 0, 0, 0 FROM (
-  SELECT 1 FROM cases_tally_delta WHERE dept = ANY(%(d)s) LIMIT %(fold)s) x
-UNION ALL
+  SELECT 1 FROM cases_tally_delta WHERE dept = ANY(%(d)s) LIMIT %(fold)s) x"""
+# The hour a moment cuts, and the person's own cases, counted from the cases.
+_TALLY_FROM_CASES = {
+    "mine": """
+SELECT 105, '', '', false, count(*), 0, 0, 0 FROM cases_case
+ WHERE handler_id = %(me)s AND state IN %(inbox)s AND {where}""",
+    2: """
 SELECT 102, CASE WHEN state IN %(inbox)s THEN 'inbox' ELSE 'other' END, '', false, 0,
        count(*) FILTER (WHERE due_at >= %(now_h)s AND due_at < %(now)s),
        count(*) FILTER (WHERE due_at >= %(soon_h)s AND due_at < %(soon)s), 0
   FROM cases_case
  WHERE state IN %(open)s AND {where}
    AND ((due_at >= %(now_h)s AND due_at < %(now)s) OR (due_at >= %(soon_h)s AND due_at < %(soon)s))
-   AND 2 = ANY(%(m)s)
- GROUP BY 2
-UNION ALL
+ GROUP BY 2""",
+    3: """
 SELECT 103, '', '', false, 0, count(*), 0, 0 FROM cases_case
  WHERE state IN %(open)s AND {where}
    AND ((final_due_at IS NULL AND due_at >= %(now_h)s AND due_at < %(now)s)
-        OR (final_replied_at IS NULL AND final_due_at >= %(now_h)s AND final_due_at < %(now)s))
-   AND 3 = ANY(%(m)s)
-UNION ALL
+        OR (final_replied_at IS NULL AND final_due_at >= %(now_h)s AND final_due_at < %(now)s))""",
+    4: """
 SELECT 104, '', '', false, 0, 0, 0, count(*) FROM cases_case
- WHERE {where} AND received_at >= %(today_h)s AND received_at < %(today)s AND 4 = ANY(%(m)s)
-"""
+ WHERE {where} AND received_at >= %(today_h)s AND received_at < %(today)s""",
+    13: """
+SELECT 113, '', '', false, 0, count(*), 0, 0
+  FROM cases_case c JOIN cases_case_assisting_departments a ON a.case_id = c.id
+ WHERE c.state IN %(open)s AND a.department_id = ANY(%(d)s)
+   AND c.lead_department_id IS DISTINCT FROM a.department_id
+   AND ((c.final_due_at IS NULL AND c.due_at >= %(now_h)s AND c.due_at < %(now)s)
+        OR (c.final_replied_at IS NULL AND c.final_due_at >= %(now_h)s
+            AND c.final_due_at < %(now)s))""",
+    "registered": """
+SELECT 106, '', '', false, count(*), 0, 0, 0 FROM cases_case c
+ WHERE c.registered_by_id = %(registrar)s AND c.received_at >= %(today)s
+   AND (c.lead_department_id = ANY(%(d)s) OR EXISTS (
+        SELECT 1 FROM cases_case_assisting_departments a
+         WHERE a.case_id = c.id AND a.department_id = ANY(%(d)s)))""",
+}
+_KEYED, _HOURLY = (1, 11), (2, 3, 13)
+
+
+def _tally_sql(measures, *, mine: bool, registered: bool, where: str) -> str:
+    folded = [_TALLY_FOLDED[part] for part, wanted in (
+        ("keyed", set(measures) & set(_KEYED)), ("hourly", set(measures) & set(_HOURLY)),
+        ("today", 4 in measures)) if wanted]
+    sums = _TALLY_SUMS.format(folded="".join("\n  UNION ALL" + part for part in folded))
+    parts = [sums] + [_TALLY_FROM_CASES[part].format(where=where) for part in (
+            *(["mine"] if mine else []), *(m for m in (2, 3, 4, 13) if m in measures),
+            *(["registered"] if registered else []))]
+    return "\nUNION ALL".join(parts)
 
 
 TALLY_INBOX = ("dispatched", "in_handling", "result_submitted")  # measure 2's 'inbox'
 
 
 def tally_counts(departments=None, *, now: datetime, soon: datetime | None = None,
-                 measures=(1, 2, 3, 4), handler=None) -> Tally:
+                 measures=(1, 2, 3, 4), handler=None, registrar=None) -> Tally:
     """The tallies of these departments' cases as lead department (None: the office):
     1 by state, tier and review; 2 due before now and soon ('inbox' for the states with a
-    department, 'other'); 3 past the deadline in force; 4 received today."""
+    department, 'other'); 3 past the deadline in force; 4 received today; and of the
+    cases each of them assists and does not lead: 11 by state and review, 13 past the
+    deadline in force. `handler`: that person's inbox cases with the departments;
+    `registrar`: the cases of the departments that person registered since today."""
     from django.db import connection
 
     departments = [OFFICE] if departments is None else sorted(departments)
@@ -329,10 +387,15 @@ def tally_counts(departments=None, *, now: datetime, soon: datetime | None = Non
               "soon_h": _hour(soon), "today": today, "today_h": _hour(today),
               "open": tuple(OPEN_STATES),
               "inbox": TALLY_INBOX, "m": list(measures),
-              "me": getattr(handler, "pk", None), "fold": TALLY_FOLD_AT}
+              "keyed": [m for m in measures if m in _KEYED],
+              "hourly": [m for m in measures if m in _HOURLY],
+              "me": getattr(handler, "pk", None), "fold": TALLY_FOLD_AT,
+              "registrar": getattr(registrar, "pk", None)}
     where = "true" if departments == [OFFICE] else "lead_department_id = ANY(%(d)s)"
+    sql = _tally_sql(measures, mine=params["me"] is not None,
+                     registered=params["registrar"] is not None, where=where)
     with connection.cursor() as cursor:
-        cursor.execute(_TALLY_SQL.format(where=where), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     tally = Tally({}, {}, {}, 0, 0)
     for measure, state, tier, flag, total, before_now, before_soon, since_today in rows:
@@ -340,6 +403,13 @@ def tally_counts(departments=None, *, now: datetime, soon: datetime | None = Non
             fold_tallies()
         elif measure == 105:
             tally.mine = int(total)
+        elif measure == 106:
+            tally.registered_today = int(total)
+        elif measure == 11:
+            key = (state, flag)
+            tally.assisted_by_key[key] = tally.assisted_by_key.get(key, 0) + int(total)
+        elif measure in (13, 113):
+            tally.assisted_deadline_passed += int(before_now)
         elif measure == 1:
             key = (state, tier or "", flag)
             tally.by_key[key] = tally.by_key.get(key, 0) + int(total)
