@@ -193,10 +193,14 @@ def measure(runs: int) -> None:
     start = time.perf_counter()
     refresh_figures()
     print(f"refresh with nothing queued: {(time.perf_counter() - start) * 1000:.1f} ms")
-    for rows in year.figure_sets():
-        grouped = rows.values("period_month", "department_id_value").annotate(
-            n=dashboard.Sum("received")).order_by()
-        print(f"plan of the year's figures ({rows.model.__name__}): " + " | ".join(
+    from django.db.models import Sum
+
+    print("the year as parts (table, from, to, sign): " + "; ".join(
+        f"{table} {low}…{high} {sign:+d}" for table, low, high, sign in
+        dashboard.period_parts(year.start, year.end)))
+    for rows, sign in year.figure_parts(["department_id_value"]):
+        grouped = rows.values("department_id_value").annotate(n=Sum("received")).order_by()
+        print(f"plan of the year by department ({rows.model.__name__}, {sign:+d}): " + " | ".join(
             line.strip() for line in grouped.explain().splitlines() if "Scan" in line))
 
 

@@ -212,11 +212,11 @@ def measure(runs: int, *, prefix: str) -> None:
     terms = ["停水", "油烟", "噪声", "欠薪", "物业管理", "燃气泄漏", "占道经营"]
     inputs = [terms[i % len(terms)] for i in range(runs)]
     report("search by words: 2-4 characters", timings(
-        lambda term: list(selectors.search_cases(clerk, term)[:50]), inputs), 20)
+        lambda term: selectors.search_page(clerk, term), inputs), 20)
     report("search by words: a place (4-5 characters)", timings(
-        lambda term: list(selectors.search_cases(clerk, term)[:50]), places), 20)
+        lambda term: selectors.search_page(clerk, term), places), 20)
     report("search by words: 2 characters, rare (a name)", timings(
-        lambda term: list(selectors.search_cases(clerk, term)[:50]),
+        lambda term: selectors.search_page(clerk, term),
         [place[:2] for place in places]), 20)
 
     case = picks[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -169,31 +169,117 @@ CASE_NUMBER_RE = re.compile(r"^([A-Z]{1,10})-(\d{4})-(\d{1,9})$")
 
 
 def search_cases(user, term: str) -> QuerySet[Case]:
-    """Find cases as the counter types: a case number, a phone, or words.
+    """Find cases as the counter types: a case number, a phone, or words; newest first.
 
     Each kind of term has its own indexed path; words are looked for in the summary and
-    place of the last SEARCH_TEXT_DAYS, newest first. On PostgreSQL a term of two
-    characters or more is first looked up by its character pairs (case_words_bigram_idx,
-    intake migration 0008: what a 2-character Chinese term needs, pg_trgm has no trigram
-    for it), then confirmed by ILIKE; a single character and SQLite read the window.
+    place of the last SEARCH_TEXT_DAYS. On PostgreSQL a term of two characters or more
+    is first looked up by its character pairs (case_words_bigram_idx, intake migration
+    0008: what a 2-character Chinese term needs, pg_trgm has no trigram for it), then
+    confirmed by ILIKE; a single character and SQLite read the window. A page of it is
+    read by `search_page`.
     """
     term = term.strip()
     cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
-    number = CASE_NUMBER_RE.match(term.upper())
-    if number:
-        prefix, year, value = number.groups()
-        return cases.filter(number=format_case_number(prefix, int(year), int(value)))
-    phone = normalize_phone(term)
-    if phone.replace("-", "").isdigit() and len(phone) >= 7:
-        people = petitioners_with(phone=phone).values("pk")
-        return cases.filter(petitioner__in=people).order_by("-received_at")
-    since = timezone.now() - timedelta(days=settings.SEARCH_TEXT_DAYS)
+    kind, value = _term_kind(term)
+    if kind == "number":
+        return cases.filter(number=value)
+    if kind == "phone":
+        people = petitioners_with(phone=value).values("pk")
+        return cases.filter(petitioner__in=people).order_by("-received_at", "-pk")
     cases = cases.filter(Q(summary__icontains=term) | Q(place__icontains=term),
-                         received_at__gte=since)
+                         received_at__gte=search_since())
     if connection.vendor == "postgresql" and len(term) >= 2:
         cases = cases.filter(RawSQL(f"{_BIGRAMS} @> intake_bigrams(%s)", [term],
                                     output_field=BooleanField()))
-    return cases.order_by("-received_at")
+    return cases.order_by("-received_at", "-pk")
+
+
+def _term_kind(term: str) -> tuple[str, str]:
+    """("number", the case number), ("phone", the phone) or ("words", the term)."""
+    number = CASE_NUMBER_RE.match(term.upper())
+    if number:
+        prefix, year, value = number.groups()
+        return "number", format_case_number(prefix, int(year), int(value))
+    phone = normalize_phone(term)
+    if phone.replace("-", "").isdigit() and len(phone) >= 7:
+        return "phone", phone
+    return "words", term
+
+
+def search_since(now=None):
+    """How far back a search by words looks."""
+    return (now or timezone.now()) - timedelta(days=settings.SEARCH_TEXT_DAYS)
+
+
+SEARCH_PAGE = 50
+# A search by words reads the newest stretch of time first and an older one only while the
+# page is not full: the last day, then the week, the month, the quarter. A common word
+# fills its page from the last day's cases, a rare one has few matches in each stretch.
+# A page reaches back at most the last stretch (SEARCH_REACH) from where it starts; the
+# next page goes on from there, to SEARCH_TEXT_DAYS.
+SEARCH_STRETCHES = (timedelta(days=1), timedelta(days=7), timedelta(days=30),
+                    timedelta(days=90))
+SEARCH_REACH = SEARCH_STRETCHES[-1]
+
+
+@dataclass
+class SearchPage:
+    rows: list[Case]
+    # More results may come: the next page starts here (cases.paging), after the last row
+    # of a full page, or, for words, where this page stopped looking.
+    next_cursor: str | None
+    # Words: the page holds every match from `reached` to where it started, and the search
+    # looks back to `since` (SEARCH_TEXT_DAYS). None for a number or a phone.
+    reached: datetime | None = None
+    since: datetime | None = None
+
+    @property
+    def is_full(self) -> bool:
+        return self.next_cursor is not None and self.reached is None
+
+
+def search_page(user, term: str, *, after: str = "", size: int = SEARCH_PAGE) -> SearchPage:
+    """A page of `search_cases`, newest first, from the position `after` (a cursor of the
+    previous page): the same rows in the same order as the search sliced, but words are
+    read a stretch of time at a time (SEARCH_STRETCHES), newest first, until the page is
+    full, SEARCH_REACH back at most. The character pairs' bitmap then meets a stretch's
+    cases, not a year's: a common word over a city's year is tens of thousands of rows to
+    fetch and sort for a page of 50. The stretches ask for ids; the page's cases are
+    read once, at the end."""
+    cases = search_cases(user, term)
+    position = position_of(after) if after else None
+    moment = position[0] if position else None
+    if moment is not None:
+        cases = cases.filter(Q(received_at__lt=moment) | Q(received_at=moment,
+                                                            pk__lt=position[1]))
+    if _term_kind(term.strip())[0] != "words":
+        rows = list(cases[:size + 1])
+        last = rows[size - 1] if len(rows) > size else None
+        return SearchPage(rows[:size], cursor_of(last.received_at, last.pk) if last else None)
+    now = timezone.now()
+    since = search_since(now)
+    top = min(moment, now) if moment else now
+    keys = cases.values_list("pk", "received_at")
+    found: list[tuple] = []
+    high = None  # where the stretch read last began (None: none read yet)
+    for stretch in SEARCH_STRETCHES:
+        low = max(top - stretch, since)
+        newer = keys.filter(received_at__gte=low)
+        if high is not None:
+            newer = newer.filter(received_at__lt=high)
+        found += list(newer[:size + 1 - len(found)])
+        high = low
+        if len(found) > size or low <= since:
+            break
+    by_pk = {case.pk: case for case in cases.filter(pk__in=[pk for pk, _at in found])}
+    rows = [by_pk[pk] for pk, _at in found if pk in by_pk]
+    if len(found) > size:
+        pk, at = found[size - 1]
+        return SearchPage(rows[:size], cursor_of(at, pk), since=since)
+    # Every match from `high` on is here; older ones, if the window goes further, on the
+    # next page (a cursor at `high` with no id: strictly older).
+    return SearchPage(rows, cursor_of(high, 0) if high > since else None, reached=high,
+                      since=since)
 
 
 # The queue's channel tabs: key → (label, filter). 暂存 is what a clerk registered at the

@@ -1,6 +1,7 @@
 """The reception counter: register, the intake queue, lookups and documents."""
 
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -140,11 +141,14 @@ def queue(request):
         searches[search_id] = term
         request.session[SESSION_SEARCHES] = searches
         return redirect(f"{reverse('intake:queue')}?s={search_id}")
-    search = request.session.get(SESSION_SEARCHES, {}).get(request.GET.get("s", ""), "")
+    search_id = request.GET.get("s", "")
+    search = request.session.get(SESSION_SEARCHES, {}).get(search_id, "")
     if search:
+        found = selectors.search_page(request.user, search, after=request.GET.get("after", ""))
         return render(request, "intake/queue.html", {
             "form": QueueSearchForm(initial={"q": search}), "search": search,
-            "results": selectors.search_cases(request.user, search)[:50]})
+            "search_id": search_id, "found": found, "results": found.rows,
+            "search_days": settings.SEARCH_TEXT_DAYS})
     form = QueueSearchForm()
     waiting = selectors.received_queue(request.user, channel=request.GET.get("channel", ""),
                                        after=request.GET.get("after", ""))

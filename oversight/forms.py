@@ -1,4 +1,7 @@
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import MultipleFileField
@@ -14,6 +17,25 @@ class AnswerForm(forms.Form):
         error_messages={"required": _("请填写反馈内容：已做的工作和答复信访人的时间。")})
 
 
+class PlainSelect(forms.Select):
+    """A select written here rather than through the widget's templates: the same
+    markup, without a template render and a context per option (a city's 400
+    departments took tens of milliseconds of every dashboard page). No option groups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = self.format_value(value)
+        options, selected = [], False
+        for choice, label in self.choices:
+            choice = "" if choice is None else str(choice)
+            mark = not selected and choice in chosen
+            selected = selected or mark
+            options.append(f'<option value="{escape(choice)}"{" selected" if mark else ""}>'
+                           f"{escape(label)}</option>")
+        return format_html('<select name="{}"{}>{}</select>', name,
+                           flatatt(self.build_attrs(self.attrs, attrs)),
+                           mark_safe("".join(options)))
+
+
 class ScopeForm(forms.Form):
     """The dashboard's period and slice. Empty means the whole office this year."""
 
@@ -24,12 +46,12 @@ class ScopeForm(forms.Form):
                           validators=[validate_date_in_range],
                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     department = forms.ModelChoiceField(label=_("部门"), required=False, queryset=None,
-                                        empty_label=_("全部部门"))
+                                        empty_label=_("全部部门"), widget=PlainSelect)
     category = forms.ModelChoiceField(label=_("问题分类"), required=False, queryset=None,
-                                      empty_label=_("全部分类"))
-    channel = forms.ChoiceField(label=_("渠道"), required=False)
+                                      empty_label=_("全部分类"), widget=PlainSelect)
+    channel = forms.ChoiceField(label=_("渠道"), required=False, widget=PlainSelect)
     tier = forms.ModelChoiceField(label=_("响应级别"), required=False, queryset=None,
-                                  empty_label=_("全部级别"))
+                                  empty_label=_("全部级别"), widget=PlainSelect)
 
     def __init__(self, *args, allowed_departments=None, **kwargs):
         from cases.models import Category, Channel, Department, TierPolicy

@@ -279,6 +279,24 @@ class DepartmentLedger(LedgerCounts):
             name="one_ledger_row_per_day_and_holder")]
 
 
+class MonthlyLedger(LedgerCounts):
+    """The ledger by month (the first day of the month) and holder: PostgreSQL only, kept
+    by triggers on the daily ledger (oversight migration 0012). A year of a city's ledger
+    is then twelve months of a few hundred holders, not a row per holder and day. On
+    SQLite the table stays empty and the dashboard reads the daily ledger."""
+
+    month = models.DateField(_("月份"))
+    holder = models.CharField(_("责任方"), max_length=20)
+    department_id_value = models.IntegerField(_("部门"), default=0)
+
+    class Meta:
+        verbose_name = _("部门责任台账（按月）")
+        verbose_name_plural = _("部门责任台账（按月）")
+        constraints = [models.UniqueConstraint(
+            fields=["month", "holder", "department_id_value"],
+            name="one_ledger_row_per_month_and_holder")]
+
+
 class MonthlyReport(models.Model):
     """The monthly oversight report, generated on the first of the next month."""
 
