@@ -222,11 +222,15 @@ def measure(runs: int, *, prefix: str) -> None:
     case = picks[0]
     recent = Case.objects.filter(received_at__gte=timezone.now() - timedelta(
         days=90)).exclude(state=State.MERGED)
+    words = retold(case)
+    print("plan of the repeat check's shortlist, the place first:\n    " + plan_lines(
+        recent.filter(place=words["place"]).order_by("-received_at").values_list(
+            "pk", flat=True)[:selectors.REPEAT_PLACE_ROWS]))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                       [str(selectors.REPEAT_WORD_THRESHOLD)])
-        print("plan of the repeat check's shortlist:\n    " + plan_lines(
-            selectors.nearest_by_words(recent, **retold(case))[:selectors.REPEAT_SHORTLIST]))
+                       [str(selectors.REPEAT_NEAR_THRESHOLD)])
+        print("then the words (a place given):\n    " + plan_lines(
+            selectors.nearest_by_words(recent, **words)[:selectors.REPEAT_SHORTLIST]))
     for term in ("停水", places[0][:2]):
         print(f"plan of the search by words ({term}):\n    "
               + plan_lines(selectors.search_cases(clerk, term)[:50]))

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
 
 from .models import CaseNumberSequence
@@ -22,6 +22,17 @@ def next_case_number(*, year: int) -> str:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("next_case_number() must run inside the registering transaction")
     prefix = settings.CASE_NUMBER_PREFIX
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        # One statement: the row is locked, counted on and read back at once.
+        table = CaseNumberSequence._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f'UPDATE "{table}" SET last_value = last_value + 1 '
+                           "WHERE prefix = %s AND year = %s RETURNING last_value",
+                           [prefix, year])
+            row = cursor.fetchone()
+        if row is not None:
+            return format_case_number(prefix, year, row[0])
     sequences = CaseNumberSequence.objects.select_for_update()
     sequence = sequences.filter(prefix=prefix, year=year).first()
     if sequence is None:
@@ -70,6 +81,13 @@ def forget_pending() -> None:
     _pending().clear()
 
 
+def _give_back(year: int) -> None:
+    """The number just taken was not used: the year's row (still locked by this
+    transaction) counts it back, so the next case takes it and no gap is left."""
+    CaseNumberSequence.objects.filter(prefix=settings.CASE_NUMBER_PREFIX, year=year).update(
+        last_value=F("last_value") - 1)
+
+
 def assign_pending() -> dict[int, str]:
     """Number the act's new cases (in the order they were registered) and put the number
     wherever the act wrote the stand-in: the case, its history, its notifications and
@@ -79,11 +97,14 @@ def assign_pending() -> dict[int, str]:
     assigned = {}
     pending, _state.pending = list(_pending()), []
     for case, token, year in pending:
-        # A registration undone inside the act (a savepoint rolled back) takes no number.
-        if case.pk is None or not Case.objects.filter(pk=case.pk, number=token).exists():
+        if case.pk is None:
             continue
         number = next_case_number(year=year)
-        Case.objects.filter(pk=case.pk, number=token).update(number=number)
+        if not Case.objects.filter(pk=case.pk, number=token).update(number=number):
+            # A registration undone inside the act (a savepoint rolled back) keeps no
+            # number.
+            _give_back(year)
+            continue
         Case.history.filter(id=case.pk, number=token).update(number=number)
         for model, fields in ((Notification, ("title", "body")),
                               (Delivery, ("subject", "body"))):

@@ -25,12 +25,16 @@ def _digest(case_id: int, code: str) -> str:
     return salted_hmac("intake.query_code", f"{case_id}:{normalize(code)}").hexdigest()
 
 
-def issue(case) -> str:
+def issue(case, *, first: bool = False) -> str:
     """A new code for the case, replacing any earlier one; the code itself is returned
-    once and never stored."""
+    once and never stored. `first`: the case was made in this transaction, so it has no
+    code yet and the row is only inserted (no lookup, no savepoints)."""
     code = get_random_string(settings.QUERY_CODE_LENGTH, ALPHABET)
-    QueryCode.objects.update_or_create(
-        case=case, defaults={"code_hash": _digest(case.pk, code), "issued_at": timezone.now()})
+    values = {"code_hash": _digest(case.pk, code), "issued_at": timezone.now()}
+    if first:
+        QueryCode.objects.create(case=case, **values)
+    else:
+        QueryCode.objects.update_or_create(case=case, defaults=values)
     return code
 
 

@@ -51,15 +51,31 @@ class SimilarCase:
     same_petitioner: bool
 
 
-REPEAT_SHORTLIST = 50  # the window's cases nearest by the index (or rapidfuzz), scored on TF-IDF
-# PostgreSQL: the shortlist is what pg_trgm's word_similarity of the new case's words (its
-# first REPEAT_QUERY_CHARS characters and its place) with an earlier case's summary and
-# place puts first, among the cases reaching REPEAT_WORD_THRESHOLD (case_words_trgm_idx,
-# intake migration 0008). On the corpus, with these values, an original scores 0.16 or more
-# against its re-telling in 95 of 100 (median 0.28), a different matter of the same kind
-# less than 0.094 in 99 of 100: the threshold keeps the index's answer small.
+# How many of the window's cases each part of the shortlist gives (below) to be scored on
+# TF-IDF: on the corpus every original of a re-told matter is among the 10 nearest.
+REPEAT_SHORTLIST = 20
+REPEAT_FUZZY_SHORTLIST = 50  # the SQLite demo's rapidfuzz ranks more loosely
+# The shortlist has two parts (PostgreSQL):
+# - the place first: the window's cases registered at the same place (the place as
+#   stored; case_place_received_idx, intake migration 0009), the newest REPEAT_PLACE_ROWS
+#   of them, nearest by words first. On the corpus every re-told matter (73 of 73) gives
+#   its original's place, and a re-telling's wording is near its original's mostly
+#   through that place: without it only 10 % of them reach word_similarity 0.2 (with it,
+#   89 %).
+# - then the words: pg_trgm's word_similarity of the new case's words (its first
+#   REPEAT_QUERY_CHARS characters and its place) with an earlier case's summary and place
+#   (case_words_trgm_idx, intake migration 0008), nearest first. Without a place, among
+#   the cases reaching REPEAT_WORD_THRESHOLD: on the corpus an original scores 0.16 or
+#   more against its re-telling in 95 of 100 (median 0.28), a different matter of the
+#   same kind less than 0.094 in 99 of 100. With a place (its cases are in already),
+#   among those reaching REPEAT_NEAR_THRESHOLD: nearly the same words, written down at
+#   a place spelt otherwise. The higher threshold keeps the index's work small over a
+#   city's window: it reads its rarest lists only, and few rows pass (500 000 cases in
+#   the window: about 5 000 rows rechecked at 0.15 for a re-told case, 800 at 0.5).
 REPEAT_QUERY_CHARS = 30
 REPEAT_WORD_THRESHOLD = 0.15
+REPEAT_NEAR_THRESHOLD = 0.7
+REPEAT_PLACE_ROWS = 200
 
 
 def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place: str = "",
@@ -71,10 +87,33 @@ def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place
 
     The score (intake.learning.repeat_score) is the triage model's TF-IDF cosine of the
     wording, the place's, and the petitioner (same phone or ID number, else same name).
-    The window's REPEAT_SHORTLIST nearest by the wording alone are found first, and
-    only they are vectorised: on PostgreSQL through the trigram index over the whole
-    window; elsewhere (the SQLite demo) among the newest REPEAT_CANDIDATES by rapidfuzz.
+    A shortlist is found first, and only it is vectorised: the window's cases at the
+    same place, and those nearest by the wording alone (on PostgreSQL through the
+    indexes over the whole window, below; elsewhere, the SQLite demo, among the newest
+    REPEAT_CANDIDATES by rapidfuzz).
     """
+    scored = _scored(phone=phone, id_number=id_number, text=text, place=place, name=name,
+                     petitioner=petitioner, exclude_id=exclude_id, limit=limit)
+    cases = Case.objects.select_related("petitioner", "category").in_bulk(
+        [row.pk for row in scored])
+    return [SimilarCase(case=cases[row.pk], score=row.score,
+                        same_petitioner=row.same_petitioner)
+            for row in scored if row.pk in cases]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: int
+    same_petitioner: bool
+    received_at: object
+    pk: int
+    number: str
+
+
+def _scored(*, phone: str, id_number: str, text: str, place: str, name: str,
+            petitioner: Petitioner | None, exclude_id: int | None,
+            limit: int) -> list[_Scored]:
+    """similar_cases' answer as plain rows, best first (what registration keeps)."""
     from . import learning
 
     text = (text or "").strip()
@@ -95,19 +134,18 @@ def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place
     recent = Case.objects.filter(received_at__gte=since).exclude(state=State.MERGED)
     if exclude_id:
         own, recent = own.exclude(pk=exclude_id), recent.exclude(pk=exclude_id)
-    picked = list(own.order_by("-received_at").values_list("pk", flat=True)[:limit])
+    picked = list(own.order_by("-received_at").values_list("pk", flat=True)[:limit]) \
+        if petitioners else []
     if text:
         picked += _nearest_in_window(recent, text=text, place=place)
-    # Scored on the few columns the score reads; whole cases only for what is answered.
+    if not picked:
+        return []
+    # Scored on the few columns the score reads.
     rows = list(Case.objects.filter(pk__in=set(picked)).values_list(
         "pk", "summary", Substr("content", 1, 500), "place", "petitioner_id",
-        "petitioner__name", "received_at"))
-    if not rows:
-        return []
-    wording = learning.similarities(text, [f"{row[1]} {row[2]}" for row in rows]) if text \
-        else [0.0] * len(rows)
-    places = learning.similarities(place, [row[3] for row in rows]) if place \
-        else [0.0] * len(rows)
+        "petitioner__name", "received_at", "number"))
+    wording, places = learning.similarities_of(
+        (text, [f"{row[1]} {row[2]}" for row in rows]), (place, [row[3] for row in rows]))
     scored = []
     for row, text_cosine, place_cosine in zip(rows, wording, places):
         same_petitioner = row[4] in petitioners
@@ -115,36 +153,59 @@ def similar_cases(*, phone: str = "", id_number: str = "", text: str = "", place
             text_cosine, place_cosine, same_petitioner=same_petitioner,
             same_name=bool(name) and row[5] == name) if text else 0
         if same_petitioner or score >= settings.REPEAT_MIN_SIMILARITY:
-            scored.append((score, same_petitioner, row[6], row[0]))
-    scored.sort(reverse=True)
-    scored = scored[:limit]
-    cases = Case.objects.select_related("petitioner", "category").in_bulk(
-        [pk for *_rest, pk in scored])
-    return [SimilarCase(case=cases[pk], score=score, same_petitioner=same_petitioner)
-            for score, same_petitioner, _received, pk in scored if pk in cases]
+            scored.append(_Scored(score, same_petitioner, row[6], row[0], row[7]))
+    scored.sort(key=lambda row: (row.score, row.same_petitioner, row.received_at, row.pk),
+                reverse=True)
+    return scored[:limit]
 
 
 def _nearest_in_window(recent: QuerySet[Case], *, text: str, place: str) -> list[int]:
-    """The REPEAT_SHORTLIST cases of `recent` whose wording is nearest to the text's."""
-    if connection.vendor != "postgresql":
+    """The ids of `recent` to score: the same place's (up to REPEAT_SHORTLIST, nearest by
+    words first), then up to REPEAT_SHORTLIST whose wording is nearest to the text's."""
+    postgres = connection.vendor == "postgresql"
+    picked = []
+    if place:
+        at_place = recent.filter(place=place).order_by("-received_at")
+        if postgres:
+            newest = at_place.values("pk")[:REPEAT_PLACE_ROWS]
+            picked = list(_by_words(Case.objects.filter(pk__in=newest), text=text,
+                                    place=place)[:REPEAT_SHORTLIST])
+        else:
+            picked = list(at_place.values_list("pk", flat=True)[:REPEAT_SHORTLIST])
+    if not postgres:
         rows = recent.order_by("-received_at").values_list(
             "pk", "summary", Substr("content", 1, 200))[: settings.REPEAT_CANDIDATES]
         choices = {pk: f"{summary} {head}" for pk, summary, head in rows}
-        return [pk for _, _, pk in process.extract(
-            text, choices, scorer=fuzz.ratio, limit=REPEAT_SHORTLIST)]
-    with transaction.atomic():  # the threshold of %> for this transaction only
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                           [str(REPEAT_WORD_THRESHOLD)])
-        return list(nearest_by_words(recent, text=text, place=place)[:REPEAT_SHORTLIST])
+        nearest = [pk for _, _, pk in process.extract(
+            text, choices, scorer=fuzz.ratio, limit=REPEAT_FUZZY_SHORTLIST)]
+    else:
+        threshold = REPEAT_NEAR_THRESHOLD if place else REPEAT_WORD_THRESHOLD
+        # The threshold of %> for this transaction only (inside an act: its own
+        # transaction, no savepoint).
+        with transaction.atomic(savepoint=False):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, "
+                               "true)", [str(threshold)])
+            nearest = list(nearest_by_words(recent, text=text, place=place)
+                           [:REPEAT_SHORTLIST])
+    return list(dict.fromkeys(picked + nearest))
 
 
 def nearest_by_words(cases: QuerySet[Case], *, text: str, place: str = "") -> QuerySet:
     """PostgreSQL: the ids of `cases` reaching pg_trgm.word_similarity_threshold by the
     text's first REPEAT_QUERY_CHARS characters and the place, nearest first."""
-    words = " ".join(part for part in (text[:REPEAT_QUERY_CHARS], place) if part)
-    return (cases.filter(RawSQL(f"{_WORDS} %%> %s", [words], output_field=BooleanField()))
-            .annotate(nearness=RawSQL(f"word_similarity(%s, {_WORDS})", [words]))
+    return _by_words(cases.filter(RawSQL(f"{_WORDS} %%> %s", [_words(text, place)],
+                                         output_field=BooleanField())), text=text, place=place)
+
+
+def _words(text: str, place: str) -> str:
+    return " ".join(part for part in (text[:REPEAT_QUERY_CHARS], place) if part)
+
+
+def _by_words(cases: QuerySet[Case], *, text: str, place: str) -> QuerySet:
+    """PostgreSQL: the ids of `cases`, nearest by word_similarity first."""
+    return (cases.annotate(nearness=RawSQL(f"word_similarity(%s, {_WORDS})",
+                                           [_words(text, place)]))
             .order_by("-nearness", "-received_at").values_list("pk", flat=True))
 
 
@@ -157,10 +218,11 @@ _BIGRAMS = f"""intake_bigrams("{_TABLE}"."summary", "{_TABLE}"."place")"""
 def repeat_candidates(case: Case, *, limit: int = 3) -> list[dict]:
     """What registration keeps and answers: the earlier cases scoring at least
     REPEAT_MIN_SIMILARITY for this (unsaved or saved) case, best first."""
-    found = similar_cases(text=f"{case.summary} {case.content}", place=case.place,
-                          petitioner=case.petitioner, exclude_id=case.pk, limit=limit + 10)
-    return [{"number": s.case.number, "score": s.score, "same_petitioner": s.same_petitioner}
-            for s in found if s.score >= settings.REPEAT_MIN_SIMILARITY][:limit]
+    found = _scored(text=f"{case.summary} {case.content}", place=case.place, phone="",
+                    id_number="", name="", petitioner=case.petitioner, exclude_id=case.pk,
+                    limit=limit + 10)
+    return [{"number": row.number, "score": row.score, "same_petitioner": row.same_petitioner}
+            for row in found if row.score >= settings.REPEAT_MIN_SIMILARITY][:limit]
 
 
 # A case number as typed: any width (past 999 999 cases a year it has seven digits), and

@@ -113,10 +113,16 @@ def register_case(
         **complained_party(department=complained_department, section=complained_section,
                            person=complained_person),
     )
+    if category is not None:
+        # The held copy, with its parent and default tier: the triage, the acceptance
+        # and the answer read them without a query each.
+        case.category = case_reference.categories().get(category.pk, category)
     # The references are the service's own objects, already read: their existence is not
-    # asked of the database again (three SELECTs per registration).
+    # asked of the database again (three SELECTs per registration). The table's one
+    # constraint (a collective visit's head count) is checked above, not by a SELECT.
     case.full_clean(exclude=["number", "state", "petitioner", "category", "tier",
-                             "registered_by", "earlier_case", "complained_department"])
+                             "registered_by", "earlier_case", "complained_department"],
+                    validate_constraints=False)
     data = {"earlier_case": earlier_case.number} if earlier_case else {}
     # Arrived without a category (API, portal, e-mail): the suggestion is applied, marked
     # as such, so that the clock starts on the right tier; the dispatcher confirms it.
@@ -150,7 +156,7 @@ def register_case(
         case, actor=actor, action="register", from_state="",
         note=case.get_channel_display(), data=data,
     )
-    case.query_code = _give_query_code(case)
+    case.query_code = _give_query_code(case, first=True)
     case.triage_suggestion = suggestion
     case.repeat_candidates = repeats
     if applied is not None:
@@ -196,10 +202,11 @@ def _alert_emergency(case: Case, safety) -> None:
             "phrases": "、".join(safety.phrases)}, case)])
 
 
-def _give_query_code(case: Case, *, replacing: bool = False) -> str:
-    """A new query code for the case (replacing any earlier one), e-mailed through the
-    outbox to a petitioner who gave an address; answers the code."""
-    code = query_codes.issue(case)
+def _give_query_code(case: Case, *, replacing: bool = False, first: bool = False) -> str:
+    """A new query code for the case (replacing any earlier one; `first`: the case was
+    made in this transaction and has none yet), e-mailed through the outbox to a
+    petitioner who gave an address; answers the code."""
+    code = query_codes.issue(case, first=first)
     email = case.petitioner.email
     if email:
         lines = [
@@ -258,10 +265,20 @@ def _start_intake_clock(case: Case) -> dict:
     return data
 
 
+def _registered_or_locked(case_id: int, registered: Case | None) -> Case:
+    """The case an act works on, locked: the one this same transaction has just
+    registered (the counter's outcome; no other transaction sees the row before the
+    commit, so it is neither locked nor read again), else the row locked now."""
+    if registered is not None and registered.pk == case_id:
+        return registered
+    return case_services.lock_case(case_id)
+
+
 @case_services.act_transaction
-def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> Case:
+def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "",
+                registered: Case | None = None) -> Case:
     """受理: the clock starts; the tier is the one given, the category's, or T3."""
-    case = case_services.lock_case(case_id)
+    case = _registered_or_locked(case_id, registered)
     if tier_code:
         case.tier = case_services.tier_by_code(tier_code)
     elif case.tier_id is None:
@@ -294,9 +311,10 @@ def accept_case(*, actor, case_id: int, tier_code: str = "", note: str = "") -> 
 
 
 @case_services.act_transaction
-def answer_on_the_spot(*, actor, case_id: int, answer: str) -> Case:
+def answer_on_the_spot(*, actor, case_id: int, answer: str,
+                       registered: Case | None = None) -> Case:
     """即办: a consultation answered at once."""
-    case = case_services.lock_case(case_id)
+    case = _registered_or_locked(case_id, registered)
     answer = case_services.required_text("answer", answer, _("请填写答复内容。"))
     case_services.move(case.answer_on_the_spot, actor=actor, note=answer, at=timezone.now(),
                        answer=answer, by=case_services.staff_or_none(actor))
@@ -304,9 +322,10 @@ def answer_on_the_spot(*, actor, case_id: int, answer: str) -> Case:
 
 
 @case_services.act_transaction
-def refuse_case(*, actor, case_id: int, reason: str, guidance: str) -> Case:
+def refuse_case(*, actor, case_id: int, reason: str, guidance: str,
+                registered: Case | None = None) -> Case:
     """不予受理: outside the office's scope; the petitioner is told where to go instead."""
-    case = case_services.lock_case(case_id)
+    case = _registered_or_locked(case_id, registered)
     reason = case_services.required_text("reason", reason, _("请填写不予受理的理由。"))
     guidance = case_services.required_text("guidance", guidance, _("请告知信访人应当向哪里反映。"))
     case_services.move(case.refuse, actor=actor, note=reason, data={"guidance": guidance},
@@ -316,9 +335,10 @@ def refuse_case(*, actor, case_id: int, reason: str, guidance: str) -> Case:
 
 
 @case_services.act_transaction
-def merge_case(*, actor, case_id: int, into_number: str, note: str = "") -> Case:
+def merge_case(*, actor, case_id: int, into_number: str, note: str = "",
+               registered: Case | None = None) -> Case:
     """合并: the same matter is already being handled under an earlier number."""
-    case = case_services.lock_case(case_id)
+    case = _registered_or_locked(case_id, registered)
     target = Case.objects.filter(number=(into_number or "").strip()).first()
     if target is None or target.pk == case.pk:
         raise ValidationError({"into_number": _("请填写要并入的另一件案件的编号。")})
@@ -483,20 +503,24 @@ def register_intake(
     code, suggestion = case.query_code, case.triage_suggestion
     for representative in representatives:
         Representative.objects.create(case=case, **representative)
-    case_services.add_attachments(actor=actor, case=case, uploads=attachments)
+    if attachments:  # a new case holds no files: no quota to read without uploads
+        case_services.add_attachments(actor=actor, case=case, uploads=attachments)
     _alert_special_visits(case)
     IntakeSubmission.objects.filter(token=submission_token).update(case=case)
 
     try:
         if outcome == Outcome.ACCEPT:
-            case = accept_case(actor=actor, case_id=case.pk, tier_code=tier_code)
+            case = accept_case(actor=actor, case_id=case.pk, tier_code=tier_code,
+                               registered=case)
         elif outcome == Outcome.ANSWER:
-            case = answer_on_the_spot(actor=actor, case_id=case.pk, answer=answer)
+            case = answer_on_the_spot(actor=actor, case_id=case.pk, answer=answer,
+                                      registered=case)
         elif outcome == Outcome.REFUSE:
-            case = refuse_case(actor=actor, case_id=case.pk,
-                                             reason=refusal_reason, guidance=refusal_guidance)
+            case = refuse_case(actor=actor, case_id=case.pk, reason=refusal_reason,
+                               guidance=refusal_guidance, registered=case)
         elif outcome == Outcome.MERGE:
-            case = merge_case(actor=actor, case_id=case.pk, into_number=merge_into)
+            case = merge_case(actor=actor, case_id=case.pk, into_number=merge_into,
+                              registered=case)
     except ValidationError as error:
         # The acts name their own fields; the registration names them as its form does.
         raise ValidationError({OUTCOME_FIELDS.get(field, field): messages

@@ -207,6 +207,8 @@ def suggest(*, summary: str = "", content: str = "", place: str = "", demands: s
     ranked_categories = sorted(categories.values(), key=lambda o: -o.confidence)[:limit]
     best = ranked_categories[0].value if ranked_categories else None
     if best is not None:
+        # The held copy, read with its default tier and department (no query for them).
+        best = reference.categories().get(best.pk, best)
         rows = _history(best.pk, limit)
         total = sum(row["n"] for row in rows) or 1
         found = reference.departments()
