@@ -57,7 +57,8 @@ class ScopeForm(forms.Form):
         from cases.models import Category, Channel, Department, TierPolicy
 
         super().__init__(*args, **kwargs)
-        departments = Department.objects.filter(is_active=True)
+        # A choice needs its id and name (a city has 400 departments).
+        departments = Department.objects.filter(is_active=True).only("pk", "name", "code")
         if allowed_departments is not None:
             departments = departments.filter(pk__in=allowed_departments)
         self.fields["department"].queryset = departments

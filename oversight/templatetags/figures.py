@@ -12,15 +12,23 @@ def get_rate(row: dict, key: str):
     return row.get(key)
 
 
-@register.simple_tag
-def breakdown_cells(row: dict, columns, by: str, drilldown_url: str):
+def _decimal_point(context) -> str:
+    """The language's decimal point, looked up once a page."""
+    cached = context.render_context
+    if "decimal_point" not in cached:
+        cached["decimal_point"] = get_format("DECIMAL_SEPARATOR")
+    return cached["decimal_point"]
+
+
+@register.simple_tag(takes_context=True)
+def breakdown_cells(context, row: dict, columns, by: str, drilldown_url: str):
     """The figure cells of one breakdown row: a rate as it is (— without a denominator), a
     counter linked to the cases behind it (not for the row of cases without a department,
     category or tier: 0 is no filter). Built here, not in the template language: a city's
     400 departments by 26 columns are 10 400 cells, each an `{% url %}` and a few tags,
     and each number localized on its own (the counters are plain integers, a rate's
     decimal point is the language's)."""
-    decimal_point = get_format("DECIMAL_SEPARATOR")
+    decimal_point = _decimal_point(context)
     linked = bool(row["key"]) or by in ("channel", "month")
     link = f'<td class="num"><a href="{drilldown_url}?{escape(row["query"])}&measure='
     cells = []
@@ -42,11 +50,11 @@ LEDGER_CELLS = (("segments", ""), ("held_hours", ""), ("average_hours", ""),
                 ("returns_refused", ""), ("extensions", ""))
 
 
-@register.simple_tag
-def ledger_cells(row: dict):
+@register.simple_tag(takes_context=True)
+def ledger_cells(context, row: dict):
     """The cells of one row of the departments' ledger (one row per department: built
     here for the same reason as `breakdown_cells`)."""
-    decimal_point = get_format("DECIMAL_SEPARATOR")
+    decimal_point = _decimal_point(context)
     return mark_safe("".join(
         f'<td class="num">{_number(row[key], decimal_point)}'
         f'{unit if row[key] is not None else ""}</td>' for key, unit in LEDGER_CELLS))

@@ -139,7 +139,17 @@ def test_the_figures_and_the_ledger_are_those_of_every_day_added_up(
 
 
 def test_the_breakdown_cells_are_the_markup_the_template_wrote():
-    from oversight.templatetags.figures import breakdown_cells, ledger_cells
+    from django.template import Context
+
+    from oversight.templatetags import figures as tags
+
+    context = Context()
+
+    def breakdown_cells(*arguments):
+        return tags.breakdown_cells(context, *arguments)
+
+    def ledger_cells(row):
+        return tags.ledger_cells(context, row)
 
     columns = [("received", "受理量"), ("on_time_rate", "按期答复率%"),
                ("visit_rate", "回访率%")]
