@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +26,15 @@ def routing_suggestions(case: Case, *, limit: int = 3):
 # ---------------------------------------------------------------- the department inbox
 INBOX_STATES = (State.DISPATCHED, State.IN_HANDLING, State.RESULT_SUBMITTED)
 PAGE_SIZE = 50
+# What a row shows and what its buttons ask (cases.acts: the state, the handling mode,
+# the lead department, the handler), the tier's code, the category's and the handler's
+# names as plain columns: fifty whole cases with their petitioner, category, tier and
+# handler cost more to plan, carry and build than the rest of the page.
+ROW_FIELDS = ("number", "summary", "state", "review_stage", "handling_mode",
+              "lead_department_id", "due_at", "handler_id")
+ROW_NAMES = {"tier_code": "tier__code", "category_name": "category__name",
+             "handler_first_name": "handler__first_name",
+             "handler_last_name": "handler__last_name", "handler_username": "handler__username"}
 
 
 @dataclass
@@ -86,7 +95,7 @@ def department_inbox(user, department: Department, filters: InboxFilters, *,
         cases = cases.filter(due_at__lt=now)
     if filters.due_soon:
         cases = cases.filter(due_at__gte=now, due_at__lt=soon)
-    cases = cases.select_related("category", "category__parent", "tier", "handler", "petitioner")
+    cases = cases.only(*ROW_FIELDS).annotate(**{name: F(path) for name, path in ROW_NAMES.items()})
     if last:
         rows = list(cases.order_by("-due_at", "-pk")[:PAGE_SIZE])[::-1]
         return InboxPage(_with_urgency(rows, now, soon), None, counts, True)
@@ -132,7 +141,19 @@ def inbox_counts(user, department: Department, *, now, soon) -> dict:
 
 
 def _with_urgency(rows, now, soon):
+    """Each row's urgency, labels and handler's name, ready to print. The labels come
+    from one look-up per page: a model's get_state_display hashes every lazy label of the
+    field's choices, a translation each, on every call."""
+    from cases.models import ReviewStage
+
+    states = {value: str(label) for value, label in State.choices}
+    stages = {value: str(label) for value, label in ReviewStage.choices}
     for case in rows:
+        case.state_label = states.get(case.state, case.state)
+        case.review_stage_label = stages.get(case.review_stage, case.review_stage)
+        # As User.get_full_name, else the username.
+        case.handler_name = (f"{case.handler_first_name} {case.handler_last_name}".strip()
+                             or case.handler_username) if case.handler_id else ""
         case.urgency = ("overdue" if case.due_at and case.due_at < now
                         else "due_soon" if case.due_at and case.due_at < soon else "on_time")
     return rows

@@ -130,3 +130,26 @@ def test_a_nul_in_the_inbox_cursor_is_refused_at_the_edge(client, world):
     client.force_login(world.handler)
     response = client.get(reverse("dispatch:inbox"), {"after": "1\x00_1"})
     assert response.status_code == 400 and "“after”" in response.content.decode()
+
+
+def test_a_row_shows_its_case_escaped_with_the_buttons_the_table_of_acts_offers(client, world):
+    taken, waiting = drive_to(world, State.DISPATCHED), drive_to(world, State.DISPATCHED)
+    Case.objects.filter(pk=taken.pk).update(summary='<b onclick="x()">夜市</b> & 噪音')
+    dispatch_acts.department_accept_case(actor=world.handler, case_id=taken.pk)
+    client.force_login(world.head)
+    page = client.get(f"{reverse('dispatch:inbox')}?department={world.a.pk}&tier=")
+    page = page.content.decode()
+    row = next(part for part in page.split("<tr") if taken.number in part)
+    assert "&lt;b onclick=&quot;x()&quot;&gt;夜市&lt;/b&gt; &amp; 噪音" in row
+    assert "<b onclick" not in page
+    assert "办理中" in row and "T3" in row and world.category.name in row
+    assert world.handler.get_full_name() in row
+    # The head assigns (the handler preselected), and takes no case in handling.
+    assert f'<option value="{world.handler.pk}" selected>' in row
+    assert reverse("dispatch:assign", args=[taken.number]) in row
+    assert reverse("dispatch:take", args=[taken.number]) not in row
+    # Back to this very page after an act, its address escaped.
+    assert f'name="next" value="/dispatch/inbox/?department={world.a.pk}&amp;tier="' in row
+    other = next(part for part in page.split("<tr") if waiting.number in part)
+    assert reverse("dispatch:take", args=[waiting.number]) in other
+    assert 'name="csrfmiddlewaretoken"' in other and "已交办" in other
