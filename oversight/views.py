@@ -197,7 +197,8 @@ def dashboard_page(request):
         "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
                                             definition) in RATES.items()],
         "presets": _presets(), "department_locked": scope.allowed_departments is not None,
-        "ledger": dashboard.ledger(scope),
+        # The departments' ledger is a table by department: on that breakdown only.
+        "ledger": dashboard.ledger(scope) if by == "department" else None,
         "definitions_version": DEFINITIONS_VERSION,
         "definitions_change": DEFINITIONS_CHANGES[DEFINITIONS_VERSION],
         "chart_data": {

@@ -1,6 +1,6 @@
 from django import template
 from django.utils.formats import get_format
-from django.utils.html import escape
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -67,3 +67,19 @@ def _number(value, decimal_point: str) -> str:
     if isinstance(value, float):
         return str(value).replace(".", decimal_point)
     return str(int(value))
+
+
+@register.simple_tag(takes_context=True)
+def breakdown_rows(context, rows, columns, by: str, drilldown_url: str):
+    """The breakdown's rows, each its label and `breakdown_cells`."""
+    return mark_safe("".join(
+        f'<tr><th scope="row">{conditional_escape(row["label"])}</th>'
+        f"{breakdown_cells(context, row, columns, by, drilldown_url)}</tr>" for row in rows))
+
+
+@register.simple_tag(takes_context=True)
+def ledger_rows(context, rows):
+    """The ledger's rows, each its holder and `ledger_cells`."""
+    return mark_safe("".join(
+        f'<tr><th scope="row">{conditional_escape(row["label"])}</th>'
+        f"{ledger_cells(context, row)}</tr>" for row in rows))

@@ -168,3 +168,18 @@ def test_the_breakdown_cells_are_the_markup_the_template_wrote():
     assert ledger_cells(ledger_row) == "".join(
         f'<td class="num">{value}</td>' for value in
         ("3", "5.5", "—", "0", "0.0", "2", "1", "50.0%", "1", "0", "0"))
+
+
+def test_the_page_shows_the_breakdown_and_the_ledger_on_the_department_tab(
+        client, world, two_months):
+    client.force_login(world.supervisor)
+    query = "/oversight/?start=2026-05-01&end=2026-07-10"
+    by_department = client.get(query).content.decode()
+    row = next(row for row in dashboard.ledger(dashboard.Scope(
+        start=date(2026, 5, 1), end=date(2026, 7, 10))) if row["key"] == world.a.pk)
+    assert 'id="ledger"' in by_department and f'<th scope="row">{row["label"]}</th>' in (
+        by_department)
+    assert f'&amp;department={world.a.pk}&measure=received">' in by_department
+    by_category = client.get(query + "&by=category").content.decode()
+    assert 'id="ledger"' not in by_category and 'id="ledger-elsewhere"' in by_category
+    assert 'id="breakdown"' in by_category
