@@ -85,9 +85,10 @@ def department_ids_of(user) -> frozenset[int]:
     cached = getattr(user, "_petition_departments", None)
     if cached is None:
         member = set(user.departments.values_list("pk", flat=True))
-        headed = set(user.headed_departments.values_list("pk", flat=True))
+        headed = frozenset(user.headed_departments.values_list("pk", flat=True))
         cached = frozenset(member | headed)
         user._petition_departments = cached
+        user._petition_headed = headed  # read already: headed_department_ids_of
     return cached
 
 

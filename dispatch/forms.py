@@ -1,4 +1,7 @@
+from html import escape
+
 from django import forms
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Department, Finding, Tier
@@ -8,14 +11,41 @@ from cases.parsing import validate_date_in_range
 from .selectors import INBOX_STATES, InboxFilters
 
 
+def _attributes(attrs: dict) -> str:
+    """As django/forms/widgets/attrs.html writes them."""
+    return "".join(f" {name}" if value is True else f' {name}="{escape(str(value))}"'
+                   for name, value in attrs.items() if value is not False)
+
+
+class WrittenSelect(forms.Select):
+    """A <select> with Django's markup, written in Python rather than through one widget
+    template per option: the inbox's filters list some ninety options (the categories
+    alone seventy), which took about 5 ms a page through the templates."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{escape(widget["name"])}"{_attributes(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{escape(str(group_name))}">')
+            for option in options:
+                parts.append(f'\n  <option value="{escape(str(option["value"]))}"'
+                             f'{_attributes(option["attrs"])}>{escape(str(option["label"]))}'
+                             "</option>\n")
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))
+
+
 class InboxFilterForm(forms.Form):
-    state = forms.ChoiceField(label=_("状态"), required=False)
-    tier = forms.ChoiceField(label=_("响应级别"), required=False,
+    state = forms.ChoiceField(label=_("状态"), required=False, widget=WrittenSelect)
+    tier = forms.ChoiceField(label=_("响应级别"), required=False, widget=WrittenSelect,
                              choices=[("", _("全部"))] + list(Tier.choices))
     category = forms.TypedChoiceField(label=_("问题分类"), required=False, coerce=int,
-                                      empty_value=None)
+                                      empty_value=None, widget=WrittenSelect)
     handler = forms.TypedChoiceField(label=_("承办人"), required=False, coerce=int,
-                                     empty_value=None)
+                                     empty_value=None, widget=WrittenSelect)
     overdue = forms.BooleanField(label=_("只看已超期"), required=False)
     due_soon = forms.BooleanField(label=_("只看即将到期"), required=False)
     mine = forms.BooleanField(label=_("只看我承办的"), required=False)

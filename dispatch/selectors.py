@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Department, State
+from cases.models import Case, Department, State, TierPolicy
 from cases.paging import cursor_of, position_of
 
 
@@ -84,7 +84,9 @@ def department_inbox(user, department: Department, filters: InboxFilters, *,
     if filters.state in INBOX_STATES:
         cases = cases.filter(state=filters.state)
     if filters.tier:
-        cases = cases.filter(tier__code=filters.tier)
+        # By the tier's id, which the inbox's tier index (dispatch 0005) begins with.
+        cases = cases.filter(tier_id=Subquery(
+            TierPolicy.objects.filter(code=filters.tier).values("pk")[:1]))
     if filters.category:
         cases = cases.filter(category_id=filters.category)
     if filters.handler:

@@ -27,10 +27,12 @@ class PhoneField(forms.CharField):
 def subcategory_choices():
     """Subcategories grouped under their category, for a <select> with optgroups."""
     groups: dict[str, list] = {}
-    for category in Category.objects.filter(parent__isnull=False, is_active=True).select_related(
-        "parent", "default_tier", "default_department"
-    ).order_by("parent__sort_order", "parent__name", "sort_order", "name"):
-        groups.setdefault(category.parent.name, []).append((category.pk, category.name))
+    for pk, name, group in Category.objects.filter(
+        parent__isnull=False, is_active=True
+    ).order_by("parent__sort_order", "parent__name", "sort_order", "name").values_list(
+        "pk", "name", "parent__name"
+    ):
+        groups.setdefault(group, []).append((pk, name))
     return [("", "—")] + [(group, options) for group, options in groups.items()]
 
 
