@@ -153,3 +153,24 @@ def test_a_row_shows_its_case_escaped_with_the_buttons_the_table_of_acts_offers(
     other = next(part for part in page.split("<tr") if waiting.number in part)
     assert reverse("dispatch:take", args=[waiting.number]) in other
     assert 'name="csrfmiddlewaretoken"' in other and "已交办" in other
+
+
+@pytest.mark.parametrize("data", [{}, {"state": "in_handling", "tier": "T2"}, {"category": "x<"}])
+def test_the_filters_written_in_python_are_django_s_own_markup(world, data):
+    from django import forms
+
+    from cases.models import Category
+    from dispatch.forms import InboxFilterForm
+
+    Category.objects.create(name='路灯 & "井盖" <维修>', parent=world.category.parent)
+    world.head.first_name = "<张>"
+    form = InboxFilterForm({**data, "category": data.get("category", world.category.pk),
+                            "handler": world.head.pk}, staff=[world.head, world.handler])
+    form.is_valid()
+    for name in ("state", "tier", "category", "handler"):
+        bound = form[name]
+        attrs = bound.build_widget_attrs(bound.field.widget.attrs) | {"id": bound.auto_id}
+        django_s = forms.Select.render(bound.field.widget, bound.html_name, bound.value(),
+                                       attrs=attrs)
+        assert str(bound) == str(django_s), name
+    assert "&lt;维修&gt;" in str(form["category"]) and "selected" in str(form["handler"])
