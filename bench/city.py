@@ -234,8 +234,8 @@ def _load(cursor, total: int, open_cases: int, departments: int, years: int) -> 
     made_here = {"number", "state", "channel", "petitioner_id", "summary", "content",
                  "place", "category_id", "tier_id", "lead_department_id", "handler_id",
                  "received_at", "accepted_at", "due_at", "dispatched_at", "replied_at",
-                 "archived_at", "closed_at", "responded_at", "next_action_at",
-                 "escalation_step", "satisfaction", "visit_count", "solved_visits",
+                 "archived_at", "closed_at", "responded_at", "satisfaction",
+                 "visit_count", "solved_visits",
                  "satisfied_visits", "return_count", "extension_count", "invalid_reason"}
     defaults, default_params = [], []
     for field in Case._meta.concrete_fields:
@@ -252,7 +252,7 @@ def _load(cursor, total: int, open_cases: int, departments: int, years: int) -> 
             INSERT INTO cases_case (number, state, channel, petitioner_id, summary, content,
               place, category_id, tier_id, lead_department_id, handler_id, received_at,
               accepted_at, due_at, dispatched_at, replied_at, archived_at, closed_at,
-              responded_at, next_action_at, escalation_step, satisfaction, visit_count,
+              responded_at, satisfaction, visit_count,
               solved_visits, satisfied_visits, return_count, extension_count,
               invalid_reason, {", ".join(defaults)})
             SELECT '~' || g,
@@ -271,9 +271,6 @@ def _load(cursor, total: int, open_cases: int, departments: int, years: int) -> 
                    CASE WHEN NOT open THEN at + interval '1 day' * (3 + g %% 12) END,
                    CASE WHEN NOT open THEN at + interval '1 day' * (3 + g %% 12) END,
                    CASE WHEN NOT open OR g %% 3 = 0 THEN at + interval '1 hour' * (1 + g %% 30) END,
-                   CASE WHEN open THEN now() + interval '1 minute' * (1 + (g * 13) %% 10080) END,
-                   CASE WHEN open AND due < now() THEN 'overdue'
-                        WHEN NOT open AND g %% 9 >= 7 THEN 'overdue' ELSE '' END,
                    CASE WHEN open THEN '' WHEN g %% 10 = 0 THEN 'unsatisfied'
                         WHEN g %% 3 = 0 THEN 'basically' ELSE 'satisfied' END,
                    CASE WHEN open THEN 0 ELSE 1 END,
@@ -311,6 +308,16 @@ def _load(cursor, total: int, open_cases: int, departments: int, years: int) -> 
             "departments_ids": department_ids, "chars": NAME_CHARS,
             "n_chars": len(NAME_CHARS), "kinds": KINDS, "districts": DISTRICTS,
             "n_corpus": len(rows)}))
+        # The sweep's schedule (cases.CaseSchedule): the next step within a week for the
+        # open cases, the step reached for the overdue ones and some closed ones.
+        cursor.execute("""
+            INSERT INTO cases_caseschedule (case_id, escalation_step, next_action_at)
+            SELECT id, CASE WHEN open AND due_at < now() THEN 'overdue'
+                            WHEN NOT open AND g % 9 >= 7 THEN 'overdue' ELSE '' END,
+                   CASE WHEN open THEN now() + interval '1 minute' * (1 + (g * 13) % 10080) END
+            FROM (SELECT id, due_at, substr(number, 2)::bigint AS g, state <> 'archived' AS open
+                  FROM cases_case WHERE number LIKE '~%') c
+            WHERE open OR g % 9 >= 7""")
         # Numbers per year, in order of registration (the gapless sequence's own).
         cursor.execute("""
             WITH made AS (SELECT id, extract(year FROM received_at AT TIME ZONE %(zone)s)::int
@@ -403,17 +410,24 @@ def make_due(crossing: int, department_id: int) -> None:
     """`crossing` in-handling cases of the department reach a step now: half were warned
     and fell due a minute ago (an order opens for each), half are due tomorrow and past
     their warning point."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("""
-            UPDATE cases_case c SET next_action_at = now() - interval '1 minute',
-              due_at = CASE WHEN s.k %% 2 = 1 THEN now() + interval '1 day'
+            CREATE TEMP TABLE city_due ON COMMIT DROP AS
+            SELECT id, row_number() OVER (ORDER BY id) AS k FROM cases_case
+            WHERE lead_department_id = %s AND state = 'in_handling' ORDER BY id LIMIT %s""",
+                       [department_id, crossing])
+        cursor.execute("""
+            UPDATE cases_case c SET
+              due_at = CASE WHEN s.k % 2 = 1 THEN now() + interval '1 day'
                             ELSE now() - interval '1 minute' END,
-              escalation_step = CASE WHEN s.k %% 2 = 1 THEN '' ELSE 'warning' END,
               accepted_at = now() - interval '10 days'
-            FROM (SELECT id, row_number() OVER (ORDER BY id) AS k FROM cases_case
-                  WHERE lead_department_id = %s AND state = 'in_handling'
-                  ORDER BY id LIMIT %s) s
-            WHERE c.id = s.id""", [department_id, crossing])
+            FROM city_due s WHERE c.id = s.id""")
+        cursor.execute("""
+            INSERT INTO cases_caseschedule (case_id, escalation_step, next_action_at)
+            SELECT id, CASE WHEN k % 2 = 1 THEN '' ELSE 'warning' END,
+                   now() - interval '1 minute' FROM city_due
+            ON CONFLICT (case_id) DO UPDATE SET escalation_step = excluded.escalation_step,
+              next_action_at = excluded.next_action_at""")
 
 
 def main():

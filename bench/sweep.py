@@ -22,7 +22,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from cases.models import OPEN_STATES, Case, Department, Petitioner, State, TierPolicy  # noqa: E402
+from cases.models import (Case, CaseSchedule, Department, Petitioner, State,  # noqa: E402
+                          TierPolicy)
 from oversight.services import sweep_deadlines  # noqa: E402
 
 
@@ -63,13 +64,21 @@ def generate(total: int, crossing: int, rng) -> None:
             accepted_at=accepted, due_at=due, next_action_at=next_action,
             escalation_step=step))
         if len(batch) == 5000:
-            Case.objects.bulk_create(batch)
+            _insert(batch)
             batch = []
-    Case.objects.bulk_create(batch)
+    _insert(batch)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"data: {total} open cases, {crossing} crossing a threshold, "
           f"made in {time.perf_counter() - started:.0f} s")
+
+
+def _insert(cases: list[Case]) -> None:
+    """The cases and their schedule rows (bulk_create does not call save)."""
+    Case.objects.bulk_create(cases)
+    CaseSchedule.objects.bulk_create(
+        CaseSchedule(case_id=case.pk, escalation_step=case.escalation_step,
+                     next_action_at=case.next_action_at) for case in cases)
 
 
 def main():
@@ -85,8 +94,8 @@ def main():
 
 def measure(crossing: int, *, profile: bool = False) -> None:
     """A sweep with `crossing` steps due (made so by the caller), then three with none."""
-    query = (Case.objects.filter(state__in=OPEN_STATES, next_action_at__lte=timezone.now())
-             .order_by("next_action_at")[:200])
+    query = (Case.objects.filter(schedule__next_action_at__lte=timezone.now())
+             .order_by("schedule__next_action_at")[:1000])
     print("plan of the claim: " + " | ".join(
         line.strip() for line in query.explain().splitlines() if "Scan" in line))
     from cases.models import Notification

@@ -7,6 +7,7 @@ SQLite (the demo) the ORM's bulk methods do the same work more slowly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from django.db import connection, models
@@ -17,16 +18,25 @@ _ARRAY_TYPES = {
     "BigIntegerField": "bigint[]", "PositiveIntegerField": "integer[]",
     "PositiveSmallIntegerField": "smallint[]", "SmallIntegerField": "smallint[]",
     "ForeignKey": "integer[]", "CharField": "text[]", "TextField": "text[]",
-    "DateTimeField": "timestamptz[]", "BooleanField": "boolean[]",
+    "DateTimeField": "timestamptz[]", "BooleanField": "boolean[]", "JSONField": "jsonb[]",
 }
 
 
 def _column(model: type[models.Model], name: str) -> tuple[str, str]:
     field = model._meta.get_field(name)
     kind = field.get_internal_type()
-    if kind == "ForeignKey":
+    if kind in ("ForeignKey", "OneToOneField"):
         kind = field.target_field.get_internal_type()
     return field.column, _ARRAY_TYPES[kind]
+
+
+def _values(model: type[models.Model], name: str, values: Sequence) -> list:
+    """One column's values as `unnest` takes them: JSON as its text."""
+    field = model._meta.get_field(name)
+    if isinstance(field, models.JSONField):
+        return [None if value is None else json.dumps(value, cls=field.encoder)
+                for value in values]
+    return list(values)
 
 
 def _attname(model: type[models.Model], name: str) -> str:
@@ -36,7 +46,8 @@ def _attname(model: type[models.Model], name: str) -> str:
 def update_rows(model: type[models.Model], key: str, fields: Sequence[str],
                 rows: Sequence[Sequence]) -> int:
     """UPDATE the rows whose `key` is each row's first value, setting `fields` to the rest:
-    `update_rows(Case, "id", ["escalation_step", "next_action_at"], [(1, "warning", t)])`."""
+    `update_rows(CaseSchedule, "case", ["escalation_step", "next_action_at"],
+    [(1, "warning", t)])`."""
     if not rows:
         return 0
     if connection.vendor != "postgresql":
@@ -55,13 +66,15 @@ def update_rows(model: type[models.Model], key: str, fields: Sequence[str],
     sql = (f"UPDATE {table} SET {assignments} FROM unnest({unpack}) AS v({aliases}) "
            f"WHERE {table}.{key_column} = v.{connection.ops.quote_name(f'v_{key}')}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(values) for values in zip(*rows)])
+        cursor.execute(sql, [_values(model, name, values)
+                             for name, values in zip(names, zip(*rows))])
         return cursor.rowcount
 
 
 def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence],
                 *, ignore_conflicts: bool = False) -> int:
-    """INSERT one row per tuple of `fields` values, in one statement."""
+    """INSERT one row per tuple of `fields` values, in one statement; the rows take their
+    keys in the order given (a case's chained events keep their order)."""
     if not rows:
         return 0
     if connection.vendor != "postgresql":
@@ -73,8 +86,11 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(column) for column, _kind in columns)
     unpack = ", ".join(f"%s::{kind}" for _column_name, kind in columns)
+    aliases = [f"v{index}" for index in range(len(columns))]
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({unpack}){conflict}",
-                       [list(values) for values in zip(*rows)])
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {', '.join(aliases)} FROM unnest({unpack}) "
+            f"WITH ORDINALITY AS v({', '.join(aliases)}, n) ORDER BY n{conflict}",
+            [_values(model, name, values) for name, values in zip(fields, zip(*rows))])
         return cursor.rowcount

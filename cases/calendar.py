@@ -23,7 +23,8 @@ from .models import CalendarDay, ChannelPolicy, DayKind, TierPolicy, TimeUnit
 logger = logging.getLogger(__name__)
 
 # Years already read inside a `reading_once()` block (the sweep's batch): the calendar is
-# read once per batch instead of once per case.
+# read once per batch instead of once per case, and a count of working days after a day
+# is counted once.
 _year_cache: ContextVar[dict | None] = ContextVar("calendar_year_cache", default=None)
 
 # The package names holidays in English; the office reads Chinese.
@@ -80,6 +81,11 @@ def add_working_days(start: date, count: int) -> tuple[date, set[int]]:
 
     Answers the day and the years computed on plain weekends for want of entries.
     """
+    cache = _year_cache.get()
+    key = ("after", start, count)  # inside reading_once() the calendar does not change
+    if cache is not None and key in cache:
+        day, fallback_years = cache[key]
+        return day, set(fallback_years)
     # Long holidays are at most 8 days; three calendar days a working day is ample.
     calendar = WorkingCalendar.for_range(start, start + timedelta(days=count * 3 + 14))
     day = start
@@ -88,6 +94,8 @@ def add_working_days(start: date, count: int) -> tuple[date, set[int]]:
         day += timedelta(days=1)
         if calendar.is_working_day(day):
             remaining -= 1
+    if cache is not None:
+        cache[key] = (day, frozenset(calendar.fallback_years))
     return day, calendar.fallback_years
 
 

@@ -193,6 +193,9 @@ class Break:
 COUNTED_ACTS = {"return_count": "return_to_dispatcher", "extension_count": "extend",
                 "reopen_count": "reopen", "visit_count": "record_return_visit"}
 CASE_FIELDS = ("state", "escalation_step", *COUNTED_ACTS)
+# Where each is read from an event's case (the step is in the case's schedule row).
+CASE_PATHS = {name: f"case__{name}" for name in CASE_FIELDS} | {
+    "escalation_step": "case__schedule__escalation_step"}
 
 
 def first_break(case, events: list) -> Break | None:
@@ -277,7 +280,7 @@ def verify(*, cases=None, batch_size: int = 500,
         # The case's state and counters come in the events' own statement: one snapshot,
         # so an act committing meanwhile cannot pass for a deleted event.
         rows = (CaseEvent.objects.filter(case_id__in=list(batch)).order_by("case_id", "pk")
-                .annotate(**{f"case_{name}": F(f"case__{name}") for name in CASE_FIELDS}))
+                .annotate(**{f"case_{name}": F(CASE_PATHS[name]) for name in CASE_FIELDS}))
         by_case: dict[int, list] = {pk: [] for pk in batch}
         for event in rows.iterator(chunk_size=2000):
             by_case[event.case_id].append(event)

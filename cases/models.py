@@ -620,11 +620,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
     visit_count = models.PositiveIntegerField(_("回访评价次数"), default=0)
     solved_visits = models.PositiveIntegerField(_("评价已解决次数"), default=0)
     satisfied_visits = models.PositiveIntegerField(_("评价满意或基本满意次数"), default=0)
-    escalation_step = models.CharField(
-        _("已到督办环节"), max_length=20, choices=EscalationStep.choices, blank=True)
-    next_action_at = models.DateTimeField(
-        _("下一督办环节时间"), null=True, blank=True,
-        help_text=_("期限清扫据此找到到点的案件。"))
     unreached_visits = models.PositiveSmallIntegerField(
         _("未联系上的回访次数"), default=0,
         help_text=_("本次答复后回访未联系上信访人的次数；达到规定次数后可以归档。"),
@@ -660,10 +655,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 fields=["lead_department", "due_at"], name="case_open_department_due_idx",
                 condition=Q(state__in=OPEN_STATES),
             ),
-            models.Index(
-                fields=["next_action_at"], name="case_open_next_action_idx",
-                condition=Q(state__in=OPEN_STATES, next_action_at__isnull=False),
-            ),
             # The intake queue: received cases, the acceptance limit that runs out first.
             models.Index(
                 fields=["accept_by", "id"], name="case_received_accept_by_idx",
@@ -695,6 +686,74 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.summary}"
+
+    # ------------------------------------------------------------ the sweep's schedule
+    # The ladder's step reached and the time of the next one live in their own narrow row
+    # (CaseSchedule), so the sweep's writes never touch the case row and its indexes.
+    # They read and write as attributes of the case; saving the case saves them.
+    @property
+    def timetable(self) -> "CaseSchedule":
+        """The case's schedule row (read at first use: after the caller's lock); for a
+        case that has none yet, a new one, written at the next save once it is set."""
+        cache = self._state.fields_cache  # where the reverse relation `schedule` is held
+        row = cache.get("schedule", _UNREAD)
+        if row is _UNREAD:
+            row = CaseSchedule.objects.filter(case_id=self.pk).first() if self.pk else None
+        if row is None:  # select_related holds None for a case without one: no new query
+            row = CaseSchedule(case_id=self.pk)
+        cache["schedule"] = row
+        return row
+
+    @property
+    def escalation_step(self) -> str:
+        return self.timetable.escalation_step
+
+    @escalation_step.setter
+    def escalation_step(self, value: str) -> None:
+        row = self.timetable
+        row.changed = row.changed or row.escalation_step != value
+        row.escalation_step = value
+
+    @property
+    def next_action_at(self) -> datetime | None:
+        return self.timetable.next_action_at
+
+    @next_action_at.setter
+    def next_action_at(self, value: datetime | None) -> None:
+        row = self.timetable
+        row.changed = row.changed or row.next_action_at != value
+        row.next_action_at = value
+
+    def get_escalation_step_display(self) -> str:
+        return str(EscalationStep(self.escalation_step).label) if self.escalation_step else ""
+
+    def save(self, *args, **kwargs):
+        """Save the case, then its schedule row if it changed (a full save, or one whose
+        `update_fields` name `escalation_step` or `next_action_at`)."""
+        update_fields = kwargs.get("update_fields")
+        schedule_named = update_fields is None
+        if update_fields is not None:
+            schedule_named = bool(SCHEDULE_FIELDS.intersection(update_fields))
+            kwargs["update_fields"] = [name for name in update_fields
+                                       if name not in SCHEDULE_FIELDS]
+        super().save(*args, **kwargs)
+        row = self._state.fields_cache.get("schedule")
+        if schedule_named and row is not None and row.changed:
+            CaseSchedule.objects.bulk_create(
+                [CaseSchedule(case_id=self.pk, escalation_step=row.escalation_step,
+                              next_action_at=row.next_action_at)],
+                update_conflicts=True, unique_fields=["case"],
+                update_fields=["escalation_step", "next_action_at"])
+            row.case_id, row.changed = self.pk, False
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        """The schedule's names in `fields` read its row again (at its next use)."""
+        if fields is not None and SCHEDULE_FIELDS.intersection(fields):
+            self._state.fields_cache.pop("schedule", None)
+            fields = [name for name in fields if name not in SCHEDULE_FIELDS]
+            if not fields:
+                return
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     @property
     def is_open(self) -> bool:
@@ -939,6 +998,38 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.invalid_reason = invalid_reason
         self.archived_at = at
         self.closed_at = self.closed_at or at
+
+
+_UNREAD = object()
+# The names the schedule's row answers for on a case (Case.save, refresh_from_db).
+SCHEDULE_FIELDS = frozenset({"escalation_step", "next_action_at"})
+
+
+class CaseSchedule(models.Model):
+    """Where a case stands on the escalation ladder, and when its next step falls due:
+    the deadline sweep's own narrow row. The sweep finds due cases through its small
+    index and writes only this row, never the case's (whose many indexes made every step
+    a costly update). Written with the case row locked: by the acts that change a
+    deadline (through `cases.escalation.schedule` and the case's save) and by the sweep."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
+                                related_name="schedule", verbose_name=_("案件"))
+    escalation_step = models.CharField(
+        _("已到督办环节"), max_length=20, choices=EscalationStep.choices, blank=True)
+    next_action_at = models.DateTimeField(
+        _("下一督办环节时间"), null=True, blank=True,
+        help_text=_("期限清扫据此找到到点的案件。"))
+
+    changed = False  # set by the case's setters; the case's save writes a changed row
+
+    class Meta:
+        verbose_name = _("督办时间表")
+        verbose_name_plural = _("督办时间表")
+        indexes = [models.Index(fields=["next_action_at"], name="case_schedule_due_idx",
+                                condition=Q(next_action_at__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.escalation_step or '—'} {self.next_action_at}"
 
 
 # Called with (case, event) after every event is written, in the act's transaction (the

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, transaction
@@ -33,6 +34,7 @@ from .models import (
     Case,
     CaseChange,
     CaseEvent,
+    CaseSchedule,
     ChannelPolicy,
     Delivery,
     DeliveryChannel,
@@ -232,13 +234,21 @@ def record_event(case: Case, *, actor, action: str, note: str = "", data: dict |
 
 
 # ---------------------------------------------------------------- the escalation ladder
+# The columns of a swept event, written by one INSERT … SELECT unnest per batch.
+SWEPT_EVENT_FIELDS = ("case", "actor", "at", "action", "from_state", "to_state", "note", "data",
+                      "holder", "holder_department", "deadline", "round", "previous_hash",
+                      "hash")
+
+
 def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
-    """Take every ladder step due by `now` for these locked cases (the sweep's batch).
+    """Take every ladder step due by `now` for these locked cases (the sweep's batch;
+    each has its schedule row, read after the lock).
 
     Each taken step moves `escalation_step` on and leaves an event without actor (the
     office's clock took it); every case leaves with the ladder's next time, so a stale
     `next_action_at` is corrected. One insert for the events and one update for the cases,
-    whatever the size of the batch; answers the (case, step) pairs taken, in ladder order.
+    whatever the size of the batch, and no model instance per event; answers the
+    (case, step) pairs taken, in ladder order.
     """
     taken, events, changed = [], [], []
     # The intake steps read the channel's terms: one query for the batch's received cases.
@@ -252,9 +262,10 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
             # The intake steps run against the acceptance time limit, the visit's and the
             # final result's against their own, the others against the answer's deadline.
             key, deadline = step_deadline(case, step)
-            event = CaseEvent(
-                case=case, actor=None, at=now, action=f"escalation_{step}",
-                from_state=case.state, to_state=case.state,
+            # The event's fields as CaseEvent has them (stamped and sealed like one).
+            event = SimpleNamespace(
+                case_id=case.pk, actor_id=None, at=now, action=f"escalation_{step}",
+                from_state=case.state, to_state=case.state, note="",
                 data={key: deadline.isoformat() if deadline else None,
                       "at": at.isoformat()})
             ledger.stamp(event, case)
@@ -263,12 +274,17 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
         if (case.escalation_step, case.next_action_at) != stored:
             changed.append(case)
     chain.seal_batch(events)
-    CaseEvent.objects.bulk_create(events)
+    bulk.insert_rows(CaseEvent, SWEPT_EVENT_FIELDS, [
+        (event.case_id, None, event.at, event.action, event.from_state, event.to_state, "",
+         event.data, event.holder, event.holder_department, event.deadline, event.round,
+         event.previous_hash, event.hash) for event in events])
     bulk.insert_rows(CaseChange, ["case_id_value", "created_at"],
                      [(pk, now) for pk in dict.fromkeys(event.case_id for event in events)])
-    # One UPDATE … FROM unnest(…) for the batch (no CASE WHEN built per row).
-    bulk.update_rows(Case, "id", ["escalation_step", "next_action_at"],
+    # One UPDATE … FROM unnest(…) of the schedules (not of the cases) for the batch.
+    bulk.update_rows(CaseSchedule, "case", ["escalation_step", "next_action_at"],
                      [(case.pk, case.escalation_step, case.next_action_at) for case in changed])
+    for case in changed:
+        case.timetable.changed = False  # written
     return taken
 
 

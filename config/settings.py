@@ -533,7 +533,7 @@ VISIT_MAX_ATTEMPTS = env.int("VISIT_MAX_ATTEMPTS", default=3)
 # The deadline sweep: cases claimed per transaction. (How long a department has to answer
 # a supervision order is set per tier in the admin.) The heads' daily digest of what is
 # due today and overdue goes from this local hour on.
-SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=200)
+SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=1000)
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 
 # Hot topics (未诉先办): how long the page's figures are cached, and who counts as a

@@ -388,7 +388,7 @@ def received_queue(user, *, channel: str = "", after: str = "") -> IntakeQueue:
                 Q(accept_by__gt=moment) | Q(accept_by=moment, pk__gt=pk)
                 | Q(accept_by__isnull=True))
     rows = list(received.select_related("petitioner", "category", "category__parent", "tier",
-                                        "triage")
+                                        "triage", "schedule")
                 .order_by(F("accept_by").asc(nulls_last=True), "pk")[:QUEUE_PAGE + 1])
     more = len(rows) > QUEUE_PAGE
     rows = rows[:QUEUE_PAGE]

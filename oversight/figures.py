@@ -47,7 +47,8 @@ from datetime import date
 
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -231,7 +232,7 @@ def refresh_figures(*, batch_size: int = 500) -> int:
             # A case an act holds now is not waited for: its queue rows stay for the next
             # run (the act adds its own row anyway).
             cases = list(Case.objects.select_for_update(skip_locked=True, of=("self",))
-                         .filter(pk__in=case_ids).order_by("pk"))
+                         .select_related("schedule").filter(pk__in=case_ids).order_by("pk"))
             counted_ids = {case.pk for case in cases}
             gone = set(case_ids) - counted_ids - set(
                 Case.objects.filter(pk__in=set(case_ids) - counted_ids).values_list("pk", flat=True))
@@ -334,7 +335,8 @@ def _all_facts(batch_size: int = 2000, *, now=None):
     now = now or timezone.now()
     last = 0
     while True:
-        cases = list(Case.objects.filter(pk__gt=last).order_by("pk")[:batch_size])
+        cases = list(Case.objects.filter(pk__gt=last).select_related("schedule")
+                     .order_by("pk")[:batch_size])
         if not cases:
             return
         last = cases[-1].pk
@@ -620,7 +622,8 @@ def _read_batch(after: int, last: int, batch_size: int) -> tuple[list, dict[int,
     case_row = _plain_row("CaseRow", tuple(FACT_CASE_FIELDS))
     event_row = _plain_row("EventRow", tuple(FACT_EVENT_FIELDS))
     cases = [case_row(*values) for values in Case.objects.filter(
-        pk__gt=after, pk__lte=last).order_by("pk").values_list(
+        pk__gt=after, pk__lte=last).order_by("pk").annotate(
+            escalation_step=Coalesce("schedule__escalation_step", Value(""))).values_list(
             *FACT_CASE_FIELDS)[:batch_size]]
     events: dict[int, list] = defaultdict(list)
     if cases:

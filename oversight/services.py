@@ -1,6 +1,6 @@
 """The deadline sweep: every open case climbs its escalation ladder exactly once.
 
-Driven by `Case.next_action_at`, not by the beat's clock: a missed or doubled beat, a
+Driven by each case's `next_action_at` (its CaseSchedule row), not by the beat's clock: a missed or doubled beat, a
 second worker or a restart changes nothing. Each batch claims due rows with
 FOR UPDATE SKIP LOCKED, takes each due step under a unique (case, step) key, writes its
 notifications in the same transaction, and leaves every e-mail to after the commit.
@@ -28,8 +28,8 @@ from cases import services as case_services
 from cases.calendar import reading_once
 from cases.escalation import step_deadline
 from cases.exceptions import CaseTransitionError
-from cases.models import (ESCALATION_LADDER, OPEN_STATES, Case, Department,
-                          EscalationStep, State)
+from cases.models import (ESCALATION_LADDER, OPEN_STATES, Case, CaseSchedule, Department,
+                          EscalationStep, State, TierPolicy)
 from cases.notifications import Message, notify_many, office_staff, people_with_role
 from cases.acts import ensure_allowed
 from cases.models import lead_department_staff
@@ -47,17 +47,38 @@ def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
     while True:
         with transaction.atomic(), reading_once():
             batch = list(
-                # Open cases through their partial index; replied ones (the return
-                # visit's steps) are few: they wait a working day or so for the visit.
-                Case.objects.filter(Q(state__in=OPEN_STATES) | Q(state=State.REPLIED),
-                                    next_action_at__lte=now)
-                .select_related("tier")
+                # Due cases through the schedule's small index, whatever their state: a
+                # case that left the ladder (closed, visited) with a time still set is
+                # claimed once and its schedule cleared.
+                Case.objects.filter(schedule__next_action_at__lte=now)
+                .only(*SWEPT_FIELDS)
                 .select_for_update(skip_locked=True, of=("self",))
-                .order_by("next_action_at")[:batch_size]
+                .order_by("schedule__next_action_at")[:batch_size]
             )
+            _attach_rows(batch)
             taken += _take_batch(batch, now)
         if len(batch) < batch_size:
             return taken
+
+
+# What the ladder, the steps' events and messages read of a case: the claim reads only
+# these (not the complaint's text), so a batch carries no more than it uses.
+SWEPT_FIELDS = (
+    "number", "state", "channel", "summary", "tier", "handling_mode", "lead_department",
+    "handler", "received_at", "accept_by", "accepted_at", "due_at", "reopened_at",
+    "replied_at", "review_stage", "reopen_count", "unreached_visits", "visit_due_at",
+    "final_due_at", "final_replied_at")
+
+
+def _attach_rows(batch: list[Case]) -> None:
+    """The batch's schedules and tiers, one query each, read after the lock: PostgreSQL
+    re-reads a locked row an act changed meanwhile, but not the rows joined to it."""
+    tiers = TierPolicy.objects.in_bulk({case.tier_id for case in batch if case.tier_id})
+    schedules = CaseSchedule.objects.in_bulk([case.pk for case in batch])
+    for case in batch:
+        if case.tier_id:
+            case.tier = tiers[case.tier_id]
+        case.schedule = schedules[case.pk]
 
 
 def _take_batch(batch: list[Case], now) -> int:
@@ -65,8 +86,8 @@ def _take_batch(batch: list[Case], now) -> int:
     notifications, all in the caller's transaction."""
     if not batch:
         return 0
-    already = set(Escalation.objects.filter(case__in=batch).values_list(
-        "case_id", "round", "step"))
+    already = set(Escalation.objects.filter(case_id__in=[case.pk for case in batch])
+                  .values_list("case_id", "round", "step"))
     new = [(case, step) for case, step in
            case_services.advance_escalations(cases=batch, now=now)
            if (case.pk, case.reopen_count, step) not in already]

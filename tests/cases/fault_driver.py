@@ -38,7 +38,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from cases.models import Case, Petitioner, State  # noqa: E402
+from cases.models import Case, CaseSchedule, Petitioner, State  # noqa: E402
 from cases.notifications import Message, notify_many  # noqa: E402
 from oversight.models import SupervisionOrder  # noqa: E402
 
@@ -122,8 +122,9 @@ def due(args) -> None:
     for _ in range(args.count):
         case = _dispatched_case(w)
         Case.objects.filter(pk=case.pk).update(
-            accepted_at=now - timedelta(days=3), due_at=now - timedelta(minutes=1),
-            next_action_at=now - timedelta(minutes=1))
+            accepted_at=now - timedelta(days=3), due_at=now - timedelta(minutes=1))
+        CaseSchedule.objects.update_or_create(
+            case_id=case.pk, defaults={"next_action_at": now - timedelta(minutes=1)})
         ids.append(case.pk)
     say(cases=ids)
 
@@ -136,8 +137,10 @@ def hold(args) -> None:
     # Due two seconds from now, and locked at once: the sweep finds them due and locked.
     now = timezone.now()
     Case.objects.filter(pk__in=ids).update(
-        accepted_at=now - timedelta(days=3), due_at=now + timedelta(seconds=2),
-        next_action_at=now + timedelta(seconds=2))
+        accepted_at=now - timedelta(days=3), due_at=now + timedelta(seconds=2))
+    for pk in ids:
+        CaseSchedule.objects.update_or_create(
+            case_id=pk, defaults={"next_action_at": now + timedelta(seconds=2)})
     transaction.set_autocommit(False)
     list(Case.objects.select_for_update().filter(pk__in=ids))
     say(held=ids)

@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from cases import bulk
-from cases.models import Case, State
+from cases.services import SWEPT_EVENT_FIELDS
+from cases.models import CaseEvent, CaseSchedule, State
 from oversight.models import Escalation, SupervisionOrder
 from tests.factories import drive_to
 
@@ -25,13 +26,29 @@ def path(request, monkeypatch):
 def test_update_rows_sets_each_row_its_own_values(world, path):
     cases = [drive_to(world, State.IN_HANDLING) for _ in range(3)]
     later = timezone.now() + timedelta(days=1)
+    untouched = CaseSchedule.objects.get(case=cases[2])
     rows = [(cases[0].pk, "warning", later), (cases[1].pk, "overdue", None)]
-    assert bulk.update_rows(Case, "id", ["escalation_step", "next_action_at"], rows) == 2
-    got = dict(Case.objects.values_list("pk", "escalation_step"))
-    assert got[cases[0].pk] == "warning" and got[cases[1].pk] == "overdue"
-    assert got[cases[2].pk] == ""  # untouched
-    assert Case.objects.get(pk=cases[1].pk).next_action_at is None
-    assert abs(Case.objects.get(pk=cases[0].pk).next_action_at - later) < timedelta(seconds=1)
+    assert bulk.update_rows(CaseSchedule, "case", ["escalation_step", "next_action_at"],
+                            rows) == 2
+    got = {row.case_id: row for row in CaseSchedule.objects.all()}
+    assert got[cases[0].pk].escalation_step == "warning"
+    assert got[cases[1].pk].escalation_step == "overdue"
+    assert got[cases[1].pk].next_action_at is None
+    assert abs(got[cases[0].pk].next_action_at - later) < timedelta(seconds=1)
+    assert (got[cases[2].pk].escalation_step, got[cases[2].pk].next_action_at) == (
+        untouched.escalation_step, untouched.next_action_at)
+
+
+def test_insert_rows_writes_json_and_keeps_the_rows_order(world, path):
+    case = drive_to(world, State.IN_HANDLING)
+    now = timezone.now()
+    fields = SWEPT_EVENT_FIELDS  # every column: the model's defaults are not the table's
+    rows = [(case.pk, None, now, f"note_{i}", case.state, case.state, "",
+             {"i": i, "text": "说明"}, "", None, None, 1, "", "") for i in range(5)]
+    assert bulk.insert_rows(CaseEvent, fields, rows) == 5
+    written = list(CaseEvent.objects.filter(case=case, action__startswith="note_")
+                   .order_by("pk").values_list("action", "data"))
+    assert written == [(f"note_{i}", {"i": i, "text": "说明"}) for i in range(5)]
 
 
 def test_insert_rows_writes_foreign_keys_and_skips_conflicts(world, path):

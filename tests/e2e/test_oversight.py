@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cases.models import Case, State
+from cases.models import Case, CaseSchedule, State
 from oversight.figures import refresh_figures
 from oversight.services import sweep_deadlines
 from tests.factories import build_world, drive_to
@@ -22,8 +22,9 @@ def test_a_supervisor_reads_the_dashboard_drills_into_overdue_and_exports(page, 
 
     world = build_world()
     late = drive_to(world, State.IN_HANDLING)
-    Case.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=2),
-                                           next_action_at=timezone.now() - timedelta(hours=2))
+    Case.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=2))
+    CaseSchedule.objects.update_or_create(
+        case_id=late.pk, defaults={"next_action_at": timezone.now() - timedelta(hours=2)})
     on_time = drive_to(world, State.REPLIED)
     drive_to(world, State.ACCEPTED)
     sweep_deadlines()

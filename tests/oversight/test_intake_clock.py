@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent, Channel, Notification
+from cases.models import Case, CaseEvent, CaseSchedule, Channel, Notification
 from intake import services as intake_acts
 from oversight.models import Escalation, SupervisionOrder
 from oversight.services import sweep_deadlines
@@ -97,7 +97,8 @@ def test_two_sweeps_at_once_take_each_intake_step_once(committed_db, postgres_on
     assert len(warned) == 20 * 2 and set(warned.values()) == {1}
     assert len(late) == 20 * 3 and set(late.values()) == {1}
     assert Notification.objects.filter(kind="intake_warning").count() < 20 * 2
-    assert set(Case.objects.values_list("escalation_step", flat=True)) == {"intake_overdue"}
+    assert set(CaseSchedule.objects.values_list("escalation_step", flat=True)) == {
+        "intake_overdue"}
     assert sweep_deadlines() == 0 and len(cases) == 20
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cases.models import Case, Notification, State
+from cases.models import Case, CaseSchedule, Notification, State
 from dispatch import services as dispatch_services
 from oversight.models import Escalation, SupervisionOrder
 from oversight.services import sweep_deadlines
@@ -158,7 +158,8 @@ def test_the_command_and_the_task_run_the_same_sweep(world, travel, capsys):
 def test_a_stale_schedule_is_corrected_and_never_loops(world, travel):
     # An administrator moved the warning point after the case was scheduled.
     case = drive_to(world, State.IN_HANDLING)
-    Case.objects.filter(pk=case.pk).update(next_action_at=timezone.now() - timedelta(minutes=1))
+    CaseSchedule.objects.filter(case=case).update(
+        next_action_at=timezone.now() - timedelta(minutes=1))
     assert sweep_deadlines(batch_size=1) == 0  # returns: nothing is due yet
     case.refresh_from_db()
     assert case.next_action_at > timezone.now() and steps(case) == []

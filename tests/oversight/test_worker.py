@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from cases.models import Case, State
+from cases.models import Case, CaseSchedule, State
 from oversight.models import Escalation, SupervisionOrder
 from tests.factories import build_world, drive_to
 
@@ -28,8 +28,9 @@ def test_worker_and_beat_escalate_a_case_that_falls_due(committed_db, postgres_o
     now = timezone.now()
     # The case fell due a minute ago; its schedule says so.
     Case.objects.filter(pk=case.pk).update(accepted_at=now - timedelta(days=3),
-                                           due_at=now - timedelta(minutes=1),
-                                           next_action_at=now - timedelta(days=1))
+                                           due_at=now - timedelta(minutes=1))
+    CaseSchedule.objects.update_or_create(
+        case_id=case.pk, defaults={"next_action_at": now - timedelta(days=1)})
     db = connection.settings_dict
     broker = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/3"  # a database of its own
     env = {**os.environ,
