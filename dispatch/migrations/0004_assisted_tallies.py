@@ -50,12 +50,16 @@ def delta_insert(pairs: str) -> str:
             + keys_of(pairs))
 
 
+# Each join below names the rows it wants by `= ANY(ARRAY(…))`, which an index serves:
+# a transition table has no statistics, and a join by a plain equality lets the planner
+# hash the whole other table (all the links, or every case) for a statement of a few rows.
 def case_pairs(sign: int, rows: str) -> str:
     """The (case, assisting department) pairs of a transition table of cases."""
     return f"""
     SELECT {sign}, a.department_id::integer, c.state, c.review_stage, c.lead_department_id,
            {deadline("c")}
-      FROM {rows} c JOIN {THROUGH} a ON a.case_id = c.id"""
+      FROM {rows} c JOIN {THROUGH} a ON a.case_id = c.id
+     WHERE a.case_id = ANY(ARRAY(SELECT id FROM {rows}))"""
 
 
 def link_pairs(sign: int, rows: str) -> str:
@@ -63,21 +67,35 @@ def link_pairs(sign: int, rows: str) -> str:
     return f"""
     SELECT {sign}, l.department_id::integer, c.state, c.review_stage, c.lead_department_id,
            {deadline("c")}
-      FROM {rows} l JOIN cases_case c ON c.id = l.case_id"""
+      FROM {rows} l JOIN cases_case c ON c.id = l.case_id
+     WHERE c.id = ANY(ARRAY(SELECT case_id FROM {rows}))"""
 
 
 # An update counts only the cases whose counted columns changed (a sweep's batch of
-# 10 000 changes its schedule, not these): both versions, joined by id.
+# 10 000 changes its schedule, not these): both versions joined by id first, then the
+# links of those cases alone.
 CHANGED = f"""
+    WITH changed AS MATERIALIZED (
+      SELECT o.id, o.state AS old_state, o.review_stage AS old_review,
+             o.lead_department_id AS old_lead, {deadline("o")} AS old_deadline,
+             n.state AS new_state, n.review_stage AS new_review,
+             n.lead_department_id AS new_lead, {deadline("n")} AS new_deadline
+        FROM old_rows o JOIN new_rows n ON n.id = o.id
+       WHERE (o.state, o.review_stage, o.lead_department_id, {deadline("o")})
+             IS DISTINCT FROM (n.state, n.review_stage, n.lead_department_id, {deadline("n")}))
     SELECT s.sign, a.department_id::integer, s.state, s.review_stage, s.lead, s.deadline
-      FROM old_rows o JOIN new_rows n ON n.id = o.id
+      FROM changed c
+      JOIN {THROUGH} a ON a.case_id = c.id
       CROSS JOIN LATERAL (VALUES
-        (-1, o.state, o.review_stage, o.lead_department_id, {deadline("o")}),
-        (1, n.state, n.review_stage, n.lead_department_id, {deadline("n")})
+        (-1, c.old_state, c.old_review, c.old_lead, c.old_deadline),
+        (1, c.new_state, c.new_review, c.new_lead, c.new_deadline)
       ) s(sign, state, review_stage, lead, deadline)
-      JOIN {THROUGH} a ON a.case_id = o.id
-     WHERE (o.state, o.review_stage, o.lead_department_id, {deadline("o")})
-           IS DISTINCT FROM (n.state, n.review_stage, n.lead_department_id, {deadline("n")})"""
+     WHERE a.case_id = ANY(ARRAY(SELECT id FROM changed))"""
+
+ALL_PAIRS = f"""
+    SELECT 1, a.department_id::integer, c.state, c.review_stage, c.lead_department_id,
+           {deadline("c")}
+      FROM cases_case c JOIN {THROUGH} a ON a.case_id = c.id"""
 
 # Every assisted case counted once from scratch (the migration; a bulk load that wrote
 # cases with the triggers off calls it again after cases migration 0024's count).
@@ -85,7 +103,7 @@ COUNT_ALL = f"""
 DELETE FROM cases_tally WHERE measure IN (11, 13);
 DELETE FROM cases_tally_delta WHERE measure IN (11, 13);
 INSERT INTO cases_tally (dept, measure, state, tier, flag, hour, n)
-{keys_of(case_pairs(1, "cases_case"))};
+{keys_of(ALL_PAIRS)};
 """
 
 FORWARD = f"""
