@@ -211,6 +211,7 @@ def measure(runs: int, *, prefix: str) -> None:
     places = [re.sub(r"\d+号$", "", case.place[3:]) for case in picks]  # 阳光花园
     terms = ["停水", "油烟", "噪声", "欠薪", "物业管理", "燃气泄漏", "占道经营"]
     inputs = [terms[i % len(terms)] for i in range(runs)]
+    # The counter's result page: its first page of search_page (newest first, by stretches).
     report("search by words: 2-4 characters", timings(
         lambda term: selectors.search_page(clerk, term), inputs), 20)
     report("search by words: a place (4-5 characters)", timings(
