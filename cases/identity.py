@@ -16,6 +16,7 @@ withheld.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -192,7 +193,65 @@ def identity_context(user, case: Case, *, revealed: bool = False,
             "representatives_shown": representatives_for(user, case, revealed=revealed,
                                                           document=document),
             "show_identity": not person.withheld,
-            "may_reveal": may_reveal(user, case) and person.masked and not revealed}
+            "may_reveal": may_reveal(user, case) and person.masked and not revealed,
+            "text_mask": text_mask_for(user, case, revealed=revealed, document=document)}
+
+
+# ---------------------------------------------------------------- free texts
+class TextMask:
+    """The petitioner's own identity where a free text carries it (a complaint written on
+    the portal, an e-mail the petitioner added, a note quoting a phone), shown as the
+    identity policy shows the fields themselves: masked, or withheld altogether. A
+    department of a confidential petitioner reads a follow-up e-mail signed with a name
+    and a number; it must read neither."""
+
+    WITHHELD_MARK = "＊＊＊"
+    do_not_call_in_templates = True  # a filter's argument, not a value to call
+
+    def __init__(self, people, levels: dict):
+        replacements = {}
+        for person in people:
+            for name in PERSONAL_FIELDS:
+                value = " ".join((getattr(person, name, "") or "").split())
+                level = levels.get(name, WITHHELD)
+                if level == FULL or len(value) < 2:
+                    continue
+                shown = MASKS[name](value) if level == MASKED else self.WITHHELD_MARK
+                if name in ("phone", "phone_alt", "id_number"):
+                    # The digits as people write them: 138 0013 8000, 138-0013-8000.
+                    pattern = r"[\s-]?".join(re.escape(char) for char in value)
+                else:
+                    pattern = re.escape(value)
+                replacements[pattern] = shown
+        # Longest first, so an address goes before the name inside it.
+        order = sorted(replacements, key=len, reverse=True)
+        self._shown = [replacements[pattern] for pattern in order]
+        self._pattern = (re.compile("|".join(f"({pattern})" for pattern in order),
+                                    re.IGNORECASE) if order else None)
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def __call__(self, text) -> str:
+        if not text or self._pattern is None:
+            return text
+        return self._pattern.sub(lambda match: self._shown[match.lastindex - 1], str(text))
+
+
+def text_mask_for(user, case: Case, *, revealed: bool = False, document: bool = False,
+                  levels: dict | None = None) -> TextMask | None:
+    """The mask for the free texts of `case` as this person reads them (the same levels as
+    the fields: the office masked until it reveals, a department by its audience), or None
+    when nothing in them needs masking."""
+    if levels is None:
+        levels = levels_for(user, case, revealed=revealed, document=document)
+    if all(level == FULL for level in levels.values()):
+        return None
+    people = ([case.petitioner] if case.petitioner_id else []) + list(
+        case.representatives.all())
+    mask = TextMask(people, levels)
+    return mask or None
+
 
 
 def department_identity_context(case: Case) -> dict:
@@ -202,8 +261,8 @@ def department_identity_context(case: Case) -> dict:
         person = Person(withheld=True, levels=levels)
     else:
         person = Person(**_shown(case.petitioner, levels), withheld=False, levels=levels)
-    return {"person": person, "show_identity": not person.withheld}
-
+    return {"person": person, "show_identity": not person.withheld,
+            "text_mask": text_mask_for(None, case, levels=levels)}
 
 # ---------------------------------------------------------------- attachments
 def attachments_for(user, case: Case):

@@ -13,7 +13,7 @@ from . import chain, selectors, services
 from .acts import act_url, available_acts, documents_of, ensure_allowed, get_act, panels
 from .audit import record_access, record_case_view
 from .identity import (attachments_for, identity_context, may_know_persons_cases,
-                       may_reveal, withheld_attachment_count)
+                       may_reveal, text_mask_for, withheld_attachment_count)
 from .models import AccessKind
 from .exceptions import CaseError
 from .forms import FigureListForm, attach_errors, error_message, safe_next_url
@@ -272,6 +272,7 @@ def act(request, number: str, name: str):
     return render(request, "cases/act.html", {
         "case": case, "act": declared, "form": form, "refusal": refusal,
         "next": safe_next_url(request),
+        "text_mask": text_mask_for(request.user, case),
     }, status=status)
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
+from cases.identity import text_mask_for
 from cases.acts import allowed_names, ensure_allowed, get_act
 from cases.models import HandlingMode, State
 from cases.roles import Role, role_required
@@ -64,7 +65,8 @@ def dispatch_case(request, number):
         except (CaseError, PermissionDenied) as error:
             return render(request, "cases/act.html", {
                 "case": case, "act": get_act("dispatch"), "form": None,
-                "refusal": error_message(error)}, status=409)
+                "refusal": error_message(error),
+                "text_mask": text_mask_for(request.user, case)}, status=409)
     if request.method == "POST":
         form = DispatchForm(request.POST, modes=modes)
         if form.is_valid():
@@ -90,6 +92,7 @@ def dispatch_case(request, number):
         "triage": TriageRecord.objects.filter(case=case).select_related("category").first(),
         "returned": selectors.last_return(case) if case.state == State.RETURNED else None,
         "reason_form": ReasonForm(),
+        "text_mask": text_mask_for(request.user, case),
     }, status=status)
 
 

@@ -12,6 +12,7 @@ from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.acts import allowed_names
+from cases.identity import text_mask_for
 from cases.selectors import visible_cases
 
 from . import selectors, services
@@ -41,6 +42,7 @@ def handle(request, number, *, forms=None, status=200):
         "attachments": case.attachments.filter(kind="handling"),
         "extension_allowance": selectors.extension_allowance(case),
         "may": allowed_names(request.user, case),
+        "text_mask": text_mask_for(request.user, case),
     }, status=status)
 
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from cases.api import (COMMON_ERRORS, CaseSummarySerializer, case_summary, detail_section_fields,
                        detail_sections, errors, field_errors, local)
 from cases.audit import record_case_view
-from cases.identity import person_for
+from cases.identity import person_for, text_mask_for
 from cases.models import Case, Category, Channel, Department, Gender, Tier
 from cases.roles import OFFICE_ROLES, has_role
 from cases.selectors import visible_cases
@@ -272,21 +272,22 @@ class CaseDetailView(APIView):
         platform = platforms.platform_of(request.user)
         body = case_summary(case, request.user)
         replied = case.events.filter(action="reply_to_petitioner").order_by("-at", "-pk").first()
+        shown = text_mask_for(request.user, case) or (lambda text: text)
         body.update({
             "channel": case.channel,
-            "summary": case.summary,
+            "summary": shown(case.summary),
             "category": case.category_id,
             "lead_department": case.lead_department.name if case.lead_department else None,
             "external_reference": case.external_reference,
             "received_at": local(case.received_at),
             "accepted_at": local(case.accepted_at),
             "replied_at": local(case.replied_at),
-            "reply": replied.note if replied else None,
+            "reply": shown(replied.note) if replied else None,
             "petitioner": _petitioner_answer(request, case),
             "events": [
                 {"at": local(e.at), "action": e.action, "action_display": e.action_label,
                  "actor": _actor(e, request.user, platform), "to": e.to_state,
-                 "note": e.note}
+                 "note": shown(e.note)}
                 for e in case.events.select_related("actor")
             ],
             **detail_sections(request.user, case),

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from cases.acts import all_acts
 from cases.identity import mask_id_number, mask_phone
-from cases.models import Attachment, AttachmentKind, Notification, Petitioner, State
+from cases.models import Attachment, AttachmentKind, Case, Notification, Petitioner, State
 from dispatch import services as dispatch_acts
 from oversight.models import SupervisionOrder
 from tests.factories import build_world, drive_to, register, reply_from_handling
@@ -175,12 +175,22 @@ def scene(db, settings, tmp_path):
     reply_from_handling(world, replied)
     # The same person's other case, not marked: confidential towards departments too.
     other = drive_to(world, State.IN_HANDLING)
+    # The petitioner's own words carry who they are: the complaint signed with a name and
+    # a phone written with spaces, and a follow-up e-mail with a signature block.
+    from cases.services import record_event
+
+    signed = (f"路灯不亮已有两周。\n反映人：{NAME}，电话 {PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}，"
+              f"备用 {PHONE_ALT}，住{ADDRESS}，身份证 {ID_NUMBER}，邮箱 {EMAIL.upper()}")
+    for case in (led, replied, other):
+        Case.objects.filter(pk=case.pk).update(content=signed)
+        record_event(case, actor=None, action="email_received",
+                     note=f"主题：补充情况\n又坏了一盏。\n--\n{NAME}\n{PHONE}\n{EMAIL}")
     from django.core.files.base import ContentFile
 
     from cases.documents import render_pdf
 
     letter = render_pdf("intake/documents/registration_form.html", {
-        "case": led, "title": "举报信", "person": person, "show_identity": True})
+        "case": led, "title": "举报信", "person": person, "show_identity": True, "text_mask": None})
     scan = Attachment.objects.create(case=led, kind=AttachmentKind.INTAKE,
                                      file=ContentFile(letter, name="letter.pdf"),
                                      original_name="举报信.pdf", content_type="application/pdf",
