@@ -130,10 +130,10 @@ def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
     if allowed is not None and department is None and len(allowed) == 1:
         department_id = next(iter(allowed))
     else:
-        department_id = department.pk if department else None
+        department_id = department
     scope = dashboard.Scope(
         start=start, end=end, department=department_id,
-        category=data["category"].pk if data.get("category") else None,
+        category=data.get("category"),
         channel=data.get("channel") or None,
         tier=data["tier"].pk if data.get("tier") else None,
         category_leaf=_number(request.GET.get("category_leaf")),
@@ -197,6 +197,7 @@ def dashboard_page(request):
         "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
                                             definition) in RATES.items()],
         "presets": _presets(), "department_locked": scope.allowed_departments is not None,
+        "department_name": form.department_name(scope.department),
         # The departments' ledger is a table by department: on that breakdown only.
         "ledger": dashboard.ledger(scope) if by == "department" else None,
         "definitions_version": DEFINITIONS_VERSION,
