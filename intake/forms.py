@@ -204,7 +204,10 @@ class PublicSubmissionForm(PetitionerFieldsMixin):
 
     submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     email = forms.EmailField(label=_("电子邮箱（选填，用于接收答复）"), required=False)
-    summary = forms.CharField(label=_("一句话说明您反映的问题"), max_length=200)
+    summary = forms.CharField(
+        label=_("一句话说明您反映的问题"), max_length=200,
+        # The summary is listed to the departments as written; the details are masked.
+        help_text=_("这句话会显示在办理部门的案件列表中，请不要写姓名、电话等个人信息。"))
     content = forms.CharField(label=_("详细情况"), widget=forms.Textarea(attrs={"rows": 8}),
                               max_length=settings.CASE_CONTENT_MAX_CHARS)
     demands = forms.CharField(label=_("您的诉求"), required=False, max_length=2000,
