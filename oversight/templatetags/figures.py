@@ -23,8 +23,8 @@ def _decimal_point(context) -> str:
 @register.simple_tag(takes_context=True)
 def breakdown_cells(context, row: dict, columns, by: str, drilldown_url: str):
     """The figure cells of one breakdown row: a rate as it is (— without a denominator), a
-    counter linked to the cases behind it (not for the row of cases without a department,
-    category or tier: 0 is no filter). Built here, not in the template language: a city's
+    counter linked to the cases behind it (not a zero: the list would be empty; not for the
+    row of cases without a department, category or tier: 0 is no filter). Built here, not in the template language: a city's
     400 departments by 26 columns are 10 400 cells, each an `{% url %}` and a few tags,
     and each number localized on its own (the counters are plain integers, a rate's
     decimal point is the language's)."""
@@ -36,7 +36,7 @@ def breakdown_cells(context, row: dict, columns, by: str, drilldown_url: str):
         value = row.get(key)
         if key.endswith("_rate"):
             cells.append(f'<td class="num">{_number(value, decimal_point)}</td>')
-        elif linked:
+        elif linked and value:
             cells.append(f'{link}{key}">{int(value)}</a></td>')
         else:
             cells.append(f'<td class="num">{int(value)}</td>')

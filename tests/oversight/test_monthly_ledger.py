@@ -159,6 +159,9 @@ def test_the_breakdown_cells_are_the_markup_the_template_wrote():
         '<td class="num"><a href="/oversight/cases/?start=2026-01-01&amp;end=2026-01-31'
         '&amp;department=7&measure=received">12</a></td>'
         '<td class="num">91.5</td><td class="num">—</td>')
+    # A zero is not linked: its list would be empty.
+    assert breakdown_cells({**row, "received": 0}, columns[:1], "department", "/x/") == (
+        '<td class="num">0</td>')
     # Cases without a department: counted, not linked (0 is no filter).
     assert breakdown_cells({**row, "key": 0}, columns[:1], "department", "/x/") == (
         '<td class="num">12</td>')
