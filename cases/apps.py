@@ -7,6 +7,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件")
 
     def ready(self) -> None:
+        from . import bulk  # noqa: F401  (registers the in_batch lookup)
         from . import checks  # noqa: F401  (registers the system checks)
         from . import reference
         from .models import Category, ChannelPolicy, Department, TierPolicy

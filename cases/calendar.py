@@ -99,6 +99,17 @@ def add_working_days(start: date, count: int) -> tuple[date, set[int]]:
     return day, calendar.fallback_years
 
 
+def local_zone():
+    """The current time zone, looked up once inside a `reading_once()` block: the lookup
+    costs more than the ladder's arithmetic it serves, case after case."""
+    cache = _year_cache.get()
+    if cache is None:
+        return timezone.get_current_timezone()
+    if "zone" not in cache:
+        cache["zone"] = timezone.get_current_timezone()
+    return cache["zone"]
+
+
 @contextmanager
 def reading_once():
     """Inside the block, each year's special days are read from the database once."""

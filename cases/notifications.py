@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from .models import Case, Department, HandlingMode, Notification, ReviewStage
 from .roles import OFFICE_ROLES, Role
+
+if TYPE_CHECKING:
+    from .escalation import SweptCase
 
 
 # Every kind of notification, as the centre's filter names it.
@@ -38,13 +42,14 @@ def people_with_role(role: str):
 
 @dataclass
 class Message:
-    """One notification to several people (by their user ids)."""
+    """One notification to several people (by their user ids), about a case (a model
+    instance, or the sweep's row of one)."""
 
     recipient_ids: Iterable[int]
     kind: str
     title: str
     body: str = ""
-    case: Case | None = None
+    case: Case | SweptCase | None = None
 
 
 def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[Notification]:
@@ -53,8 +58,8 @@ def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[Noti
     rolls back, and nothing is lost if a worker or the broker dies after it commits. A
     person named twice in a message is told once."""
     rows = Notification.objects.bulk_create(
-        Notification(recipient_id=person_id, case=message.case, kind=message.kind,
-                     title=message.title, body=message.body)
+        Notification(recipient_id=person_id, case_id=getattr(message.case, "pk", None),
+                     kind=message.kind, title=message.title, body=message.body)
         for message in messages
         for person_id in dict.fromkeys(message.recipient_ids)
     )
@@ -67,7 +72,7 @@ def notify_many(messages: Iterable[Message], *, email: bool = True) -> list[Noti
             .values_list("pk", "email"))
         queue_deliveries([
             Delivery(to=addresses[row.recipient_id], subject=row.title,
-                     body=row.body or row.title, notification=row, case=row.case)
+                     body=row.body or row.title, notification=row, case_id=row.case_id)
             for row in rows if row.recipient_id in addresses])
     return rows
 

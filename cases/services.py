@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from . import bulk, chain, ledger, numbering
-from .escalation import next_step, schedule, step_deadline
+from .escalation import SweptCase, next_step, step_deadline
 from .exceptions import CaseConflictError, CaseTransitionError
 from .log_redaction import redact
 from .models import (
@@ -35,7 +35,6 @@ from .models import (
     CaseChange,
     CaseEvent,
     CaseSchedule,
-    ChannelPolicy,
     Delivery,
     DeliveryChannel,
     DeliveryState,
@@ -240,19 +239,18 @@ SWEPT_EVENT_FIELDS = ("case", "actor", "at", "action", "from_state", "to_state",
                       "hash")
 
 
-def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
-    """Take every ladder step due by `now` for these locked cases (the sweep's batch;
-    each has its schedule row, read after the lock).
+def advance_escalations(*, cases: list[SweptCase], now) -> list[tuple[SweptCase, str]]:
+    """Take every ladder step due by `now` for these locked cases (the sweep's batch, as
+    rows; each with its schedule row's fields, tier and channel's terms, read after the
+    lock).
 
     Each taken step moves `escalation_step` on and leaves an event without actor (the
     office's clock took it); every case leaves with the ladder's next time, so a stale
-    `next_action_at` is corrected. One insert for the events and one update for the cases,
-    whatever the size of the batch, and no model instance per event; answers the
-    (case, step) pairs taken, in ladder order.
+    `next_action_at` is corrected. One insert for the events and one update for the
+    schedules, whatever the size of the batch, and no model instance per event; answers
+    the (case, step) pairs taken, in ladder order.
     """
     taken, events, changed = [], [], []
-    # The intake steps read the channel's terms: one query for the batch's received cases.
-    ChannelPolicy.attach(case for case in cases if case.state == State.RECEIVED)
     for case in cases:
         stored = (case.escalation_step, case.next_action_at)
         while (upcoming := next_step(case)) is not None and upcoming[1] <= now:
@@ -270,7 +268,8 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
                       "at": at.isoformat()})
             ledger.stamp(event, case)
             events.append(event)
-        schedule(case)
+        # What `schedule` sets: the step the loop stopped at is the ladder's next.
+        case.next_action_at = upcoming[1] if upcoming else None
         if (case.escalation_step, case.next_action_at) != stored:
             changed.append(case)
     chain.seal_batch(events)
@@ -283,8 +282,6 @@ def advance_escalations(*, cases: list[Case], now) -> list[tuple[Case, str]]:
     # One UPDATE … FROM unnest(…) of the schedules (not of the cases) for the batch.
     bulk.update_rows(CaseSchedule, "case", ["escalation_step", "next_action_at"],
                      [(case.pk, case.escalation_step, case.next_action_at) for case in changed])
-    for case in changed:
-        case.timetable.changed = False  # written
     return taken
 
 

@@ -26,10 +26,10 @@ from django.utils.translation import gettext_lazy
 from cases import bulk
 from cases import services as case_services
 from cases.calendar import reading_once
-from cases.escalation import step_deadline
+from cases.escalation import SWEPT_COLUMNS, SweptCase, step_deadline
 from cases.exceptions import CaseTransitionError
-from cases.models import (ESCALATION_LADDER, OPEN_STATES, Case, CaseSchedule, Department,
-                          EscalationStep, State, TierPolicy)
+from cases.models import (ESCALATION_LADDER, OPEN_STATES, Case, CaseSchedule, ChannelPolicy,
+                          Department, EscalationStep, State, TierPolicy)
 from cases.notifications import Message, notify_many, office_staff, people_with_role
 from cases.acts import ensure_allowed
 from cases.models import lead_department_staff
@@ -46,47 +46,48 @@ def sweep_deadlines(*, now=None, batch_size: int | None = None) -> int:
     taken = 0
     while True:
         with transaction.atomic(), reading_once():
-            batch = list(
+            batch = [SweptCase(*row) for row in (
                 # Due cases through the schedule's small index, whatever their state: a
                 # case that left the ladder (closed, visited) with a time still set is
-                # claimed once and its schedule cleared.
+                # claimed once and its schedule cleared. Rows, not model instances: only
+                # the columns the ladder and the messages read (not the complaint's text).
                 Case.objects.filter(schedule__next_action_at__lte=now)
-                .only(*SWEPT_FIELDS)
                 .select_for_update(skip_locked=True, of=("self",))
-                .order_by("schedule__next_action_at")[:batch_size]
-            )
+                .order_by("schedule__next_action_at")
+                .values_list(*SWEPT_COLUMNS)[:batch_size]
+            )]
             _attach_rows(batch)
             taken += _take_batch(batch, now)
         if len(batch) < batch_size:
             return taken
 
 
-# What the ladder, the steps' events and messages read of a case: the claim reads only
-# these (not the complaint's text), so a batch carries no more than it uses.
-SWEPT_FIELDS = (
-    "number", "state", "channel", "summary", "tier", "handling_mode", "lead_department",
-    "handler", "received_at", "accept_by", "accepted_at", "due_at", "reopened_at",
-    "replied_at", "review_stage", "reopen_count", "unreached_visits", "visit_due_at",
-    "final_due_at", "final_replied_at")
-
-
-def _attach_rows(batch: list[Case]) -> None:
-    """The batch's schedules and tiers, one query each, read after the lock: PostgreSQL
-    re-reads a locked row an act changed meanwhile, but not the rows joined to it."""
+def _attach_rows(batch: list[SweptCase]) -> None:
+    """The batch's schedules, tiers and channels' terms, one query each, read after the
+    lock: PostgreSQL re-reads a locked row an act changed meanwhile, but not the rows
+    joined to it."""
+    if not batch:
+        return
     tiers = TierPolicy.objects.in_bulk({case.tier_id for case in batch if case.tier_id})
-    schedules = CaseSchedule.objects.in_bulk([case.pk for case in batch])
+    schedules = {case_id: (step, at) for case_id, step, at in CaseSchedule.objects.filter(
+        case_id__in_batch=[case.pk for case in batch]).values_list(
+            "case_id", "escalation_step", "next_action_at")}
     for case in batch:
         if case.tier_id:
             case.tier = tiers[case.tier_id]
-        case.schedule = schedules[case.pk]
+        case.escalation_step, case.next_action_at = schedules[case.pk]
+    # The intake steps read the channel's terms, and so does the warning of a case
+    # without a tier yet (a received transfer).
+    ChannelPolicy.attach(case for case in batch
+                         if case.state == State.RECEIVED or case.tier_id is None)
 
 
-def _take_batch(batch: list[Case], now) -> int:
+def _take_batch(batch: list[SweptCase], now) -> int:
     """Every step due by now for these locked cases: the steps, their effects, their
     notifications, all in the caller's transaction."""
     if not batch:
         return 0
-    already = set(Escalation.objects.filter(case_id__in=[case.pk for case in batch])
+    already = set(Escalation.objects.filter(case_id__in_batch=[case.pk for case in batch])
                   .values_list("case_id", "round", "step"))
     new = [(case, step) for case, step in
            case_services.advance_escalations(cases=batch, now=now)
@@ -151,7 +152,7 @@ def grouped(messages: list[Message]) -> list[Message]:
 class Audience:
     """Who is told about the cases of one batch, read in one query per kind of person."""
 
-    def __init__(self, cases: list[Case]):
+    def __init__(self, cases: list[Case | SweptCase]):
         self.department_ids = {case.lead_department_id for case in cases
                                if case.lead_department_id}
 
@@ -178,7 +179,7 @@ class Audience:
         """Clerks and dispatchers: whoever may decide on a received case."""
         return office_staff()
 
-    def department(self, case: Case) -> list[int]:
+    def department(self, case: Case | SweptCase) -> list[int]:
         """The lead department's heads and the case's handler; while the case has no
         department yet, the office staff deciding on it (received) or the dispatchers."""
         if case.state == State.RECEIVED:
@@ -191,7 +192,7 @@ class Audience:
         return people
 
 
-def _open_orders(cases: list[Case], now, level: int) -> None:
+def _open_orders(cases: list[SweptCase], now, level: int) -> None:
     """The department answers within its tier's own time (2 h for the most urgent).
 
     A 12345 transfer past its platform's deadline while still received gets no order: no
@@ -205,63 +206,68 @@ def _open_orders(cases: list[Case], now, level: int) -> None:
         ignore_conflicts=True)
 
 
-def _intake_warning(cases: list[Case], now, audience: Audience) -> list[Message]:
-    return [Message(audience.office_staff, "intake_warning", _(
-        "受理即将超时：%(number)s 须于 %(due)s 前受理") % {
-            "number": case.number,
-            "due": timezone.localtime(case.accept_by).strftime("%m-%d %H:%M")},
-        case.summary, case) for case in cases]
+# Each step's message is worded once per batch (gettext and the local zone are looked up
+# once, not once per case).
+def _at(moment, zone) -> str:
+    return timezone.localtime(moment, zone).strftime("%m-%d %H:%M")
 
 
-def _intake_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+def _intake_warning(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
+    title, zone = _("受理即将超时：%(number)s 须于 %(due)s 前受理"), timezone.get_current_timezone()
+    return [Message(audience.office_staff, "intake_warning", title % {
+        "number": case.number, "due": _at(case.accept_by, zone)}, case.summary, case)
+        for case in cases]
+
+
+def _intake_overdue(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
     """No supervision order: no department holds the case; the office is late itself."""
-    return [Message(audience.office_staff + audience.supervisors, "intake_overdue", _(
-        "受理超时：%(number)s 已超过受理时限 %(due)s，仍未受理") % {
-            "number": case.number,
-            "due": timezone.localtime(case.accept_by).strftime("%m-%d %H:%M")},
-        case.summary, case) for case in cases]
+    title, zone = (_("受理超时：%(number)s 已超过受理时限 %(due)s，仍未受理"),
+                   timezone.get_current_timezone())
+    people = audience.office_staff + audience.supervisors
+    return [Message(people, "intake_overdue", title % {
+        "number": case.number, "due": _at(case.accept_by, zone)}, case.summary, case)
+        for case in cases]
 
 
-def _warn(cases: list[Case], now, audience: Audience) -> list[Message]:
-    return [Message(audience.department(case), "warning", _(
-        "即将到期：%(number)s 将于 %(due)s 到期") % {
-            "number": case.number,
-            "due": timezone.localtime(case.due_at).strftime("%m-%d %H:%M")},
-        case.summary, case) for case in cases]
+def _warn(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
+    title, zone = _("即将到期：%(number)s 将于 %(due)s 到期"), timezone.get_current_timezone()
+    return [Message(audience.department(case), "warning", title % {
+        "number": case.number, "due": _at(case.due_at, zone)}, case.summary, case)
+        for case in cases]
 
 
-def _overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+def _overdue(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
     _open_orders(cases, now, 1)
-    messages = []
+    wording, messages = _("超期督办：%(number)s"), []
     for case in cases:
-        title = _("超期督办：%(number)s") % {"number": case.number}
+        title = wording % {"number": case.number}
         messages.append(Message(audience.supervisors, "overdue", title, case.summary, case))
         messages.append(Message(audience.department(case), "overdue", title, case.summary,
                                 case))
     return messages
 
 
-def _level2(cases: list[Case], now, audience: Audience) -> list[Message]:
+def _level2(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
     _open_orders(cases, now, 2)
-    return [Message(audience.supervisors, "level2", _(
-        "二级督办（拟通报）：%(number)s") % {"number": case.number}, case.summary, case)
+    title = _("二级督办（拟通报）：%(number)s")
+    return [Message(audience.supervisors, "level2", title % {"number": case.number},
+                    case.summary, case) for case in cases]
+
+
+def _final_warning(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
+    title, zone = (_("最终结果即将到期：%(number)s 须于 %(due)s 前答复最终结果"),
+                   timezone.get_current_timezone())
+    return [Message(audience.department(case), "final_warning", title % {
+        "number": case.number, "due": _at(case.final_due_at, zone)}, case.summary, case)
         for case in cases]
 
 
-def _final_warning(cases: list[Case], now, audience: Audience) -> list[Message]:
-    return [Message(audience.department(case), "final_warning", _(
-        "最终结果即将到期：%(number)s 须于 %(due)s 前答复最终结果") % {
-            "number": case.number,
-            "due": timezone.localtime(case.final_due_at).strftime("%m-%d %H:%M")},
-        case.summary, case) for case in cases]
-
-
-def _final_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
+def _final_overdue(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
+    wording, zone = (_("最终结果超期：%(number)s 已过 %(due)s，仍未答复最终结果"),
+                     timezone.get_current_timezone())
     messages = []
     for case in cases:
-        title = _("最终结果超期：%(number)s 已过 %(due)s，仍未答复最终结果") % {
-            "number": case.number,
-            "due": timezone.localtime(case.final_due_at).strftime("%m-%d %H:%M")}
+        title = wording % {"number": case.number, "due": _at(case.final_due_at, zone)}
         messages.append(Message(audience.supervisors, "final_overdue", title, case.summary,
                                 case))
         messages.append(Message(audience.department(case), "final_overdue", title,
@@ -269,21 +275,21 @@ def _final_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
     return messages
 
 
-def _visit_warning(cases: list[Case], now, audience: Audience) -> list[Message]:
+def _visit_warning(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
     """The office's staff make the return visits (clerks and dispatchers)."""
-    return [Message(audience.office_staff, "visit_warning", _(
-        "回访即将到期：%(number)s 须于 %(due)s 前回访") % {
-            "number": case.number,
-            "due": timezone.localtime(case.visit_due_at).strftime("%m-%d %H:%M")},
-        case.summary, case) for case in cases]
+    title, zone = _("回访即将到期：%(number)s 须于 %(due)s 前回访"), timezone.get_current_timezone()
+    return [Message(audience.office_staff, "visit_warning", title % {
+        "number": case.number, "due": _at(case.visit_due_at, zone)}, case.summary, case)
+        for case in cases]
 
 
-def _visit_overdue(cases: list[Case], now, audience: Audience) -> list[Message]:
-    return [Message(audience.office_staff + audience.supervisors, "visit_overdue", _(
-        "回访超期：%(number)s 已过回访期限 %(due)s，仍未回访") % {
-            "number": case.number,
-            "due": timezone.localtime(case.visit_due_at).strftime("%m-%d %H:%M")},
-        case.summary, case) for case in cases]
+def _visit_overdue(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
+    title, zone = (_("回访超期：%(number)s 已过回访期限 %(due)s，仍未回访"),
+                   timezone.get_current_timezone())
+    people = audience.office_staff + audience.supervisors
+    return [Message(people, "visit_overdue", title % {
+        "number": case.number, "due": _at(case.visit_due_at, zone)}, case.summary, case)
+        for case in cases]
 
 
 STEP_EFFECTS = {

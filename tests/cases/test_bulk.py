@@ -63,3 +63,47 @@ def test_insert_rows_writes_foreign_keys_and_skips_conflicts(world, path):
                      [(case.pk, "overdue", 0, now, case.due_at)])
     assert Escalation.objects.get(case=case).step == "overdue"
     assert bulk.insert_rows(Escalation, ["case"], []) == 0
+
+
+AWKWARD_TEXTS = ['say "no"', "back\\slash", "a,b", "{braces}", "NULL", "", " spaced ",
+                 "line\nbreak", "说明（一）", "'quote'", "\\\"both\\\""]
+
+
+def test_insert_rows_keeps_awkward_texts_json_and_nulls_as_written(world, path):
+    """Each column travels as one array literal: quotes, backslashes, commas, braces and
+    the word NULL are texts, a None is NULL, a time keeps its microseconds."""
+    case = drive_to(world, State.IN_HANDLING)
+    now = timezone.now().replace(microsecond=123456)
+    rows = [(case.pk, None, now + timedelta(seconds=i), f"awkward_{i}", case.state,
+             case.state, text, {"text": text, "list": [text, None], "n": i}, text, None,
+             None if i % 2 else now, i, text, text)
+            for i, text in enumerate(AWKWARD_TEXTS)]
+    assert bulk.insert_rows(CaseEvent, SWEPT_EVENT_FIELDS, rows) == len(rows)
+    written = list(CaseEvent.objects.filter(case=case, action__startswith="awkward_")
+                   .order_by("pk").values_list("note", "data", "holder", "hash", "at",
+                                               "deadline", "holder_department"))
+    assert written == [
+        (text, {"text": text, "list": [text, None], "n": i}, text, text,
+         now + timedelta(seconds=i), None if i % 2 else now, None)
+        for i, text in enumerate(AWKWARD_TEXTS)]
+
+
+def test_update_rows_sets_awkward_texts_and_nulls(world, path):
+    cases = [drive_to(world, State.IN_HANDLING) for _ in range(3)]
+    rows = [(case.pk, text, None) for case, text in zip(cases, ['"', "NULL", "a,\\b}"])]
+    assert bulk.update_rows(CaseSchedule, "case", ["escalation_step", "next_action_at"],
+                            rows) == 3
+    got = dict(CaseSchedule.objects.filter(case__in=cases)
+               .values_list("case_id", "escalation_step"))
+    assert got == {pk: text for pk, text, _ in rows}
+    assert not CaseSchedule.objects.filter(case__in=cases, next_action_at__isnull=False)
+
+
+def test_in_batch_finds_what_in_finds(world, path):
+    cases = [drive_to(world, State.IN_HANDLING) for _ in range(3)]
+    keys = [cases[0].pk, cases[2].pk, 10 ** 12]  # one key matches nothing
+    assert (sorted(CaseEvent.objects.filter(case_id__in_batch=keys).values_list("pk", flat=True))
+            == sorted(CaseEvent.objects.filter(case_id__in=keys).values_list("pk", flat=True)))
+    assert set(CaseSchedule.objects.filter(case__in_batch=keys)
+               .values_list("case_id", flat=True)) == {cases[0].pk, cases[2].pk}
+    assert not CaseSchedule.objects.filter(pk__in_batch=[]).exists()

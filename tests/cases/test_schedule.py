@@ -11,13 +11,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from cases import ledger
+from cases.calendar import reading_once
 from cases.chain import verify
-from cases.escalation import next_step
-from cases.models import SWEPT_STATES, Case, CaseSchedule, State
+from cases.escalation import SWEPT_COLUMNS, SweptCase, next_step, step_deadline, step_time
+from cases.models import ESCALATION_LADDER, SWEPT_STATES, Case, CaseSchedule, State
 from dispatch import services as dispatch_acts
 from feedback import services as feedback_acts
 from oversight.models import SupervisionOrder
-from oversight.services import sweep_deadlines
+from oversight.services import _attach_rows, sweep_deadlines
 from tests.factories import drive_to
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +116,31 @@ def test_the_sweep_writes_no_case_row_and_a_fixed_number_of_statements(world, tr
                 if sql.lstrip().upper().startswith("UPDATE") and '"cases_case"' in
                 sql.split("SET")[0]]
     assert Case.objects.filter(state=State.IN_HANDLING).count() == 7
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_case_read_as_the_sweeps_row_climbs_the_same_ladder(world, seed, travel):
+    """The sweep reads a case as a row of columns (no model instance): for every case
+    after random acts, the row answers every step's time and deadline, the next step,
+    the holder, the round and the deadline in force as the case itself does."""
+    rng = random.Random(seed)
+    travel.to(timezone.now())
+    for _ in range(30):
+        act_at_random(world, rng, travel)
+    cases = list(Case.objects.select_related("tier").order_by("pk"))
+    rows = [SweptCase(*values) for values in
+            Case.objects.order_by("pk").values_list(*SWEPT_COLUMNS)]
+    with reading_once():
+        _attach_rows(rows)
+        for case, row in zip(cases, rows):
+            assert row.pk == case.pk
+            assert next_step(row) == next_step(case), case.number
+            for step in ESCALATION_LADDER:
+                assert step_time(row, step) == step_time(case, step), (case.number, step)
+                assert step_deadline(row, step) == step_deadline(case, step)
+            assert ledger.holder_of(row) == ledger.holder_of(case)
+            assert ledger.round_of(row) == ledger.round_of(case)
+            assert row.deadline_in_force == case.deadline_in_force
+            assert (row.escalation_step, row.next_action_at) == (case.escalation_step,
+                                                                 case.next_action_at)
+    assert {case.state for case in cases} >= {State.RECEIVED, State.IN_HANDLING}
