@@ -2,7 +2,8 @@
 
     bench/run sweep --open 1000000 --crossing 1000
 
-Prints the time of a sweep with N due, of a sweep with none due, and the plan of the
+Prints the time of a sweep with N due, of a sweep with none due, of the reminders of the
+supervision orders it opened once their answer time has passed, and the plan of the
 query that claims due rows.
 """
 
@@ -24,7 +25,7 @@ from django.utils import timezone  # noqa: E402
 
 from cases.models import (Case, CaseSchedule, Department, Petitioner, State,  # noqa: E402
                           TierPolicy)
-from oversight.services import sweep_deadlines  # noqa: E402
+from oversight.services import remind_late_answers, sweep_deadlines  # noqa: E402
 
 
 def generate(total: int, crossing: int, rng) -> None:
@@ -126,6 +127,16 @@ def measure(crossing: int, *, profile: bool = False) -> None:
         taken = sweep_deadlines()
         print(f"sweep with none due (run {run + 1}): {taken} steps in "
               f"{(time.perf_counter() - start) * 1000:.1f} ms")
+    # The orders just opened, their departments' answer time passed: the sweep's first
+    # part tells each late answer once.
+    later = timezone.now() + timedelta(
+        hours=TierPolicy.objects.get(code="T3").supervision_answer_hours, minutes=1)
+    written = Notification.objects.count()
+    start = time.perf_counter()
+    late = remind_late_answers(now=later)
+    print(f"late answers to supervision orders: {late} reminded in "
+          f"{(time.perf_counter() - start) * 1000:.0f} ms "
+          f"({Notification.objects.count() - written} notifications written)")
 
 
 if __name__ == "__main__":

@@ -107,7 +107,8 @@ def _take_batch(batch: list[SweptCase], now) -> int:
     return len(new)
 
 
-# A person told of several cases at one step of one batch gets one message listing them.
+# A person told of several cases at one step of one batch (or of several late answers to
+# supervision orders) gets one message listing them.
 GROUP_TITLES = {
     "intake_warning": gettext_lazy("受理即将超时：%(n)s 件案件"),
     "intake_overdue": gettext_lazy("受理超时：%(n)s 件案件"),
@@ -118,6 +119,7 @@ GROUP_TITLES = {
     "final_overdue": gettext_lazy("最终结果超期：%(n)s 件案件"),
     "visit_warning": gettext_lazy("回访即将到期：%(n)s 件案件"),
     "visit_overdue": gettext_lazy("回访超期：%(n)s 件案件"),
+    "supervision_late": gettext_lazy("督办反馈超时：%(n)s 件督办单"),
 }
 
 
@@ -378,7 +380,8 @@ def close_orders_of(case: Case, *, now=None) -> int:
 
 def remind_late_answers(*, now) -> int:
     """Orders whose department let the answer time pass: the supervisors and the
-    department's heads are told once (`late_reminded_at` is stamped under the row lock)."""
+    department's heads are told once (`late_reminded_at` is stamped under the row lock);
+    whoever is told of several in one batch gets one message listing them."""
     reminded = 0
     while True:
         with transaction.atomic():
@@ -387,6 +390,8 @@ def remind_late_answers(*, now) -> int:
                     closed_at__isnull=True, answered_at__isnull=True,
                     late_reminded_at__isnull=True, answer_due_at__lte=now)
                 .select_related("case")
+                # What the message and its audience read, not the complaint's text.
+                .only("level", *(f"case__{name}" for name in LATE_CASE_FIELDS))
                 # The case with its order (the lock order of every act: a reply locks
                 # the case, then closes its orders); a case being worked is left for the
                 # next sweep rather than waited for.
@@ -395,17 +400,20 @@ def remind_late_answers(*, now) -> int:
             if not orders:
                 return reminded
             audience = Audience([order.case for order in orders])
-            messages = []
-            for order in orders:
-                order.late_reminded_at = now
-                title = _("督办反馈超时：%(number)s（%(level)s）") % {
-                    "number": order.case.number, "level": order.get_level_display()}
-                people = audience.supervisors + audience.department(order.case)
-                messages.append(Message(people, "supervision_late", title,
-                                        order.case.summary, order.case))
-            SupervisionOrder.objects.bulk_update(orders, ["late_reminded_at"])
-            notify_many(messages)
+            wording = _("督办反馈超时：%(number)s（%(level)s）")
+            messages = [Message(audience.supervisors + audience.department(order.case),
+                                "supervision_late", wording % {
+                                    "number": order.case.number,
+                                    "level": order.get_level_display()},
+                                order.case.summary, order.case) for order in orders]
+            # The same stamp for the whole batch: one UPDATE, no CASE WHEN per order.
+            SupervisionOrder.objects.filter(pk__in_batch=[order.pk for order in orders]
+                                            ).update(late_reminded_at=now)
+            notify_many(grouped(messages))
             reminded += len(orders)
+
+
+LATE_CASE_FIELDS = ("number", "summary", "state", "lead_department", "handler")
 
 
 # ---------------------------------------------------------------- the heads' daily digest

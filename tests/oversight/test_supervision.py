@@ -100,6 +100,24 @@ def test_a_late_answer_is_reminded_once(world, travel, overdue_order):
     assert CaseEvent.objects.get(action="supervision_answer").data["late"] is True
 
 
+def test_a_person_told_of_several_late_answers_gets_one_message_listing_them(world, travel):
+    cases = [drive_to(world, State.IN_HANDLING) for _ in range(3)]
+    travel.to(max(case.due_at for case in cases) + timedelta(minutes=1))
+    sweep_deadlines()
+    orders = SupervisionOrder.objects.filter(level=1)
+    assert orders.count() == 3
+    travel.to(max(order.answer_due_at for order in orders) + timedelta(minutes=1))
+    sweep_deadlines()
+    sweep_deadlines()
+    late = Notification.objects.filter(kind="supervision_late")
+    assert sorted(late.values_list("recipient__username", flat=True)) == [
+        "handler", "head", "supervisor"]
+    for notification in late:
+        assert notification.case is None and "3" in notification.title
+        assert all(case.number in notification.body for case in cases)
+    assert not SupervisionOrder.objects.filter(late_reminded_at__isnull=True).exists()
+
+
 def test_the_reply_closes_the_order_at_once(world, overdue_order):
     case = overdue_order.case
     reply_from_handling(world, case)
