@@ -10,6 +10,6 @@ class CasesConfig(AppConfig):
         from . import bulk  # noqa: F401  (registers the in_batch lookup)
         from . import checks  # noqa: F401  (registers the system checks)
         from . import reference
-        from .models import Category, ChannelPolicy, Department, TierPolicy
+        from .models import CalendarDay, Category, ChannelPolicy, Department, TierPolicy
 
-        reference.connect(Category, ChannelPolicy, Department, TierPolicy)
+        reference.connect(CalendarDay, Category, ChannelPolicy, Department, TierPolicy)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from . import reference
 from .models import CalendarDay, ChannelPolicy, DayKind, TierPolicy, TimeUnit
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,10 @@ class WorkingCalendar:
         if cache is not None and years in cache:
             rows = cache[years]
         else:
-            rows = list(CalendarDay.objects.filter(date__year__in=years)
-                        .values_list("date", "kind"))
+            # Held per process like the other reference tables (cases.reference): a day
+            # saved or deleted anywhere, or years imported, is seen at the next call.
+            rows = reference.held(f"calendar:{','.join(map(str, years))}", lambda: list(
+                CalendarDay.objects.filter(date__year__in=years).values_list("date", "kind")))
             if cache is not None:
                 cache[years] = rows
         calendar = cls()
@@ -197,4 +200,6 @@ def import_package_years(calendar_day_model=CalendarDay) -> list[int]:
             ignore_conflicts=True,
         )
         added.append(year)
+    if added:
+        reference.changed()  # bulk_create sends no signal
     return added

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Callable, Iterable
 
+from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -112,9 +114,79 @@ def seal(event) -> None:
     every other field is set and just before the insert."""
     from .models import CaseEvent
 
-    previous = (CaseEvent.objects.filter(case_id=event.case_id).order_by("-pk")
-                .values_list("hash", flat=True).first())
+    previous = _known_head(event.case_id)
+    if previous is None:
+        previous = (CaseEvent.objects.filter(case_id=event.case_id).order_by("-pk")
+                    .values_list("hash", flat=True).first())
     _link(event, GENESIS if previous is None else previous)
+
+
+# ---------------------------------------------------------------- heads known to the act
+# A case registered by the act under way has no event but the ones this act writes: its
+# head is known without reading it back (the register event's previous hash is GENESIS,
+# the acceptance's is the register event's hash). Known from the case's insert
+# (`starts`) and after each event inserted (`sealed`), until the act ends (`forget`,
+# cases.services.act_transaction). A savepoint rolled back takes the knowledge with it:
+# each head carries a no-op on_commit callback that Django drops with the savepoint's
+# work, and a head whose callback is gone is read from the table again. The sweep's
+# batches and a reseal forget the heads of the cases they touch.
+_known = threading.local()
+
+
+class _Mark:
+    """A callback that does nothing: present in the transaction's on_commit list while
+    the work it was registered with stands."""
+
+    def __call__(self) -> None:
+        pass
+
+
+def _heads_known() -> dict:
+    if not hasattr(_known, "heads"):
+        _known.heads = {}
+    return _known.heads
+
+
+def _remember(case_id: int, head: str) -> None:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return
+    mark = _Mark()
+    transaction.on_commit(mark)
+    _heads_known()[case_id] = (head, mark)
+
+
+def _known_head(case_id: int) -> str | None:
+    entry = _heads_known().get(case_id)
+    if entry is None:
+        return None
+    head, mark = entry
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+            callback is mark for _savepoints, callback, *_rest in connection.run_on_commit):
+        return head
+    del _heads_known()[case_id]
+    return None
+
+
+def starts(case_id: int) -> None:
+    """The case was inserted just now, in this act: its chain is empty."""
+    _remember(case_id, GENESIS)
+
+
+def sealed(event) -> None:
+    """The event was inserted: it heads its case's chain if the act knows that chain."""
+    if event.case_id in _heads_known():
+        _remember(event.case_id, event.hash)
+
+
+def forget(case_ids: Iterable[int] | None = None) -> None:
+    """The act ended (no ids: every head), or these chains were written otherwise."""
+    if case_ids is None:
+        _heads_known().clear()
+        return
+    for case_id in case_ids:
+        _heads_known().pop(case_id, None)
 
 
 def seal_batch(events: list) -> None:
@@ -122,6 +194,7 @@ def seal_batch(events: list) -> None:
     bulk insert keeps that order in their keys). Call with their cases' rows locked."""
     if not events:
         return
+    forget({event.case_id for event in events})
     heads = _heads({event.case_id for event in events})
     for event in events:
         _link(event, heads.get(event.case_id, GENESIS))
@@ -139,6 +212,8 @@ def reseal(case_ids: Iterable[int]) -> int:
     broken before must stay broken). Answers how many events changed."""
     from .models import CaseEvent
 
+    case_ids = list(case_ids)
+    forget(case_ids)
     changed = []
     previous, case_id = GENESIS, None
     for event in CaseEvent.objects.filter(case_id__in=list(case_ids)).order_by("case_id", "pk"):

@@ -239,6 +239,11 @@ class Petitioner(models.Model):
 
 
 # ---------------------------------------------------------------- the case
+# The case's history recorder, also asked by cases.numbering (which writes a registering
+# act's one version of the case itself).
+CASE_HISTORY = HistoricalRecords()
+
+
 class State(models.TextChoices):
     RECEIVED = "received", _("已登记")
     ACCEPTED = "accepted", _("已受理")
@@ -641,7 +646,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     finding = models.CharField(_("核查结论"), max_length=10, choices=Finding.choices,
                                blank=True)
 
-    history = HistoricalRecords()
+    history = CASE_HISTORY
 
     class Meta:
         verbose_name = _("案件")
@@ -1113,6 +1118,7 @@ class CaseEvent(models.Model):
         ledger.stamp(event, case)
         chain.seal(event)  # last, over every field: the case row is locked by the act
         event.save(force_insert=True)
+        chain.sealed(event)
         CaseChange.objects.create(case_id_value=case.pk)
         for listener in EVENT_LISTENERS:
             listener(case, event)

@@ -77,6 +77,7 @@ def act_transaction(service):
             raise
         finally:
             _acts.depth = 0
+            chain.forget()  # the chains' heads this act knew (cases.chain.starts)
         return numbering.renamed(result, assigned)
 
     @functools.wraps(service)

@@ -51,6 +51,8 @@ def confidentiality_marker(case: Case, user) -> bool:
 
 @condition(_("没有需要确认的来信来访材料"))
 def has_unshared_attachment(case: Case) -> bool:
+    if getattr(case, "registered_without_files", False):
+        return False  # registered by this very request with no file (register_intake)
     return forms.unshared_attachments(case).exists()
 
 

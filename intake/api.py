@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from cases.api import (COMMON_ERRORS, CaseSummarySerializer, case_summary, detail_section_fields,
                        detail_sections, errors, field_errors, local)
+from cases import reference
 from cases.audit import record_case_view
 from cases.identity import person_for, text_mask_for
 from cases.models import Case, Category, Channel, Department, Gender, Tier
@@ -38,6 +39,18 @@ class PhoneField(StrictCharField):
 
     def to_internal_value(self, data):
         return normalize_phone(super().to_internal_value(data))
+
+
+class SubcategoryField(StrictPrimaryKeyRelatedField):
+    """An active subcategory's id, found in the held reference table (no query)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        category = reference.categories().get(data)
+        if category is None or not category.is_active or category.parent_id is None:
+            self.fail("does_not_exist", pk_value=data)
+        return category
 
 
 class PetitionerSerializer(StrictSerializer):
@@ -75,7 +88,7 @@ class CaseRegistrationSerializer(StrictSerializer):
     content = _text("content")
     demands = _text("demands")
     place = _text("place")
-    category = StrictPrimaryKeyRelatedField(
+    category = SubcategoryField(
         queryset=Category.objects.filter(is_active=True, parent__isnull=False),
         required=False, allow_null=True, help_text="问题分类 (a subcategory's id)")
     tier = StrictChoiceField(choices=Tier.choices, required=False)

@@ -431,8 +431,9 @@ def active_model_id() -> int | None:
 
     model_id = cache.get(ACTIVE_CACHE_KEY)
     if model_id is None:
-        model_id = (TriageModel.objects.filter(is_active=True)
-                    .values_list("pk", flat=True).first()) or 0
+        with transaction.atomic():  # inside an act, a failed read rolls back only itself
+            model_id = (TriageModel.objects.filter(is_active=True)
+                        .values_list("pk", flat=True).first()) or 0
         cache.set(ACTIVE_CACHE_KEY, model_id, settings.TRIAGE_RELOAD_SECONDS)
     return model_id or None
 
@@ -450,7 +451,8 @@ def _classifier() -> tuple[Classifier, str] | None:
     with _loading:
         if _loaded is not None and _loaded[0] == model_id:
             return _loaded[1], _loaded[2]
-        record = TriageModel.objects.filter(pk=model_id).first()
+        with transaction.atomic():  # inside an act, a failed read rolls back only itself
+            record = TriageModel.objects.filter(pk=model_id).first()
         if record is None:
             cache.delete(ACTIVE_CACHE_KEY)
             return None

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.throttling import SimpleRateThrottle
 
+from cases import reference
 from cases.models import Case
 from cases.roles import Role
 
@@ -68,13 +69,14 @@ class PlatformKeyThrottle(SimpleRateThrottle):
 
 
 def platform_of(user) -> Platform | None:
-    """The platform this account belongs to (None for staff)."""
+    """The platform this account belongs to (None for staff), from the held table of
+    platforms (cases.reference: a platform saved anywhere is seen at once)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    try:
-        return user.platform
-    except Platform.DoesNotExist:
-        return None
+    by_account = reference.held("platforms-by-account", lambda: {
+        platform.account_id: platform
+        for platform in Platform.objects.filter(account__isnull=False)})
+    return by_account.get(user.pk)
 
 
 def platform_visibility(user) -> Q:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cases.exceptions import RecordConflict
 from cases.identity import mask_phone
 from cases import services as case_services
+from cases import chain
 from cases import reference as case_reference
 from cases.attachments import check_public_uploads
 from cases.calendar import compute_accept_by, compute_due_at
@@ -152,6 +153,7 @@ def register_case(
     # The gapless number is taken as the act's last statement (cases.numbering).
     case.number = provisional_number(case, year=timezone.localtime(now).year)
     case.save()
+    chain.starts(case.pk)  # a new case: its first event's previous hash is known
     CaseEvent.record(
         case, actor=actor, action="register", from_state="",
         note=case.get_channel_display(), data=data,
@@ -526,6 +528,8 @@ def register_intake(
         raise ValidationError({OUTCOME_FIELDS.get(field, field): messages
                                for field, messages in error.message_dict.items()}) from error
     case.query_code, case.triage_suggestion = code, suggestion
+    # What the answer offers next is asked of this object: it holds no file to share.
+    case.registered_without_files = not attachments
     return case
 
 

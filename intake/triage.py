@@ -148,15 +148,15 @@ class Suggestion:
 
 def _learned(text: str):
     """The office's learned model (intake.learning), when there is one."""
-    from django.db import transaction
-
     try:
         from . import learning
     except ImportError:
         return None
     try:
-        with transaction.atomic():  # a failure rolls back only itself, never the act
-            return learning.predict(text)
+        # The model's database reads take their own savepoint (learning.active_model_id,
+        # _classifier), only when they read: a failure rolls back only itself, never the
+        # act; the prediction itself is Python.
+        return learning.predict(text)
     except Exception:  # noqa: BLE001 - a broken model never stops a registration
         import logging
 

@@ -110,3 +110,19 @@ def test_check_command_reports_the_warning(db, travel, capsys):
     travel.to(local(2026, 12, 1, 9, 0))
     call_command("check")
     assert "cases.W001" in capsys.readouterr().err
+
+
+def test_the_calendar_is_held_per_process_and_a_day_entered_is_seen_at_once(
+        db, django_capture_on_commit_callbacks, django_assert_num_queries):
+    from cases import reference
+
+    with django_capture_on_commit_callbacks(execute=True):  # as if committed
+        reference.changed()
+    assert add_working_days(date(2026, 3, 10), 1)[0] == date(2026, 3, 11)
+    with django_assert_num_queries(0):  # read once, held afterwards
+        assert add_working_days(date(2026, 3, 10), 1)[0] == date(2026, 3, 11)
+    with django_capture_on_commit_callbacks(execute=True):
+        CalendarDay.objects.create(date=date(2026, 3, 11), kind=DayKind.HOLIDAY, name="地方假日")
+    assert add_working_days(date(2026, 3, 10), 1)[0] == date(2026, 3, 12)
+    CalendarDay.objects.filter(date=date(2026, 3, 11)).delete()
+    assert add_working_days(date(2026, 3, 10), 1)[0] == date(2026, 3, 11)

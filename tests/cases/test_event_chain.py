@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cases import chain
 from cases import services as case_services
-from cases.models import CaseEvent, State
+from cases.models import Case, CaseEvent, State
 from dispatch import services as dispatch_acts
 from feedback import retention
 from feedback import services as feedback_acts
@@ -290,3 +290,46 @@ def test_the_case_page_shows_the_chain_s_head(client, world):
     client.force_login(world.dispatcher)
     page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
     assert f"案件记录校验值：{head.grouped}（共 {head.count} 条记录）" in page
+
+
+def test_an_event_undone_by_a_savepoint_is_not_taken_as_the_head_of_a_new_case(world):
+    """A case registered by the act knows its chain's head without reading it; an event
+    of it rolled back inside the act must not be taken as the head afterwards."""
+    from django.db import transaction
+
+    @case_services.act_transaction
+    def act():
+        case = register(world)
+        try:
+            with transaction.atomic():
+                case_services.record_event(case, actor=world.clerk, action="note")
+                raise RuntimeError("undone")
+        except RuntimeError:
+            pass
+        case_services.record_event(case, actor=world.clerk, action="note")
+        return case
+
+    case = act()
+    events = list(CaseEvent.objects.filter(case=case).order_by("pk"))
+    assert [event.action for event in events] == ["register", "note"]
+    assert events[1].previous_hash == events[0].hash
+    assert chain.verify(cases=Case.objects.filter(pk=case.pk)).breaks == []
+
+
+def test_a_new_case_s_events_are_sealed_without_reading_the_chain(world):
+    """Registration and acceptance in one act: neither event reads its case's last hash."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from intake.services import Outcome
+    from tests.intake.helpers import matter, petitioner_details, token
+
+    with CaptureQueriesContext(connection) as queries:
+        case = intake_acts.register_intake(
+            actor=world.clerk, submission_token=token(), petitioner=petitioner_details(),
+            matter=matter(world), outcome=Outcome.ACCEPT)
+    assert not [q for q in queries.captured_queries
+                if q["sql"].startswith("SELECT") and "cases_caseevent" in q["sql"]]
+    events = list(CaseEvent.objects.filter(case=case).order_by("pk"))
+    assert [event.previous_hash for event in events] == [chain.GENESIS, events[0].hash]
+    assert chain.verify(cases=Case.objects.filter(pk=case.pk)).breaks == []

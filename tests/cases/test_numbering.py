@@ -63,7 +63,7 @@ def test_the_number_is_taken_last_and_the_stand_in_is_left_nowhere(world, settin
             outcome=Outcome.ACCEPT)
     statements = [query["sql"] for query in queries.captured_queries]
     locks = [i for i, sql in enumerate(statements)
-             if "casenumbersequence" in sql and "FOR UPDATE" in sql]
+             if "casenumbersequence" in sql and ("FOR UPDATE" in sql or "UPDATE" in sql)]
     assert locks  # (two for the year's first case: the row is made, then locked)
     accepted = max(i for i, sql in enumerate(statements)
                    if "INSERT" in sql and "cases_caseevent" in sql)
@@ -97,3 +97,37 @@ def test_a_registration_undone_inside_an_act_takes_no_number(world):
     second = outer()
     assert second.number[-6:] == f"{int(first.number[-6:]) + 1:06d}"
     assert Case.objects.get(pk=second.pk).number == second.number
+
+
+def test_on_postgresql_the_number_is_the_act_s_last_statement_and_the_case_has_one_version(
+        world, postgres_only):
+    """The year's row is locked by one statement that also puts the number in the case,
+    its notifications, its e-mails and its one version in the history; nothing follows it
+    but the commit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import Delivery, Notification
+    from intake import services
+    from intake.services import Outcome
+    from tests.intake.helpers import matter, petitioner_details, token
+
+    register(world)  # the year's row exists
+    details = {**petitioner_details(), "email": "liu@example.org"}
+    with CaptureQueriesContext(connection) as queries:
+        case = services.register_intake(
+            actor=world.clerk, submission_token=token(), petitioner=details,
+            matter=matter(world, summary="闻到煤气味", content="楼道里煤气味很重，怕爆炸"),
+            outcome=Outcome.ACCEPT)
+    statements = [query["sql"] for query in queries.captured_queries]
+    numbering = [i for i, sql in enumerate(statements) if "casenumbersequence" in sql]
+    closing = statements[numbering[0] + 1:]
+    assert len(numbering) == 1
+    assert all(sql.startswith(("RELEASE SAVEPOINT", "COMMIT")) for sql in closing), closing
+    assert case.number == f"XF-{timezone.localdate().year}-000002"
+    versions = list(Case.history.filter(id=case.pk).values_list("number", "state",
+                                                                "history_type"))
+    assert versions == [(case.number, "accepted", "+")]
+    assert Notification.objects.filter(case=case, title__contains=case.number).exists()
+    assert Delivery.objects.filter(case=case, body__contains=case.number).exists()
+    assert not Delivery.objects.filter(body__contains="~").exists()

@@ -140,3 +140,38 @@ def test_a_role_without_intake_rights_is_refused_readably(world):
 def test_times_are_given_in_the_office_s_zone(platform, world):
     due = platform.post(reverse("api-cases"), body(world), format="json").json()["due_at"]
     assert due.endswith("+08:00")
+
+
+# Statements of one API registration accepted at once, the reference tables held and the
+# year's number row already made: what registration costs, pinned so that it cannot grow
+# back unnoticed (issue 17). Lower it when a change saves one; never raise it silently.
+REGISTER_AND_ACCEPT_STATEMENTS = 29
+
+
+def test_one_registration_and_acceptance_through_the_api_takes_a_fixed_number_of_statements(
+        world, django_capture_on_commit_callbacks, django_assert_num_queries, postgres_only):
+    from cases import reference
+
+    with django_capture_on_commit_callbacks(execute=True):  # as if the world had been committed
+        reference.changed()
+    user = UserFactory(username="api-clerk", roles=[Role.CLERK])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    def post(n: int):
+        return api.post(reverse("api-cases"), {
+            "channel": "phone", "outcome": "accept", "category": world.category.pk,
+            "summary": f"幸福路{n}号占道经营", "content": f"幸福路{n}号门前占道经营，已有三天。",
+            "petitioner": {"name": f"市民{n}", "phone": f"1390000{n:04d}"},
+            "request_id": f"00000000-0000-4000-8000-{n:012d}"}, format="json")
+
+    assert post(1).status_code == 201  # the held tables read, the year's number row made
+    with django_assert_num_queries(REGISTER_AND_ACCEPT_STATEMENTS):
+        answer = post(2)
+    assert answer.status_code == 201, answer.json()
+    case = Case.objects.get(number=answer.json()["number"])
+    assert case.state == State.ACCEPTED and case.number.endswith("-000002")
+    assert list(case.events.values_list("action", flat=True)) == ["register", "accept"]
+    # One version of the case for the one act, as it ended, recorded under its caller.
+    assert list(case.history.values_list("number", "state", "history_type", "history_user")) \
+        == [(case.number, State.ACCEPTED, "+", user.pk)]

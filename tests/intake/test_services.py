@@ -177,3 +177,24 @@ def test_the_public_submission_waits_in_received(world):
                                   petitioner={"name": "周明", "phone": "13622223333"},
                                   matter={"summary": "路灯不亮", "content": "小区路灯坏了"})
     assert (case.state, case.channel, case.registered_by) == (State.RECEIVED, "web", None)
+
+
+def test_the_registration_s_answer_offers_sharing_files_only_when_it_brought_some(world):
+    """The acts answered with a registration (the API's `acts`) are asked of the case
+    just registered: one registered without files has none to share (nothing is read),
+    one with a scanned letter offers 提供附件给部门."""
+    from cases.acts import available_acts
+
+    def acts_of(case):
+        return {act.name for act in available_acts(world.clerk, case)}
+
+    bare = services.register_intake(
+        actor=world.clerk, submission_token=token(), petitioner=petitioner_details(),
+        matter=matter(world), outcome=services.Outcome.ACCEPT)
+    with_files = services.register_intake(  # a confidential petitioner's letter
+        actor=world.clerk, submission_token=token(),
+        petitioner=petitioner_details(wants_confidentiality=True),
+        matter=matter(world, channel="letter"), attachments=[pdf()],
+        outcome=services.Outcome.ACCEPT)
+    assert "share_attachment" not in acts_of(bare)
+    assert "share_attachment" in acts_of(with_files)
