@@ -103,6 +103,13 @@ def act_transaction(service):
 _acts = threading.local()  # depth: inside an act (its nested acts join it)
 
 
+def part_of_the_act(act):
+    """An act's own body, to run as a part of the act under way: it joins that act's
+    transaction without a savepoint of its own (two statements fewer), so a failure in
+    it fails the whole act. Only for an act that never goes on after a part failed."""
+    return act.__wrapped__
+
+
 def _rewind(value) -> None:
     """Uploaded files read by the first try are read again from their start."""
     values = value if isinstance(value, (list, tuple)) else [value]

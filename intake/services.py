@@ -501,7 +501,9 @@ def register_intake(
             "n": settings.ATTACHMENT_MAX_FILES}})
     person = save_petitioner(petitioner_id=petitioner_id, details=petitioner,
                              public=actor is None)
-    case = register_case(actor=actor, petitioner=person, **matter)
+    # Its parts join its transaction (no savepoint each): a failed part fails it all.
+    part = case_services.part_of_the_act
+    case = part(register_case)(actor=actor, petitioner=person, **matter)
     code, suggestion = case.query_code, case.triage_suggestion
     for representative in representatives:
         Representative.objects.create(case=case, **representative)
@@ -512,16 +514,16 @@ def register_intake(
 
     try:
         if outcome == Outcome.ACCEPT:
-            case = accept_case(actor=actor, case_id=case.pk, tier_code=tier_code,
+            case = part(accept_case)(actor=actor, case_id=case.pk, tier_code=tier_code,
                                registered=case)
         elif outcome == Outcome.ANSWER:
-            case = answer_on_the_spot(actor=actor, case_id=case.pk, answer=answer,
+            case = part(answer_on_the_spot)(actor=actor, case_id=case.pk, answer=answer,
                                       registered=case)
         elif outcome == Outcome.REFUSE:
-            case = refuse_case(actor=actor, case_id=case.pk, reason=refusal_reason,
+            case = part(refuse_case)(actor=actor, case_id=case.pk, reason=refusal_reason,
                                guidance=refusal_guidance, registered=case)
         elif outcome == Outcome.MERGE:
-            case = merge_case(actor=actor, case_id=case.pk, into_number=merge_into,
+            case = part(merge_case)(actor=actor, case_id=case.pk, into_number=merge_into,
                               registered=case)
     except ValidationError as error:
         # The acts name their own fields; the registration names them as its form does.

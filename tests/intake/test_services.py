@@ -117,6 +117,28 @@ def test_no_alert_leaves_when_the_registration_fails(world, mailoutbox,
     assert not Notification.objects.exists() and mailoutbox == []
 
 
+@pytest.mark.parametrize(("outcome", "extra"), [
+    (Outcome.ANSWER, {"answer": ""}),
+    (Outcome.REFUSE, {"refusal_reason": "属诉讼事项", "refusal_guidance": ""}),
+    (Outcome.MERGE, {"merge_into": "XF-2000-000001"}),
+])
+def test_an_outcome_that_fails_undoes_the_whole_registration(world, outcome, extra):
+    """The registration's parts share its transaction: the case, its events, history,
+    query code, the petitioner and the claimed token all go, and the token works again."""
+    from cases.models import CaseEvent, Delivery
+    from intake.models import QueryCode
+
+    again = token()
+    with pytest.raises(ValidationError):
+        intake(world, submission_token=again, outcome=outcome, **extra)
+    assert not Case.objects.exists() and not CaseEvent.objects.exists()
+    assert not Case.history.exists() and not QueryCode.objects.exists()
+    assert not Delivery.objects.exists()
+    assert not Petitioner.objects.filter(phone=petitioner_details()["phone"]).exists()
+    assert not IntakeSubmission.objects.filter(token=again).exists()
+    assert intake(world, submission_token=again).state == State.RECEIVED
+
+
 def test_more_than_five_representatives_are_refused(world):
     people = [{"name": f"代表{i}", "phone": "", "id_number": ""} for i in range(6)]
     with pytest.raises(ValidationError) as error:
