@@ -214,21 +214,24 @@ def _at(moment, zone) -> str:
     return timezone.localtime(moment, zone).strftime("%m-%d %H:%M")
 
 
+def _timed(cases: list[SweptCase], people: list[int], kind: str, title, field: str
+           ) -> list[Message]:
+    """One message per case to `people`, its title naming the case and its `field` time."""
+    zone = timezone.get_current_timezone()
+    return [Message(people, kind, title % {"number": case.number,
+                                           "due": _at(getattr(case, field), zone)},
+                    case.summary, case) for case in cases]
+
+
 def _intake_warning(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
-    title, zone = _("受理即将超时：%(number)s 须于 %(due)s 前受理"), timezone.get_current_timezone()
-    return [Message(audience.office_staff, "intake_warning", title % {
-        "number": case.number, "due": _at(case.accept_by, zone)}, case.summary, case)
-        for case in cases]
+    return _timed(cases, audience.office_staff, "intake_warning",
+                  _("受理即将超时：%(number)s 须于 %(due)s 前受理"), "accept_by")
 
 
 def _intake_overdue(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
     """No supervision order: no department holds the case; the office is late itself."""
-    title, zone = (_("受理超时：%(number)s 已超过受理时限 %(due)s，仍未受理"),
-                   timezone.get_current_timezone())
-    people = audience.office_staff + audience.supervisors
-    return [Message(people, "intake_overdue", title % {
-        "number": case.number, "due": _at(case.accept_by, zone)}, case.summary, case)
-        for case in cases]
+    return _timed(cases, audience.office_staff + audience.supervisors, "intake_overdue",
+                  _("受理超时：%(number)s 已超过受理时限 %(due)s，仍未受理"), "accept_by")
 
 
 def _warn(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
@@ -279,19 +282,13 @@ def _final_overdue(cases: list[SweptCase], now, audience: Audience) -> list[Mess
 
 def _visit_warning(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
     """The office's staff make the return visits (clerks and dispatchers)."""
-    title, zone = _("回访即将到期：%(number)s 须于 %(due)s 前回访"), timezone.get_current_timezone()
-    return [Message(audience.office_staff, "visit_warning", title % {
-        "number": case.number, "due": _at(case.visit_due_at, zone)}, case.summary, case)
-        for case in cases]
+    return _timed(cases, audience.office_staff, "visit_warning",
+                  _("回访即将到期：%(number)s 须于 %(due)s 前回访"), "visit_due_at")
 
 
 def _visit_overdue(cases: list[SweptCase], now, audience: Audience) -> list[Message]:
-    title, zone = (_("回访超期：%(number)s 已过回访期限 %(due)s，仍未回访"),
-                   timezone.get_current_timezone())
-    people = audience.office_staff + audience.supervisors
-    return [Message(people, "visit_overdue", title % {
-        "number": case.number, "due": _at(case.visit_due_at, zone)}, case.summary, case)
-        for case in cases]
+    return _timed(cases, audience.office_staff + audience.supervisors, "visit_overdue",
+                  _("回访超期：%(number)s 已过回访期限 %(due)s，仍未回访"), "visit_due_at")
 
 
 STEP_EFFECTS = {
