@@ -313,6 +313,8 @@ CELERY_TASK_ROUTES = {
     "oversight.tasks.rebuild_figures": {"queue": "figures"},
     "oversight.tasks.make_monthly_report": {"queue": "exports"},
     "cases.tasks.sync_holiday_calendar": {"queue": "default"},
+    # Builds an index on the case table (CONCURRENTLY) when a quarter's is missing.
+    "intake.tasks.keep_search_indexes": {"queue": "exports"},
     "feedback.tasks.anonymise_due": {"queue": "default"},
     "cases.tasks.archive_rows": {"queue": "default"},
     # A minute or two of CPU at night: with the long jobs, not before the deadline sweep.
@@ -359,6 +361,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-callbacks": {
         "task": "intake.tasks.send_callbacks",
         "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    # The search by words' index of each quarter, made before the quarter begins.
+    "keep-search-indexes": {
+        "task": "intake.tasks.keep_search_indexes",
+        "schedule": crontab(minute=10, hour=3),
     },
     "sync-holiday-calendar": {
         "task": "cases.tasks.sync_holiday_calendar",

@@ -24,7 +24,7 @@ from cases.selectors import visible_cases
 from cases.validators import normalize_phone
 from django.utils.translation import gettext_lazy as _
 
-from . import query_codes
+from . import query_codes, search_indexes
 
 
 def petitioners_with(*, phone: str = "", id_number: str = "") -> QuerySet[Petitioner]:
@@ -235,10 +235,10 @@ def search_cases(user, term: str) -> QuerySet[Case]:
 
     Each kind of term has its own indexed path; words are looked for in the summary and
     place of the last SEARCH_TEXT_DAYS. On PostgreSQL a term of two characters or more
-    is first looked up by its character pairs (case_words_bigram_idx, intake migration
-    0008: what a 2-character Chinese term needs, pg_trgm has no trigram for it), then
+    is first looked up by its character pairs (what a 2-character Chinese term needs,
+    pg_trgm has no trigram for it; an index per quarter, intake.search_indexes), then
     confirmed by ILIKE; a single character and SQLite read the window. A page of it is
-    read by `search_page`.
+    read by `search_page`, a quarter at a time.
     """
     term = term.strip()
     cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
@@ -323,13 +323,17 @@ def search_page(user, term: str, *, after: str = "", size: int = SEARCH_PAGE) ->
     top = min(moment, now) if moment else now
     keys = cases.values_list("pk", "received_at")
     found: list[tuple] = []
-    high = None  # where the stretch read last began (None: none read yet)
+    # Where the first stretch ends: just after the cursor, or a little in the future.
+    high = (moment + timedelta(microseconds=1) if moment
+            else search_indexes.search_upper_bound(now))
     for stretch in SEARCH_STRETCHES:
         low = max(top - stretch, since)
-        newer = keys.filter(received_at__gte=low)
-        if high is not None:
-            newer = newer.filter(received_at__lt=high)
-        found += list(newer[:size + 1 - len(found)])
+        # A quarter at a time, its bounds constants: its own index serves it.
+        for part_low, part_high in search_indexes.quarter_parts(low, high):
+            found += list(keys.filter(received_at__gte=part_low, received_at__lt=part_high)[
+                :size + 1 - len(found)])
+            if len(found) > size:
+                break
         high = low
         if len(found) > size or low <= since:
             break

@@ -31,3 +31,12 @@ def poll_mailbox() -> dict:
     from . import mail
 
     return mail.poll_mailbox().as_data()
+
+
+@shared_task(acks_late=True)
+def keep_search_indexes() -> dict:
+    """Daily: the search by words' index for each quarter it reaches and the next one (made
+    while still empty), the older ones dropped (intake.search_indexes)."""
+    from . import search_indexes
+
+    return search_indexes.keep()

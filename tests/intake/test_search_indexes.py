@@ -1,0 +1,89 @@
+"""The search by words' indexes, one per quarter (issue 17, item 5): the quarters the
+search reaches and the next one are there, valid, and each stretch of a search asks one
+quarter at a time with bounds its own index is proved to serve."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from intake import search_indexes, selectors
+
+pytestmark = pytest.mark.django_db
+
+
+def local(*parts):
+    return timezone.make_aware(datetime(*parts))
+
+
+def test_a_stretch_is_cut_at_the_quarters_edges_newest_first():
+    assert search_indexes.quarter_parts(local(2026, 9, 20), local(2026, 10, 5)) == [
+        (local(2026, 10, 1), local(2026, 10, 5)), (local(2026, 9, 20), local(2026, 10, 1))]
+    assert search_indexes.quarter_parts(local(2026, 11, 1), local(2026, 11, 2)) == [
+        (local(2026, 11, 1), local(2026, 11, 2))]
+    # A year back: five quarters, the edges in the office's time zone.
+    parts = search_indexes.quarter_parts(local(2025, 12, 3, 9), local(2026, 12, 3, 9))
+    assert [start for start, _end in parts] == [
+        local(2026, 10, 1), local(2026, 7, 1), local(2026, 4, 1), local(2026, 1, 1),
+        local(2025, 12, 3, 9)]
+    assert str(local(2026, 10, 1).utcoffset()) == "8:00:00"
+
+
+def test_the_wanted_quarters_run_from_the_search_days_back_to_the_next_quarter(settings):
+    settings.SEARCH_TEXT_DAYS = 365
+    assert list(search_indexes.wanted(local(2026, 12, 3))) == [
+        "case_words_bigram_2025q4", "case_words_bigram_2026q1", "case_words_bigram_2026q2",
+        "case_words_bigram_2026q3", "case_words_bigram_2026q4", "case_words_bigram_2027q1"]
+    assert search_indexes.wanted(local(2026, 12, 31, 23, 59))[
+        "case_words_bigram_2027q1"] == (local(2027, 1, 1), local(2027, 4, 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keeping_makes_the_missing_and_drops_the_old_and_the_broken(postgres_only):
+    wanted = set(search_indexes.wanted(timezone.now()))
+    assert {name for name, valid in search_indexes.present().items() if valid} == wanted
+    old = search_indexes.DEFINITION.format(name="case_words_bigram_2019q1",
+                                           start="2019-01-01T00:00:00+08:00",
+                                           end="2019-04-01T00:00:00+08:00")
+    newest = max(wanted)
+    with connection.cursor() as cursor:
+        cursor.execute(old)
+        cursor.execute(f'DROP INDEX "{newest}"')
+    done = search_indexes.keep()
+    assert done == {"made": [newest], "dropped": ["case_words_bigram_2019q1"]}
+    assert set(search_indexes.present()) == wanted
+    assert search_indexes.keep() == {"made": [], "dropped": []}
+
+
+def test_each_part_of_a_search_is_served_by_its_quarters_index(world, postgres_only):
+    now = timezone.now()
+    start = search_indexes.quarter_start(now)
+    cases = selectors.search_cases(world.supervisor, "路灯").values_list("pk", "received_at")
+    part = cases.filter(received_at__gte=max(start, now - timedelta(days=7)),
+                        received_at__lt=search_indexes.next_quarter(start))[:51]
+    with connection.cursor() as cursor:
+        # Only the words' indexes left to choose from (the test's transaction rolls back).
+        cursor.execute("""SELECT indexname FROM pg_indexes WHERE tablename = 'cases_case'
+                          AND indexdef LIKE '%%received_at%%' AND indexdef NOT LIKE '%%gin%%'""")
+        for name, in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = part.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row for row, in cursor.fetchall())
+    assert search_indexes.index_name(start) in plan, plan
+
+
+def test_the_task_is_on_the_beat_and_on_the_long_jobs_queue():
+    from intake.tasks import keep_search_indexes
+
+    assert any(entry["task"] == keep_search_indexes.name
+               for entry in settings.CELERY_BEAT_SCHEDULE.values())
+    assert settings.CELERY_TASK_ROUTES[keep_search_indexes.name] == {"queue": "exports"}
+
+
+def test_on_sqlite_keeping_does_nothing(monkeypatch):
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    assert search_indexes.keep() == {"made": [], "dropped": []}
