@@ -3,22 +3,26 @@ the summary table, and the cases behind each number (the drill-down)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from cases import reference
 from cases.models import OPEN_STATES, Case, Category, Channel, Department, TierPolicy
 from cases.roles import Role, department_ids_of, has_role
 
 from .figures import COUNTERS, MEASURES, rate, with_rates
 from .models import (ROLLUP_DIMENSIONS, ROLLUP_GROUPINGS, DailyFigures, DailyRollup,
-                     MonthlyFigures, MonthlyRollup, SupervisionOrder)
+                     MonthlyFigures, MonthlyRollup, SummaryGeneration, SupervisionOrder)
 
 BREAKDOWNS = {
     "department": (_("按部门"), "department_id_value"),
@@ -237,6 +241,42 @@ def can_see_dashboard(user) -> bool:
 # ---------------------------------------------------------------- period figures
 def totals(scope: Scope) -> dict:
     return figures_of(scope)["totals"]
+
+
+# How long a period's figures stay in the cache at most (they are dropped sooner the moment
+# the summary tables move: the key holds their generation).
+FIGURES_CACHE_SECONDS = 600
+
+
+@dataclass
+class Cached:
+    figures: dict
+    ledger: list[dict] | None
+    key: str | None  # where they are kept (None: not kept), for what is made of them
+
+
+def cached(scope: Scope, by: str) -> Cached:
+    """`figures_of(scope, by)` and, by department, the departments' `ledger`, from the
+    cache while the summary tables have not moved since they were read: the summary
+    moves once per refresh run (FIGURES_EVERY_SECONDS), and supervisors open the same
+    periods all day. The key holds the tables' generation (SummaryGeneration, read first,
+    from the database the figures come from: whatever is read after it is at least as
+    new), the reference tables' generation (department and category names), the
+    language and the whole scope."""
+    generation = (SummaryGeneration.objects.filter(pk=1).values_list("value", flat=True)
+                  .first())
+    key = None
+    if generation is not None:
+        key = "dashboard:" + hashlib.sha256(repr((
+            generation, reference.generation(), get_language(), by, scope,
+        )).encode()).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            return Cached(*hit, key=key)
+    value = (figures_of(scope, by), ledger(scope) if by == "department" else None)
+    if key is not None:
+        cache.set(key, value, FIGURES_CACHE_SECONDS)
+    return Cached(*value, key=key)
 
 
 def breakdown(scope: Scope, by: str) -> list[dict]:

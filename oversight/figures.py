@@ -39,6 +39,7 @@ import functools
 import io
 import multiprocessing
 import multiprocessing.util
+import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -56,7 +57,7 @@ from cases import ledger
 from cases.models import Case, CaseChange, CaseEvent, EscalationStep, State
 
 from .models import (CaseFacts, DailyFigures, DepartmentLedger, MonthlyFigures,
-                     SegmentFacts)
+                     SegmentFacts, SummaryGeneration)
 
 # The version of the written definitions: the dashboard names it and each monthly report
 # keeps the one it was made with. Raise it whenever a definition changes.
@@ -288,6 +289,14 @@ def _count_cases(cases: list[Case], case_ids, *, now=None) -> None:
     SegmentFacts.objects.bulk_create(new_ledger)
 
 
+def moved() -> None:
+    """The summary tables changed in this transaction (SummaryGeneration)."""
+    value = uuid.uuid4().hex
+    if not SummaryGeneration.objects.filter(pk=1).update(value=value):
+        SummaryGeneration.objects.bulk_create([SummaryGeneration(pk=1, value=value)],
+                                              ignore_conflicts=True)
+
+
 def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
     """Add the differences to the daily and the monthly rows (created when missing).
 
@@ -302,6 +311,7 @@ def _add_to_summary(deltas: dict[tuple, Counter]) -> None:
         monthly[(key[0].replace(day=1), *key[1:])].update(delta)
     _upsert(DailyFigures._meta.db_table, DIMENSIONS, deltas)
     _upsert(MonthlyFigures._meta.db_table, MONTH_DIMENSIONS, monthly)
+    moved()  # under the summary lock: the batches take turns on its row too
 
 
 def _upsert(table: str, dimensions: tuple, deltas: dict[tuple, Counter],
@@ -697,6 +707,7 @@ def _rebuild_summaries() -> None:
             for statement in summary_statements(connection.vendor):
                 cursor.execute(statement)
         CaseChange.objects.filter(case_id_value=REBUILD_MARK).delete()
+        moved()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(model._meta.db_table for model in (

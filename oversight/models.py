@@ -98,6 +98,23 @@ class DailyDigest(models.Model):
 
 
 # ---------------------------------------------------------------- figures (summary tables)
+class SummaryGeneration(models.Model):
+    """One row, moved by every write to the summary tables (each refresh batch, a
+    rebuild): the dashboard keeps a period's figures in the cache under it, so a figure
+    it shows from there is never older than the tables (oversight.dashboard.cached)."""
+
+    # A new random value each time (not a count: a database restored from a backup
+    # must not meet the cache's entries of another past under the same number).
+    value = models.CharField(max_length=32, default="")
+
+    class Meta:
+        verbose_name = _("统计版本")
+        verbose_name_plural = _("统计版本")
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class FigureCounts(models.Model):
     """The counters every figure row carries (see oversight.figures.MEASURES)."""
 

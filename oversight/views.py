@@ -6,11 +6,14 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import Context
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.text import format_lazy
@@ -31,6 +34,7 @@ from .exports import table_response
 from .figures import DEFINITIONS_CHANGES, DEFINITIONS_VERSION, RATES
 from .forms import AnswerForm, ScopeForm
 from .models import DailyFigures, MonthlyReport
+from .templatetags.figures import breakdown_rows, ledger_rows
 
 STATUS_LABELS = {"open": gettext_lazy("未办结"), "late": gettext_lazy("反馈超时"),
                  "answered": gettext_lazy("已反馈待办结"), "closed": gettext_lazy("已办结"),
@@ -180,10 +184,9 @@ def dashboard_page(request):
     export = request.GET.get("export")
     if export in ("xlsx", "csv"):
         return _export_breakdown(scope, by, export)
-    figures = dashboard.figures_of(scope, by)
+    kept = dashboard.cached(scope, by)
+    figures, ledger = kept.figures, kept.ledger
     rows = figures[by]
-    for row in rows:
-        row["query"] = urlencode(_row_scope(scope, by, row["key"]))
     months = figures["month"]
     ranking = sorted((row for row in figures["department"]
                       if row["key"] and row["deadline_counted"]),
@@ -194,12 +197,13 @@ def dashboard_page(request):
         "may_audit": has_role(request.user, Role.SUPERVISOR, Role.ADMINISTRATOR),
         "breakdowns": [(key, label) for key, (label, _column) in dashboard.BREAKDOWNS.items()],
         "totals": figures["totals"], "live": dashboard.live(scope), "rows": rows,
+        "table_rows": _table_rows(kept, scope, by),
         "columns": TABLE_COLUMNS, "rates": [(key, label, definition) for key, (_n, _d, label,
                                             definition) in RATES.items()],
         "presets": _presets(), "department_locked": scope.allowed_departments is not None,
         "department_name": form.department_name(scope.department),
         # The departments' ledger is a table by department: on that breakdown only.
-        "ledger": dashboard.ledger(scope) if by == "department" else None,
+        "ledger": ledger,
         "definitions_version": DEFINITIONS_VERSION,
         "definitions_change": DEFINITIONS_CHANGES[DEFINITIONS_VERSION],
         "chart_data": {
@@ -213,6 +217,24 @@ def dashboard_page(request):
             "department_volume": [row["received"] for row in ranking],
         },
     })
+
+
+def _table_rows(kept, scope, by: str) -> dict:
+    """The breakdown's and the ledger's rows as HTML, kept with the figures they show: a
+    city's 400 departments are some 15 000 cells, made once per period and summary
+    generation rather than on every page."""
+    def made() -> dict:
+        for row in kept.figures[by]:
+            row["query"] = urlencode(_row_scope(scope, by, row["key"]))
+        context = Context()
+        drilldown_url = reverse("oversight:drilldown")
+        return {"breakdown": breakdown_rows(context, kept.figures[by], TABLE_COLUMNS, by,
+                                            drilldown_url),
+                "ledger": ledger_rows(context, kept.ledger) if kept.ledger else ""}
+
+    if kept.key is None:
+        return made()
+    return cache.get_or_set(f"{kept.key}:rows", made, dashboard.FIGURES_CACHE_SECONDS)
 
 
 def _row_scope(scope, by: str, key) -> dict:

@@ -293,3 +293,36 @@ def test_hot_topics_show_what_rises_week_over_week_and_the_repeat_petitioners(
     assert drill.count("广场舞噪声扰民到深夜") == 3
     export = client.get("/oversight/hot/?export=csv&table=places").content.decode("utf-8-sig")
     assert "人民公园,3,1,2" in export
+
+
+def test_the_dashboard_keeps_a_periods_figures_until_the_summary_moves(
+        client, world, march, travel, monkeypatch):
+    query = "start=2026-03-01&end=2026-03-31"
+    first = _page(client, world.supervisor, query)
+    assert first.context["totals"]["received"] == 5
+    calls = []
+    real = dashboard.figures_of
+    monkeypatch.setattr(dashboard, "figures_of", lambda *a: calls.append(a) or real(*a))
+    again = client.get("/oversight/?" + query)
+    assert calls == [] and again.context["totals"] == first.context["totals"]
+    assert again.context["ledger"] == first.context["ledger"]
+    # Another period, breakdown or reader's slice is its own entry.
+    assert _page(client, world.head_b, query).context["totals"]["received"] == 0
+    client.get("/oversight/?" + query + "&by=category")
+    assert len(calls) == 2
+    # A case registered in March and counted: the next page shows it.
+    travel.to(local(2026, 3, 5, 9, 0))
+    drive_to(world, State.IN_HANDLING)
+    travel.to(local(2026, 4, 1, 10, 0))
+    refresh_figures()
+    assert _page(client, world.supervisor, query).context["totals"]["received"] == 6
+    # A rebuild moves the summary too; a renamed department shows at once.
+    calls.clear()
+    client.get("/oversight/?" + query)
+    rebuild_figures()
+    client.get("/oversight/?" + query)
+    assert len(calls) == 1
+    world.a.name = "城市管理综合执法局"
+    world.a.save()
+    page = client.get("/oversight/?" + query).content.decode()
+    assert len(calls) == 2 and "城市管理综合执法局" in page
