@@ -29,7 +29,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from cases.models import Case, Category, Petitioner, State, TierPolicy  # noqa: E402
-from intake import selectors, services  # noqa: E402
+from intake import search_indexes, selectors, services  # noqa: E402
 
 PLACES = ["幸福路", "和平里", "阳光花园", "滨河小区", "东四胡同", "建设街", "人民路", "高新区"]
 PROBLEMS = ["占道经营", "油烟直排", "垃圾清运不及时", "路灯不亮", "噪声扰民", "停水", "拖欠工资",
@@ -119,9 +119,12 @@ def main() -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
                            [str(selectors.REPEAT_WORD_THRESHOLD)])
+            # The window's newest part: its quarter (the window is read a quarter at a time).
+            quarter = search_indexes.quarter_start(timezone.now())
             recent = Case.objects.filter(
-                received_at__gte=timezone.now() - timedelta(days=90))
-            shortlist = selectors.nearest_by_words(recent, text=query)[:50]
+                received_at__gte=max(quarter, timezone.now() - timedelta(days=90)),
+                received_at__lt=search_indexes.next_quarter(quarter))
+            shortlist = selectors.nearest_by_words(recent, text=query).values_list("pk")[:50]
             print("plan of the repeat shortlist:\n" + shortlist.explain(analyze=True))
         for label, term in (("number", sample.number), ("phone", sample.petitioner.phone),
                             ("text", "阳光花园3号院")):

@@ -9,8 +9,12 @@ time zone has its own partial index (`case_words_bigram_2026q4`, `WHERE received
 stretch of time one quarter at a time (`quarter_parts`), with the quarter's bounds as
 constants: the planner then proves the predicate and reads only that quarter's lists.
 
-The indexes cover the quarters the search reaches (SEARCH_TEXT_DAYS back) and the next
-one, made ahead of time while it is empty (instant) by the daily beat task
+Repeat detection's trigram index (pg_trgm over `summary || ' ' || place`) is split the
+same way (`case_words_trgm_2026q4`): its window (REPEAT_WINDOW_DAYS) is two quarters of
+a city's years, asked a quarter at a time.
+
+The indexes cover the quarters their readers reach (SEARCH_TEXT_DAYS back for the words,
+REPEAT_WINDOW_DAYS for repeats) and the next one, made ahead of time while it is empty (instant) by the daily beat task
 `intake.tasks.keep_search_indexes`; older quarters' indexes are dropped. Built
 CONCURRENTLY: a live office keeps registering while one builds. Whatever indexes exist,
 a search answers the same rows (an uncovered quarter is read without its index).
@@ -27,10 +31,16 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 PREFIX = "case_words_bigram_"
-NAME_RE = re.compile(rf"^{PREFIX}(\d{{4}})q([1-4])$")
+TRIGRAM_PREFIX = "case_words_trgm_"
+# Each kind: its names' prefix, what it indexes, and how many days back it is read.
+KINDS = {
+    PREFIX: ("gin (intake_bigrams(summary, place))", lambda: settings.SEARCH_TEXT_DAYS),
+    TRIGRAM_PREFIX: ("gin ((summary || ' ' || place) gin_trgm_ops)",
+                     lambda: settings.REPEAT_WINDOW_DAYS),
+}
+NAME_RE = re.compile(rf"^({PREFIX}|{TRIGRAM_PREFIX})(\d{{4}})q([1-4])$")
 DEFINITION = (
-    'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON cases_case '
-    "USING gin (intake_bigrams(summary, place)) "
+    'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON cases_case USING {using} '
     "WHERE received_at >= '{start}' AND received_at < '{end}'")
 
 
@@ -64,20 +74,21 @@ def search_upper_bound(now: datetime) -> datetime:
     return next_quarter(next_quarter(quarter_start(now)))
 
 
-def index_name(start: datetime) -> str:
-    return f"{PREFIX}{start.year}q{(start.month - 1) // 3 + 1}"
+def index_name(start: datetime, prefix: str = PREFIX) -> str:
+    return f"{prefix}{start.year}q{(start.month - 1) // 3 + 1}"
 
 
-def wanted(now: datetime) -> dict[str, tuple[datetime, datetime]]:
-    """The quarters' indexes to keep: from the quarter SEARCH_TEXT_DAYS back to the one
-    after now's, by name."""
-    start = quarter_start(now - timedelta(days=settings.SEARCH_TEXT_DAYS))
+def wanted(now: datetime) -> dict[str, tuple[datetime, datetime, str]]:
+    """The quarters' indexes to keep, by name: of each kind, from the quarter its days
+    back reach to the one after now's (start, end, what it indexes)."""
     last = next_quarter(quarter_start(now))
     quarters = {}
-    while start <= last:
-        end = next_quarter(start)
-        quarters[index_name(start)] = (start, end)
-        start = end
+    for prefix, (using, days) in KINDS.items():
+        start = quarter_start(now - timedelta(days=days()))
+        while start <= last:
+            end = next_quarter(start)
+            quarters[index_name(start, prefix)] = (start, end, using)
+            start = end
     return quarters
 
 
@@ -87,8 +98,8 @@ def present() -> dict[str, bool]:
     with connection.cursor() as cursor:
         cursor.execute("""SELECT c.relname, i.indisvalid FROM pg_index i
                           JOIN pg_class c ON c.oid = i.indexrelid
-                          WHERE i.indrelid = 'cases_case'::regclass AND c.relname LIKE %s""",
-                       [PREFIX + "%"])
+                          WHERE i.indrelid = 'cases_case'::regclass
+                          AND c.relname LIKE %s""", ["case\\_words\\_%"])
         return {name: valid for name, valid in cursor.fetchall() if NAME_RE.match(name)}
 
 
@@ -113,11 +124,12 @@ def keep(now: datetime | None = None) -> dict[str, list[str]]:
                 if name not in quarters or not have[name]:
                     cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
                     done["dropped"].append(name)
-            for name, (start, end) in sorted(quarters.items(), reverse=True):
+            for name, (start, end, using) in sorted(
+                    quarters.items(), key=lambda item: (item[1][0], item[0]), reverse=True):
                 if have.get(name):
                     continue
-                cursor.execute(DEFINITION.format(name=name, start=start.isoformat(),
-                                                 end=end.isoformat()))
+                cursor.execute(DEFINITION.format(name=name, using=using,
+                                                 start=start.isoformat(), end=end.isoformat()))
                 done["made"].append(name)
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])

@@ -64,7 +64,7 @@ REPEAT_FUZZY_SHORTLIST = 50  # the SQLite demo's rapidfuzz ranks more loosely
 #   89 %).
 # - then the words: pg_trgm's word_similarity of the new case's words (its first
 #   REPEAT_QUERY_CHARS characters and its place) with an earlier case's summary and place
-#   (case_words_trgm_idx, intake migration 0008), nearest first. Without a place, among
+#   (an index per quarter, intake.search_indexes), nearest first. Without a place, among
 #   the cases reaching REPEAT_WORD_THRESHOLD: on the corpus an original scores 0.16 or
 #   more against its re-telling in 95 of 100 (median 0.28), a different matter of the
 #   same kind less than 0.094 in 99 of 100. With a place (its cases are in already),
@@ -169,7 +169,7 @@ def _nearest_in_window(recent: QuerySet[Case], *, text: str, place: str) -> list
         if postgres:
             newest = at_place.values("pk")[:REPEAT_PLACE_ROWS]
             picked = list(_by_words(Case.objects.filter(pk__in=newest), text=text,
-                                    place=place)[:REPEAT_SHORTLIST])
+                                    place=place).values_list("pk", flat=True)[:REPEAT_SHORTLIST])
         else:
             picked = list(at_place.values_list("pk", flat=True)[:REPEAT_SHORTLIST])
     if not postgres:
@@ -186,14 +186,28 @@ def _nearest_in_window(recent: QuerySet[Case], *, text: str, place: str) -> list
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, "
                                "true)", [str(threshold)])
-            nearest = list(nearest_by_words(recent, text=text, place=place)
-                           [:REPEAT_SHORTLIST])
+            nearest = _nearest_by_quarter(recent, text=text, place=place)
     return list(dict.fromkeys(picked + nearest))
 
 
+def _nearest_by_quarter(recent: QuerySet[Case], *, text: str, place: str) -> list[int]:
+    """PostgreSQL: `nearest_by_words` over the window a quarter at a time, each part with
+    its quarter's bounds as constants (its own trigram index serves it, intake.
+    search_indexes), the parts' nearest merged: up to REPEAT_SHORTLIST ids."""
+    now = timezone.now()
+    since = now - timedelta(days=settings.REPEAT_WINDOW_DAYS)
+    found = []
+    for low, high in search_indexes.quarter_parts(since, search_indexes.search_upper_bound(now)):
+        part = recent.filter(received_at__gte=low, received_at__lt=high)
+        found += list(nearest_by_words(part, text=text, place=place).values_list(
+            "pk", "nearness", "received_at")[:REPEAT_SHORTLIST])
+    found.sort(key=lambda row: (row[1], row[2]), reverse=True)
+    return [pk for pk, _nearness, _at in found[:REPEAT_SHORTLIST]]
+
+
 def nearest_by_words(cases: QuerySet[Case], *, text: str, place: str = "") -> QuerySet:
-    """PostgreSQL: the ids of `cases` reaching pg_trgm.word_similarity_threshold by the
-    text's first REPEAT_QUERY_CHARS characters and the place, nearest first."""
+    """PostgreSQL: `cases` reaching pg_trgm.word_similarity_threshold by the text's first
+    REPEAT_QUERY_CHARS characters and the place, nearest first (`nearness`)."""
     return _by_words(cases.filter(RawSQL(f"{_WORDS} %%> %s", [_words(text, place)],
                                          output_field=BooleanField())), text=text, place=place)
 
@@ -203,10 +217,10 @@ def _words(text: str, place: str) -> str:
 
 
 def _by_words(cases: QuerySet[Case], *, text: str, place: str) -> QuerySet:
-    """PostgreSQL: the ids of `cases`, nearest by word_similarity first."""
+    """PostgreSQL: `cases` nearest by word_similarity (`nearness`) first."""
     return (cases.annotate(nearness=RawSQL(f"word_similarity(%s, {_WORDS})",
                                            [_words(text, place)]))
-            .order_by("-nearness", "-received_at").values_list("pk", flat=True))
+            .order_by("-nearness", "-received_at"))
 
 
 # The indexed expressions of intake migration 0008, as its indexes spell them.
