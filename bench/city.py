@@ -177,6 +177,9 @@ def generate(total: int, open_cases: int, departments: int, years: int) -> None:
         started = step("the live tallies counted", started)
         cursor.execute("VACUUM ANALYZE")
         step("VACUUM ANALYZE", started)
+        from oversight.figures import moved
+
+        moved()  # the summary tables were written here: the dashboard's cache must see it
         _done(cursor, "ready")
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database())), "
                        "pg_size_pretty(pg_total_relation_size('cases_case'))")

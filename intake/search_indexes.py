@@ -14,7 +14,8 @@ same way (`case_words_trgm_2026q4`): its window (REPEAT_WINDOW_DAYS) is two quar
 a city's years, asked a quarter at a time.
 
 The indexes cover the quarters their readers reach (SEARCH_TEXT_DAYS back for the words,
-REPEAT_WINDOW_DAYS for repeats) and the next one, made ahead of time while it is empty (instant) by the daily beat task
+REPEAT_WINDOW_DAYS for repeats) and the next one, made ahead of time while it is still
+empty by the daily beat task
 `intake.tasks.keep_search_indexes`; older quarters' indexes are dropped. Built
 CONCURRENTLY: a live office keeps registering while one builds. Whatever indexes exist,
 a search answers the same rows (an uncovered quarter is read without its index).
@@ -25,7 +26,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ DEFINITION = (
 
 
 def quarter_start(moment: datetime) -> datetime:
-    """The first instant of `moment`'s quarter in the office's time zone."""
-    local = timezone.localtime(moment)
+    """The first instant of `moment`'s quarter in the office's time zone (TIME_ZONE,
+    whatever zone a request activated: the indexes' bounds are the office's)."""
+    local = timezone.localtime(moment, timezone.get_default_timezone())
     return local.replace(month=(local.month - 1) // 3 * 3 + 1, day=1, hour=0, minute=0,
                          second=0, microsecond=0)
 
@@ -57,20 +59,27 @@ def next_quarter(start: datetime) -> datetime:
     return timezone.make_aware(datetime(year, month, 1), start.tzinfo)
 
 
-def quarter_parts(low: datetime, high: datetime) -> list[tuple[datetime, datetime]]:
-    """[low, high) cut at the quarters' edges, newest part first."""
-    parts = []
+def quarter_parts(low: datetime, high: datetime | None, *,
+                  now: datetime | None = None) -> list[tuple[datetime, datetime | None]]:
+    """[low, high) cut at the quarters' edges, newest part first. High None: no end; the
+    part past the end of the quarter after now's (a case stamped in the future: a
+    mistyped year, a skewed clock) is one more part without an end, which no quarter's
+    index serves but the received_at index answers at once (it is empty or nearly)."""
+    parts: list[tuple[datetime, datetime | None]] = []
+    if high is None:
+        high = search_upper_bound(now or timezone.now())
+        parts.append((max(high, low), None))
     start = quarter_start(low)
+    older = []
     while start < high:
         end = next_quarter(start)
-        parts.append((max(start, low), min(end, high)))
+        older.append((max(start, low), min(end, high)))
         start = end
-    return parts[::-1]
+    return parts + older[::-1]
 
 
 def search_upper_bound(now: datetime) -> datetime:
-    """Where a search by words stops looking forward: the end of the quarter after now's
-    (a case stamped a little in the future by a skewed clock is still found)."""
+    """The end of the quarter after now's: the newest quarter that has its index."""
     return next_quarter(next_quarter(quarter_start(now)))
 
 
@@ -107,32 +116,57 @@ def present() -> dict[str, bool]:
 LOCK_KEY = 1_700_170_005
 
 
-def keep(now: datetime | None = None) -> dict[str, list[str]]:
-    """Make the missing quarters' indexes and drop those no search reaches any more.
-    Outside a transaction (CONCURRENTLY); nothing on SQLite. Answers what it did."""
-    done = {"made": [], "dropped": []}
+class Busy(Exception):
+    """Another process is keeping the indexes."""
+
+
+def keep(now: datetime | None = None, *, wait: bool = False) -> dict[str, list[str]]:
+    """Make the missing quarters' indexes (the newest first), then drop the invalid ones
+    (a build cut short: dropped and made again) and those no search reaches any more.
+    Outside a transaction (CONCURRENTLY) and without the connection's statement and lock
+    timeouts (each build reads the case table twice and waits for the transactions
+    running when it starts); an index that fails is logged and left for the next run,
+    the others go on. Another process at it: nothing (wait=True: raise Busy, for the
+    migrations). Nothing on SQLite. Answers what it did."""
+    done: dict[str, list[str]] = {"made": [], "dropped": [], "failed": []}
     if connection.vendor != "postgresql":
         return done
     quarters = wanted(now or timezone.now())
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
         if not cursor.fetchone()[0]:
-            return done  # another worker is at it
+            if wait:
+                raise Busy("the search indexes are being kept by another process")
+            return done
         try:
+            cursor.execute("SET statement_timeout = 0; SET lock_timeout = 0")
             have = present()
-            for name in sorted(have):
-                if name not in quarters or not have[name]:
-                    cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-                    done["dropped"].append(name)
+            broken = sorted(name for name, valid in have.items() if not valid)
+            for name in broken:
+                _run(cursor, f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', name, done,
+                     "dropped")
             for name, (start, end, using) in sorted(
                     quarters.items(), key=lambda item: (item[1][0], item[0]), reverse=True):
                 if have.get(name):
                     continue
-                cursor.execute(DEFINITION.format(name=name, using=using,
-                                                 start=start.isoformat(), end=end.isoformat()))
-                done["made"].append(name)
+                _run(cursor, DEFINITION.format(name=name, using=using, start=start.isoformat(),
+                                               end=end.isoformat()), name, done, "made")
+            for name in sorted(set(have) - set(quarters) - set(broken)):
+                _run(cursor, f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', name, done,
+                     "dropped")
         finally:
+            cursor.execute("RESET statement_timeout; RESET lock_timeout")
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
-    if done["made"] or done["dropped"]:
-        logger.info("search indexes: made %s, dropped %s", done["made"], done["dropped"])
+    if any(done.values()):
+        logger.info("search indexes: made %s, dropped %s, failed %s", done["made"],
+                    done["dropped"], done["failed"])
     return done
+
+
+def _run(cursor, statement: str, name: str, done: dict, what: str) -> None:
+    try:
+        cursor.execute(statement)
+        done[what].append(name)
+    except DatabaseError:
+        logger.exception("search index %s: not %s, left for the next run", name, what)
+        done["failed"].append(name)

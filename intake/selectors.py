@@ -197,8 +197,10 @@ def _nearest_by_quarter(recent: QuerySet[Case], *, text: str, place: str) -> lis
     now = timezone.now()
     since = now - timedelta(days=settings.REPEAT_WINDOW_DAYS)
     found = []
-    for low, high in search_indexes.quarter_parts(since, search_indexes.search_upper_bound(now)):
-        part = recent.filter(received_at__gte=low, received_at__lt=high)
+    for low, high in search_indexes.quarter_parts(since, None, now=now):
+        part = recent.filter(received_at__gte=low)
+        if high is not None:
+            part = part.filter(received_at__lt=high)
         found += list(nearest_by_words(part, text=text, place=place).values_list(
             "pk", "nearness", "received_at")[:REPEAT_SHORTLIST])
     found.sort(key=lambda row: (row[1], row[2]), reverse=True)
@@ -337,15 +339,18 @@ def search_page(user, term: str, *, after: str = "", size: int = SEARCH_PAGE) ->
     top = min(moment, now) if moment else now
     keys = cases.values_list("pk", "received_at")
     found: list[tuple] = []
-    # Where the first stretch ends: just after the cursor, or a little in the future.
-    high = (moment + timedelta(microseconds=1) if moment
-            else search_indexes.search_upper_bound(now))
+    # Where the first stretch ends: just after the cursor, or nowhere (a case stamped in
+    # the future is found too: see quarter_parts).
+    upper = search_indexes.search_upper_bound(now)
+    high = moment + timedelta(microseconds=1) if moment and moment < upper else None
     for stretch in SEARCH_STRETCHES:
         low = max(top - stretch, since)
         # A quarter at a time, its bounds constants: its own index serves it.
-        for part_low, part_high in search_indexes.quarter_parts(low, high):
-            found += list(keys.filter(received_at__gte=part_low, received_at__lt=part_high)[
-                :size + 1 - len(found)])
+        for part_low, part_high in search_indexes.quarter_parts(low, high, now=now):
+            part = keys.filter(received_at__gte=part_low)
+            if part_high is not None:
+                part = part.filter(received_at__lt=part_high)
+            found += list(part[:size + 1 - len(found)])
             if len(found) > size:
                 break
         high = low

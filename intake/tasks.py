@@ -33,7 +33,9 @@ def poll_mailbox() -> dict:
     return mail.poll_mailbox().as_data()
 
 
-@shared_task(acks_late=True)
+# A quarter's index over a city's case table may build for a while: beyond the default
+# task time limits (another worker that gets it meanwhile leaves it to this one).
+@shared_task(acks_late=True, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 60)
 def keep_search_indexes() -> dict:
     """Daily: the search by words' index for each quarter it reaches and the next one (made
     while still empty), the older ones dropped (intake.search_indexes)."""

@@ -20,7 +20,7 @@ from cases import reference
 from cases.models import OPEN_STATES, Case, Category, Channel, Department, TierPolicy
 from cases.roles import Role, department_ids_of, has_role
 
-from .figures import COUNTERS, MEASURES, rate, with_rates
+from .figures import COUNTERS, DEFINITIONS_VERSION, MEASURES, rate, with_rates
 from .models import (ROLLUP_DIMENSIONS, ROLLUP_GROUPINGS, DailyFigures, DailyRollup,
                      MonthlyFigures, MonthlyRollup, SummaryGeneration, SupervisionOrder)
 
@@ -246,37 +246,58 @@ def totals(scope: Scope) -> dict:
 # How long a period's figures stay in the cache at most (they are dropped sooner the moment
 # the summary tables move: the key holds their generation).
 FIGURES_CACHE_SECONDS = 600
+# What a kept entry holds: change it with the code that makes one (rows, their columns).
+FIGURES_CACHE_FORMAT = 1
 
 
 @dataclass
 class Cached:
     figures: dict
     ledger: list[dict] | None
-    key: str | None  # where they are kept (None: not kept), for what is made of them
+    # Where they are kept and under which generations (None: not kept), for what is made
+    # of them.
+    key: str | None
+    generation: tuple | None
+
+    def keep(self, name: str, make):
+        """What `make()` answers for these figures, kept beside them (made again when
+        the figures are)."""
+        if self.key is None:
+            return make()
+        key = f"{self.key}:{name}"
+        hit = cache.get(key)
+        if hit is not None and hit[0] == self.generation:
+            return hit[1]
+        value = make()
+        cache.set(key, (self.generation, value), FIGURES_CACHE_SECONDS)
+        return value
 
 
 def cached(scope: Scope, by: str) -> Cached:
     """`figures_of(scope, by)` and, by department, the departments' `ledger`, from the
     cache while the summary tables have not moved since they were read: the summary
     moves once per refresh run (FIGURES_EVERY_SECONDS), and supervisors open the same
-    periods all day. The key holds the tables' generation (SummaryGeneration, read first,
-    from the database the figures come from: whatever is read after it is at least as
-    new), the reference tables' generation (department and category names), the
-    language and the whole scope."""
+    periods all day. The key is the whole scope, the breakdown, the language and the
+    definitions' version; the entry holds the tables' generation (SummaryGeneration,
+    read first, from the database the figures come from: whatever is read after it is at
+    least as new) and the reference tables' (department and category names), and is
+    used only while both are current."""
     generation = (SummaryGeneration.objects.filter(pk=1).values_list("value", flat=True)
                   .first())
-    key = None
-    if generation is not None:
-        key = "dashboard:" + hashlib.sha256(repr((
-            generation, reference.generation(), get_language(), by, scope,
-        )).encode()).hexdigest()
-        hit = cache.get(key)
-        if hit is not None:
-            return Cached(*hit, key=key)
+    if generation is None:
+        return Cached(figures_of(scope, by), ledger(scope) if by == "department" else None,
+                      key=None, generation=None)
+    # One entry per scope, the generation inside it: a new one replaces the old.
+    key = "dashboard:" + hashlib.sha256(repr((
+        FIGURES_CACHE_FORMAT, DEFINITIONS_VERSION, get_language(), by, scope,
+    )).encode()).hexdigest()
+    stamp = (generation, reference.generation())
+    hit = cache.get(key)
+    if hit is not None and hit[0] == stamp:
+        return Cached(*hit[1:], key=key, generation=stamp)
     value = (figures_of(scope, by), ledger(scope) if by == "department" else None)
-    if key is not None:
-        cache.set(key, value, FIGURES_CACHE_SECONDS)
-    return Cached(*value, key=key)
+    cache.set(key, (stamp, *value), FIGURES_CACHE_SECONDS)
+    return Cached(*value, key=key, generation=stamp)
 
 
 def breakdown(scope: Scope, by: str) -> list[dict]:

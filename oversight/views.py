@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -232,9 +231,7 @@ def _table_rows(kept, scope, by: str) -> dict:
                                             drilldown_url),
                 "ledger": ledger_rows(context, kept.ledger) if kept.ledger else ""}
 
-    if kept.key is None:
-        return made()
-    return cache.get_or_set(f"{kept.key}:rows", made, dashboard.FIGURES_CACHE_SECONDS)
+    return kept.keep("rows", made)
 
 
 def _row_scope(scope, by: str, key) -> dict:

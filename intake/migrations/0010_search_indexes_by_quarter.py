@@ -10,7 +10,9 @@ def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         from intake import search_indexes
 
-        search_indexes.keep()
+        done = search_indexes.keep(wait=True)
+        if done["failed"]:
+            raise RuntimeError(f"search indexes not built: {done['failed']} (see the log)")
         schema_editor.execute("DROP INDEX CONCURRENTLY IF EXISTS case_words_bigram_idx")
 
 

@@ -44,7 +44,7 @@ def test_the_wanted_quarters_run_from_the_search_days_back_to_the_next_quarter(s
 
 
 def test_keeping_makes_the_missing_and_drops_the_old_and_the_broken(committed_db,
-                                                                    postgres_only):
+                                                                    postgres_only, monkeypatch):
     wanted = set(search_indexes.wanted(timezone.now()))
     assert {name for name, valid in search_indexes.present().items() if valid} == wanted
     old = search_indexes.DEFINITION.format(name="case_words_bigram_2019q1",
@@ -65,7 +65,24 @@ def test_keeping_makes_the_missing_and_drops_the_old_and_the_broken(committed_db
     assert sorted(done["dropped"]) == sorted(["case_words_bigram_2019q1", broken])
     assert all(search_indexes.present().values())
     assert set(search_indexes.present()) == wanted
-    assert search_indexes.keep() == {"made": [], "dropped": []}
+    assert search_indexes.keep() == {"made": [], "dropped": [], "failed": []}
+    # One that cannot be built is named and left for the next run; the rest go on, and the
+    # connection keeps its timeouts.
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{newest}"')
+        cursor.execute(f'DROP INDEX "{broken}"')
+        cursor.execute("SHOW statement_timeout")
+        timeout = cursor.fetchone()[0]
+    kinds = dict(search_indexes.KINDS)
+    kinds[search_indexes.TRIGRAM_PREFIX] = ("gin (no_such_column gin_trgm_ops)",
+                                            kinds[search_indexes.TRIGRAM_PREFIX][1])
+    monkeypatch.setattr(search_indexes, "KINDS", kinds)
+    assert search_indexes.keep() == {"made": [broken], "dropped": [], "failed": [newest]}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == timeout
+    monkeypatch.undo()
+    assert search_indexes.keep()["made"] == [newest]
 
 
 def test_each_part_of_a_search_is_served_by_its_quarters_index(world, postgres_only):
@@ -118,4 +135,22 @@ def test_the_task_is_on_the_beat_and_on_the_long_jobs_queue():
 
 def test_on_sqlite_keeping_does_nothing(monkeypatch):
     monkeypatch.setattr(connection, "vendor", "sqlite")
-    assert search_indexes.keep() == {"made": [], "dropped": []}
+    assert search_indexes.keep() == {"made": [], "dropped": [], "failed": []}
+
+
+def test_a_case_stamped_in_the_future_is_still_found(world):
+    from tests.factories import register
+
+    case = register(world, summary="滨河小区路灯不亮", content="晚上很黑")
+    Case.objects.filter(pk=case.pk).update(received_at=timezone.now() + timedelta(days=700))
+    page = selectors.search_page(world.supervisor, "路灯")
+    assert [row.pk for row in page.rows] == [case.pk]
+
+
+def test_a_cursor_far_in_the_future_reads_no_more_parts(world, django_assert_max_num_queries):
+    from cases.paging import cursor_of
+
+    after = cursor_of(timezone.make_aware(datetime(3000, 1, 1)), 1)
+    with django_assert_max_num_queries(12):
+        page = selectors.search_page(world.supervisor, "路灯", after=after)
+    assert page.rows == []
