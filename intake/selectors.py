@@ -193,18 +193,20 @@ def _nearest_in_window(recent: QuerySet[Case], *, text: str, place: str) -> list
 def _nearest_by_quarter(recent: QuerySet[Case], *, text: str, place: str) -> list[int]:
     """PostgreSQL: `nearest_by_words` over the window a quarter at a time, each part with
     its quarter's bounds as constants (its own trigram index serves it, intake.
-    search_indexes), the parts' nearest merged: up to REPEAT_SHORTLIST ids."""
+    search_indexes), the parts' nearest merged in the same statement (UNION ALL): up to
+    REPEAT_SHORTLIST ids."""
     now = timezone.now()
     since = now - timedelta(days=settings.REPEAT_WINDOW_DAYS)
-    found = []
+    parts = []
     for low, high in search_indexes.quarter_parts(since, None, now=now):
         part = recent.filter(received_at__gte=low)
         if high is not None:
             part = part.filter(received_at__lt=high)
-        found += list(nearest_by_words(part, text=text, place=place).values_list(
+        parts.append(nearest_by_words(part, text=text, place=place).values_list(
             "pk", "nearness", "received_at")[:REPEAT_SHORTLIST])
-    found.sort(key=lambda row: (row[1], row[2]), reverse=True)
-    return [pk for pk, _nearness, _at in found[:REPEAT_SHORTLIST]]
+    # One statement: each part's own nearest (its own index), then the nearest of them.
+    merged = parts[0].union(*parts[1:], all=True).order_by("-nearness", "-received_at")
+    return [pk for pk, _nearness, _at in merged[:REPEAT_SHORTLIST]]
 
 
 def nearest_by_words(cases: QuerySet[Case], *, text: str, place: str = "") -> QuerySet:
