@@ -145,7 +145,9 @@ def test_times_are_given_in_the_office_s_zone(platform, world):
 # Statements of one API registration accepted at once, the reference tables held and the
 # year's number row already made: what registration costs, pinned so that it cannot grow
 # back unnoticed (issue 17). Lower it when a change saves one; never raise it silently.
-REGISTER_AND_ACCEPT_STATEMENTS = 25
+# Without a place the repeat check asks the window close first and, its quarters short
+# of candidates here, once more lower (a threshold set and a read: two statements).
+REGISTER_AND_ACCEPT_STATEMENTS = 27
 
 
 def test_one_registration_and_acceptance_through_the_api_takes_a_fixed_number_of_statements(

@@ -154,3 +154,52 @@ def test_a_cursor_far_in_the_future_reads_no_more_parts(world, django_assert_max
     with django_assert_max_num_queries(12):
         page = selectors.search_page(world.supervisor, "路灯", after=after)
     assert page.rows == []
+
+
+def test_the_repeat_check_asked_close_first_finds_what_asking_at_once_finds(world,
+                                                                            postgres_only):
+    """Without a place the window is asked at REPEAT_CLOSE_THRESHOLD first and again
+    lower only where a quarter gave fewer than its shortlist: the same nearest as asking
+    at REPEAT_WORD_THRESHOLD alone, whichever quarters are full or short."""
+    import random
+
+    from django.db import transaction
+    from tests.factories import register
+
+    rng = random.Random(17)
+    now = timezone.now()
+    places, problems = ["幸福路", "滨河小区", "光明街", "青年路"], ["噪音扰民", "路灯不亮",
+                                                         "占道经营", "油烟扰民"]
+    stamps = {}
+    # A full quarter (this one: many close wordings), a short one, and older days.
+    for n in range(70):
+        wording = f"{rng.choice(places)}{rng.randint(1, 40)}号{rng.choice(problems)}"
+        if n % 3 == 0:
+            wording = f"幸福路{rng.randint(1, 9)}号噪音扰民"
+        case = register(world, summary=wording, content="已有多日，请尽快处理。")
+        stamps[case.pk] = now - timedelta(days=rng.choice([0, 1, 2, 3, 40, 70, 89])
+                                          if n % 3 == 0 else rng.randint(0, 89),
+                                          minutes=n)
+    for pk, at in stamps.items():
+        Case.objects.filter(pk=pk).update(received_at=at)
+    recent = Case.objects.filter(received_at__gte=now - timedelta(days=90))
+    for text in ["幸福路5号噪音扰民", "光明街12号油烟扰民", "青年路路灯不亮", "东风渠河道垃圾"]:
+        with transaction.atomic():
+            staged = selectors._nearest_by_quarter(
+                recent, text=text, place="", thresholds=[selectors.REPEAT_CLOSE_THRESHOLD,
+                                                         selectors.REPEAT_WORD_THRESHOLD])
+            at_once = selectors._nearest_by_quarter(
+                recent, text=text, place="", thresholds=[selectors.REPEAT_WORD_THRESHOLD])
+        assert staged == at_once, text
+    assert len(at_once) <= selectors.REPEAT_SHORTLIST
+    # The common wording fills the newest quarter at the close threshold already: the
+    # second statement asks fewer parts than the first.
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic(), CaptureQueriesContext(db) as seen:
+        selectors._nearest_by_quarter(recent, text="幸福路5号噪音扰民", place="", thresholds=[
+            selectors.REPEAT_CLOSE_THRESHOLD, selectors.REPEAT_WORD_THRESHOLD])
+    asked = [query["sql"].count("UNION ALL") + 1 for query in seen.captured_queries
+             if "word_similarity(" in query["sql"]]
+    assert len(asked) == 2 and asked[1] < asked[0], asked
