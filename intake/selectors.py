@@ -225,7 +225,7 @@ def _nearest_by_quarter(recent: QuerySet[Case], *, text: str, place: str,
                 part=Value(index)).values_list(
                 "pk", "nearness", "received_at", "part")[:REPEAT_SHORTLIST])
         # One statement: each part's own nearest (its own index).
-        rows = list(parts[0].union(*parts[1:], all=True))
+        rows = list(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
         given: dict[int, int] = {}
         for row in rows:
             given[row[3]] = given.get(row[3], 0) + 1
