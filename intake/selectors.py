@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -226,11 +226,8 @@ def _nearest_by_quarter(recent: QuerySet[Case], *, text: str, place: str,
                 "pk", "nearness", "received_at", "part")[:REPEAT_SHORTLIST])
         # One statement: each part's own nearest (its own index).
         rows = list(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
-        given: dict[int, int] = {}
-        for row in rows:
-            given[row[3]] = given.get(row[3], 0) + 1
-        short = [index for index in asking
-                 if not last and given.get(index, 0) < REPEAT_SHORTLIST]
+        given = Counter(row[3] for row in rows)
+        short = [index for index in asking if not last and given[index] < REPEAT_SHORTLIST]
         found += [row[:3] for row in rows if row[3] not in short]
         asking = short
         if not asking:

@@ -194,10 +194,9 @@ def test_the_repeat_check_asked_close_first_finds_what_asking_at_once_finds(worl
     assert len(at_once) <= selectors.REPEAT_SHORTLIST
     # The common wording fills the newest quarter at the close threshold already: the
     # second statement asks fewer parts than the first.
-    from django.db import connection as db
     from django.test.utils import CaptureQueriesContext
 
-    with transaction.atomic(), CaptureQueriesContext(db) as seen:
+    with transaction.atomic(), CaptureQueriesContext(connection) as seen:
         selectors._nearest_by_quarter(recent, text="幸福路5号噪音扰民", place="", thresholds=[
             selectors.REPEAT_CLOSE_THRESHOLD, selectors.REPEAT_WORD_THRESHOLD])
     asked = [query["sql"].count("UNION ALL") + 1 for query in seen.captured_queries
