@@ -76,10 +76,21 @@ def api_exception_handler(exc, context):
                             conflict=isinstance(exc, CaseConflictError))
     if isinstance(exc, RequestDataTooBig):
         return error_answer(_("请求体过大。"), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    from .middleware import CONTENTION_MESSAGE, is_contention
+    from .middleware import (
+        CONNECTION_LOST_MESSAGE,
+        CONTENTION_MESSAGE,
+        drop_lost_connections,
+        is_connection_lost,
+        is_contention,
+    )
 
     if is_contention(exc):
         return error_answer(CONTENTION_MESSAGE, status.HTTP_409_CONFLICT, conflict=True)
+    if is_connection_lost(exc):
+        drop_lost_connections()
+        answer = error_answer(CONNECTION_LOST_MESSAGE, status.HTTP_503_SERVICE_UNAVAILABLE)
+        answer["Retry-After"] = "5"
+        return answer
     if isinstance(exc, PermissionDenied) and exc.args:
         return error_answer(exc.args[0], status.HTTP_403_FORBIDDEN)
     if isinstance(exc, Http404):
@@ -101,7 +112,8 @@ def errors(*codes: int) -> dict:
     descriptions = {400: "bad input, by field", 401: "no valid key or token",
                     403: "not this caller's to do", 404: "no such case (or not visible)",
                     409: "refused in the case's state, or a conflicting request",
-                    413: "body too large", 415: "not JSON", 429: "too many requests"}
+                    413: "body too large", 415: "not JSON", 429: "too many requests",
+                    503: "the database connection was lost: look, then try again"}
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code])
             for code in codes}
 

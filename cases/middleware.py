@@ -53,11 +53,18 @@ class CaseErrorMiddleware:
         if isinstance(exception, CaseError):
             return render(request, "cases/refused.html", {
                 "message": exception.message,
-                "conflict": isinstance(exception, CaseConflictError),
+                "conflict": isinstance(exception, CaseConflictError), "lost": False,
             }, status=409)
         if is_contention(exception):
             return render(request, "cases/refused.html", {
-                "message": CONTENTION_MESSAGE, "conflict": True}, status=409)
+                "message": CONTENTION_MESSAGE, "conflict": True, "lost": False}, status=409)
+        if is_connection_lost(exception):
+            drop_lost_connections()
+            response = render(request, "cases/refused.html", {
+                "message": CONNECTION_LOST_MESSAGE, "conflict": False, "lost": True},
+                status=503)
+            response["Retry-After"] = "5"
+            return response
         return None
 
 
@@ -72,6 +79,41 @@ def is_contention(exception: BaseException) -> bool:
     from .services import contention_code
 
     return contention_code(exception) in CONTENTION_CODES
+
+
+CONNECTION_LOST_MESSAGE = _("数据库连接中断：这一步可能没有保存。请刷新案件页面，看清现状后再试。")
+
+
+# PostgreSQL's codes for a session it ended: an administrator's or a shutdown's
+# termination, a session idle in its transaction or idle too long, and the connection
+# exceptions (class 08).
+LOST_CODES = {"57P01", "57P02", "57P03", "25P03", "57P05"}
+
+
+def is_connection_lost(exception: BaseException) -> bool:
+    """The database ended this request's session (a restart, a session the server timed
+    out) or could not be reached: the server rolled the transaction back, or the answer
+    to its commit was lost. The person is told to look and try again (503), not shown a
+    500. An error the server answered with another code is a real error."""
+    from django.db import InterfaceError, OperationalError
+
+    if not isinstance(exception, (OperationalError, InterfaceError)):
+        return False
+    cause = exception.__cause__
+    code = getattr(cause, "pgcode", None)
+    if code:
+        return code in LOST_CODES or code.startswith("08")
+    return type(cause).__module__.startswith("psycopg")  # the driver's own: no session
+
+
+def drop_lost_connections() -> None:
+    """Close the sessions the server ended, so that what follows (the page, the session
+    cookie's row) opens a new one."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
 
 
 class PermissionsPolicyMiddleware:

@@ -257,10 +257,10 @@ class Stack:
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
 
-    def drive(self, *args, timeout=120, check=True) -> dict:
+    def drive(self, *args, timeout=120, check=True, env=None) -> dict:
         done = subprocess.run([sys.executable, "-m", "tests.cases.fault_driver", *map(str, args)],
-                              cwd=ROOT, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+                              cwd=ROOT, env={**self.env, **(env or {})}, capture_output=True,
+                              text=True, timeout=timeout)
         if check:
             assert done.returncode == 0, done.stderr[-3000:]
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -338,6 +338,12 @@ def stack():
             text = built.log(name).read_text(errors="replace")
             if "Traceback" in text or "CRITICAL" in text:
                 print(f"---- {name}.log (tail)\n{text[-4000:]}")
+        pg_log = built.pg.folder / "log"
+        if pg_log.exists():
+            said = [line for line in pg_log.read_text(errors="replace").splitlines()
+                    if any(word in line for word in ("FATAL", "PANIC", "terminat"))]
+            if said:
+                print("---- PostgreSQL's log (its FATAL lines)\n" + "\n".join(said[-40:]))
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -435,7 +441,12 @@ def test_a_stopped_process_holding_due_cases_delays_nothing_else(stack):
 
 
 def test_simultaneous_supervision_answers_and_replies_never_answer_500(stack):
-    outcome = stack.drive("pairs", 120, timeout=300)
+    # 240 requests in one process's threads: on a loaded machine a thread can wait for
+    # the interpreter longer than the stack's 8 s idle-in-transaction limit, and the
+    # server ends its session (a 503 now, tests/cases/test_lost_connection.py). The race
+    # asked about here is the acts', so the drive gets the deployed default (60 s).
+    outcome = stack.drive("pairs", 120, timeout=300,
+                          env={"DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "60000"})
     statuses = outcome["statuses"]
     assert len(statuses["answer"]) == len(statuses["reply"]) == 120
     seen = Counter(statuses["answer"] + statuses["reply"])
