@@ -13,9 +13,12 @@ import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+import functools
+import re
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from . import reference
@@ -113,6 +116,17 @@ def local_zone():
     return cache["zone"]
 
 
+def once(key, load):
+    """What load() answers, read once inside a `reading_once()` block (a request, a
+    sweep's batch), else every time."""
+    cache = _year_cache.get()
+    if cache is None:
+        return load()
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
 @contextmanager
 def reading_once():
     """Inside the block, each year's special days are read from the database once."""
@@ -125,6 +139,111 @@ def reading_once():
 
 def is_working_day(day: date) -> bool:
     return WorkingCalendar.for_range(day, day).is_working_day(day)
+
+
+# ---------------------------------------------------------------- working time
+_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@functools.lru_cache(maxsize=8)
+def parse_office_hours(text: str) -> tuple[tuple[time, time], ...]:
+    """`09:00-12:00,13:30-17:30` as ordered (start, end) pairs; ImproperlyConfigured,
+    naming OFFICE_HOURS, for anything else (ranges must be ascending and not overlap)."""
+    ranges = []
+    for part in text.split(","):
+        match = _RANGE.match(part)
+        try:
+            if not match:
+                raise ValueError
+            h1, m1, h2, m2 = map(int, match.groups())
+            start, end = time(h1, m1), time(h2, m2)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"OFFICE_HOURS: {part.strip()!r} is not a range like 09:00-12:00") from None
+        if end <= start or (ranges and start < ranges[-1][1]):
+            raise ImproperlyConfigured(
+                f"OFFICE_HOURS: {part.strip()!r} must end after it starts and after the "
+                "range before it")
+        ranges.append((start, end))
+    if not ranges:
+        raise ImproperlyConfigured("OFFICE_HOURS: no working hours given")
+    return tuple(ranges)
+
+
+def office_hours() -> tuple[tuple[time, time], ...]:
+    return parse_office_hours(settings.OFFICE_HOURS)
+
+
+def working_day_seconds() -> int:
+    """The length of one working day's office hours, in seconds."""
+    return sum(_seconds(start, end) for start, end in office_hours())
+
+
+def _seconds(start: time, end: time) -> int:
+    return (end.hour - start.hour) * 3600 + (end.minute - start.minute) * 60
+
+
+def working_seconds(start: datetime, end: datetime) -> int:
+    """The office hours of working days between two instants (0 when end <= start).
+
+    Counted on local wall-clock time (China keeps no daylight saving time)."""
+    if end <= start:
+        return 0
+    zone = local_zone()
+    first = timezone.localtime(start, zone).replace(tzinfo=None)
+    last = timezone.localtime(end, zone).replace(tzinfo=None)
+    calendar = WorkingCalendar.for_range(first.date(), last.date())
+    hours = office_hours()
+    total = 0.0
+    day = first.date()
+    while day <= last.date():
+        if calendar.is_working_day(day):
+            for opens, closes in hours:
+                low = max(first, datetime.combine(day, opens))
+                high = min(last, datetime.combine(day, closes))
+                if high > low:
+                    total += (high - low).total_seconds()
+        day += timedelta(days=1)
+    return int(total)
+
+
+def after_working_seconds(start: datetime, seconds: float) -> datetime:
+    """The instant `seconds` of office hours after `start` (start itself when 0): always
+    inside office hours on a working day, or at the close of one."""
+    zone = local_zone()
+    cursor = timezone.localtime(start, zone).replace(tzinfo=None)
+    if seconds <= 0:
+        return start
+    per_day = working_day_seconds()
+    horizon = cursor.date() + timedelta(days=int(seconds // per_day) * 3 + 30)
+    calendar = WorkingCalendar.for_range(cursor.date(), horizon)
+    hours = office_hours()
+    remaining = seconds
+    day = cursor.date()
+    while day <= horizon:
+        if calendar.is_working_day(day):
+            for opens, closes in hours:
+                low = max(cursor, datetime.combine(day, opens))
+                high = datetime.combine(day, closes)
+                if high <= low:
+                    continue
+                available = (high - low).total_seconds()
+                if remaining <= available:
+                    return timezone.make_aware(low + timedelta(seconds=remaining), zone)
+                remaining -= available
+        day += timedelta(days=1)
+    # Beyond the horizon (a calendar without working days): the calendar instant.
+    return start + timedelta(seconds=seconds)
+
+
+def working_point(start: datetime, due: datetime, percent: float) -> datetime:
+    """The instant at `percent` of a window's office hours: a working-day clock's warning
+    falls when people are at work. A window without office hours keeps the calendar
+    point."""
+    total = working_seconds(start, due)
+    if total <= 0:
+        return start + (due - start) * percent / 100
+    return after_working_seconds(start, total * percent / 100)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from .calendar import add_working_days, local_zone
+from .calendar import add_working_days, local_zone, working_point
 from .models import (ESCALATION_LADDER, FINAL_STEPS, INTAKE_STEPS, SWEPT_STATES, VISIT_STEPS,
-                     Case, ChannelPolicy, EscalationStep, State, TierPolicy)
+                     Case, ChannelPolicy, EscalationStep, State, TierPolicy, TimeUnit)
 
 
 @dataclass(slots=True, eq=False)
@@ -85,7 +85,7 @@ def step_time(case: Case, step: str) -> datetime | None:
         percent = _warning_percent(case)
         if percent is None:
             return None
-        return started + (case.due_at - started) * percent / 100
+        return _point(started, case.due_at, percent, answer_in_working_time(case))
     # Level 2 is the tier's term; a received case without a tier gets it at acceptance.
     if case.tier_id is None:
         return None
@@ -104,8 +104,8 @@ def _intake_step_time(case: Case, step: str) -> datetime | None:
     policy = case.channel_policy
     if policy is None:
         return None
-    span = case.accept_by - case.received_at
-    return case.received_at + span * policy.warning_percent / 100
+    return _point(case.received_at, case.accept_by, policy.warning_percent,
+                  policy.acceptance_unit == TimeUnit.WORKING_DAYS)
 
 
 def _final_step_time(case: Case, step: str) -> datetime | None:
@@ -115,7 +115,8 @@ def _final_step_time(case: Case, step: str) -> datetime | None:
     if step == EscalationStep.FINAL_OVERDUE:
         return case.final_due_at
     started = case.reopened_at or case.accepted_at or case.replied_at
-    return _point_of(case, started, case.final_due_at)
+    # The final result's term is in calendar days.
+    return _point_of(case, started, case.final_due_at, working=False)
 
 
 def _visit_step_time(case: Case, step: str) -> datetime | None:
@@ -126,15 +127,32 @@ def _visit_step_time(case: Case, step: str) -> datetime | None:
         return None
     if step == EscalationStep.VISIT_OVERDUE:
         return case.visit_due_at
-    return _point_of(case, case.final_replied_at or case.replied_at, case.visit_due_at)
+    # The return visit's term is in working days.
+    return _point_of(case, case.final_replied_at or case.replied_at, case.visit_due_at,
+                     working=True)
 
 
-def _point_of(case: Case, started: datetime | None, due: datetime) -> datetime:
+def _point_of(case: Case, started: datetime | None, due: datetime, *,
+              working: bool) -> datetime:
     """The tier's warning point of a window (its deadline when the start is unknown)."""
     percent = _warning_percent(case)
     if started is None or percent is None or started >= due:
         return due
+    return _point(started, due, percent, working)
+
+
+def _point(started: datetime, due: datetime, percent: float, working: bool) -> datetime:
+    """A working-day window's warning falls at its share of the office hours, so it
+    reaches people at work; other windows at their share of the calendar."""
+    if working:
+        return working_point(started, due, percent)
     return started + (due - started) * percent / 100
+
+
+def answer_in_working_time(case) -> bool:
+    """Whether the answer's clock counts working days: the tier's unit; a received
+    transfer without a tier runs on its platform's calendar deadline."""
+    return case.tier_id is not None and case.tier.unit == TimeUnit.WORKING_DAYS
 
 
 def step_deadline(case: Case, step: str) -> tuple[str, datetime | None]:

@@ -116,6 +116,20 @@ def drop_lost_connections() -> None:
             connection.close()
 
 
+class CalendarOncePerRequestMiddleware:
+    """The holiday calendar is read at most once per request: a list of fifty cases
+    tells each one's clock in working time (cases.clock) from one reading."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .calendar import reading_once
+
+        with reading_once():
+            return self.get_response(request)
+
+
 class PermissionsPolicyMiddleware:
     """The Permissions-Policy header from settings.PERMISSIONS_POLICY: each feature with
     the origins allowed to use it, none for a feature that is switched off

@@ -96,6 +96,15 @@ def tier(code: str):
     return held("tiers", lambda: {t.code: t for t in TierPolicy.objects.all()}).get(code)
 
 
+def tier_by_id(pk: int | None):
+    """The TierPolicy of an id, or None (read from the same held table as `tier`)."""
+    from .models import TierPolicy
+
+    if pk is None:
+        return None
+    return held("tiers-by-id", lambda: TierPolicy.objects.in_bulk()).get(pk)
+
+
 def channel_policy(channel: str):
     """The ChannelPolicy of a channel, or None."""
     from .models import ChannelPolicy

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cases.middleware.CalendarOncePerRequestMiddleware",
     "cases.middleware.CaseErrorMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -528,6 +529,11 @@ SPECTACULAR_SETTINGS = {
 
 # The department inbox marks cases due within this many hours as due soon.
 INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
+
+# The office's working hours on a working day, local time: a working-day clock (T3, T4,
+# the web's acceptance, the return visit) counts only these, so its time left is told in
+# working time and its warning falls inside them. Comma-separated HH:MM-HH:MM ranges.
+OFFICE_HOURS = env.str("OFFICE_HOURS", default="09:00-12:00,13:30-17:30")
 
 # An extension may ask for at most this many days beyond the current deadline. (How many
 # extensions a round may have is the tier's: 响应级别 → 可延期次数.)

@@ -13,6 +13,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from cases import clock, reference
+from cases.models import TimeUnit
+from cases.templatetags.clock import render as render_clock
+
 register = template.Library()
 
 # A case number the path converter accepts, to reverse each URL once per page.
@@ -36,8 +40,8 @@ def inbox_rows(context, rows, staff) -> str:
     csrf = CsrfTokenNode().render(context)
     request = context.get("request")
     back = escape(request.get_full_path()) if request is not None else ""
-    urgency = {"overdue": f" <strong>{escape(_('已超期'))}</strong>",
-               "due_soon": f" <strong>{escape(_('即将到期'))}</strong>"}
+    now = timezone.now()
+    working = {}  # tier code: whether its clock counts working time
     words = {key: escape(text) for key, text in (
         ("handle", _("办理")), ("take", _("签收")), ("assign", _("分派")),
         ("handler", _("承办人")))}
@@ -47,6 +51,11 @@ def inbox_rows(context, rows, staff) -> str:
     written = []
     for case in rows:
         due = timezone.localtime(case.due_at).strftime("%m-%d %H:%M") if case.due_at else ""
+        if case.tier_code not in working:
+            tier = reference.tier(case.tier_code) if case.tier_code else None
+            working[case.tier_code] = tier is not None and tier.unit == TimeUnit.WORKING_DAYS
+        due += " " + render_clock(clock.read(case.due_at, working=working[case.tier_code],
+                                             now=now))
         state = (f'<span class="state state-{escape(case.state)}">'
                  f"{escape(case.state_label)}</span>")
         if case.review_stage:
@@ -66,7 +75,7 @@ def inbox_rows(context, rows, staff) -> str:
                      f'<button class="small" type="submit">{words["assign"]}</button></form>')
         written.append(
             f'<tr class="urgency-{escape(case.urgency)}">'
-            f'<td class="due">{due}{urgency.get(case.urgency, "")}</td>'
+            f'<td class="due">{due}</td>'
             f'<td class="mono"><a href="{escape(detail(case.number))}">'
             f"{escape(case.number)}</a></td>"
             f"<td>{escape(case.summary)}</td><td>{escape(case.tier_code or '')}</td>"

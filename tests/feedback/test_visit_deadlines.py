@@ -41,8 +41,9 @@ def test_a_visit_is_due_one_working_day_after_the_reply_over_the_weekend(world, 
     case = replied_at(world, travel, local(2026, 3, 6, 10, 0))  # a Friday
     assert case.state == State.REPLIED
     assert case.visit_due_at == local(2026, 3, 9, 10, 0)         # the Monday
-    # The warning at 75 % of the 72 hours: Sunday 16:00.
-    assert case.next_action_at == local(2026, 3, 8, 16, 0)
+    # The warning at 75 % of the office hours in between (7 h: Friday 10:00-12:00 and
+    # 13:30-17:30, Monday 09:00-10:00): Friday 16:45, not 75 % of 72 hours (Sunday 16:00).
+    assert case.next_action_at == local(2026, 3, 6, 16, 45)
 
 
 def test_the_sweep_warns_once_and_is_overdue_once(world, travel):
@@ -82,7 +83,7 @@ def test_the_last_unreached_attempt_stops_the_ladder(world, travel, settings):
     case = replied_at(world, travel, local(2026, 3, 6, 10, 0))
     feedback_acts.record_unreached_visit(actor=world.clerk, case_id=case.pk, method="phone")
     case.refresh_from_db()
-    assert case.next_action_at == local(2026, 3, 8, 16, 0)  # one more attempt allowed
+    assert case.next_action_at == local(2026, 3, 6, 16, 45)  # one more attempt allowed
     feedback_acts.record_unreached_visit(actor=world.clerk, case_id=case.pk, method="phone")
     case.refresh_from_db()
     assert case.next_action_at is None and case.can_be_archived

@@ -27,10 +27,11 @@ def told(kind):
                                                                    flat=True))
 
 
-# A web submission on Tuesday 10 March 2026 at 10:00: to be accepted by 10:00 on Wednesday,
-# warned at 75 % of that day, at 04:00.
+# A web submission on Tuesday 10 March 2026 at 10:00: to be accepted by 10:00 on Wednesday
+# (one working day), warned at 75 % of the office hours between (7 h of 09:00-12:00 and
+# 13:30-17:30), at 16:45 on Tuesday, not at 04:00 in the night.
 REGISTERED = local(2026, 3, 10, 10, 0)
-WARNING = local(2026, 3, 11, 4, 0)
+WARNING = local(2026, 3, 10, 16, 45)
 ACCEPT_BY = local(2026, 3, 11, 10, 0)
 
 

@@ -38,10 +38,13 @@ def steps(case):
          local(2026, 3, 17, 12, 0)),
         ("T2", local(2026, 3, 10, 10, 0), local(2026, 3, 11, 4, 0), local(2026, 3, 11, 10, 0),
          local(2026, 3, 18, 10, 0)),
-        # T3, 7 working days across National Day 2026: due Oct 15; 75 % of the span
-        ("T3", local(2026, 9, 30, 10, 0), local(2026, 10, 11, 16, 0),
+        # T3, 7 working days across National Day 2026: due Oct 15. A working-day tier
+        # warns at 75 % of the office hours in between (49 h of 09:00-12:00, 13:30-17:30),
+        # during them, not at 75 % of the calendar (a Sunday afternoon, Oct 11 16:00).
+        ("T3", local(2026, 9, 30, 10, 0), local(2026, 10, 13, 11, 45),
          local(2026, 10, 15, 10, 0), local(2026, 10, 22, 10, 0)),
-        ("T4", local(2026, 3, 2, 9, 0), local(2026, 3, 17, 9, 0), local(2026, 3, 23, 9, 0),
+        # T4, 15 working days: 105 office hours, warned 78 h 45 min of them in.
+        ("T4", local(2026, 3, 2, 9, 0), local(2026, 3, 17, 10, 45), local(2026, 3, 23, 9, 0),
          local(2026, 3, 30, 9, 0)),
     ],
 )
