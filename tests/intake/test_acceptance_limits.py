@@ -16,26 +16,35 @@ def local(*parts):
 
 
 @pytest.mark.parametrize(
-    ("channel", "registered", "accept_by"),
+    ("channel", "registered", "accept_by", "warn_at"),
     [
-        # Decided at the counter or taken up from the platform within two hours.
-        (Channel.VISIT, local(2026, 3, 10, 10, 0), local(2026, 3, 10, 12, 0)),
-        (Channel.PHONE, local(2026, 3, 10, 10, 0), local(2026, 3, 10, 12, 0)),
-        (Channel.HOTLINE_12345, local(2026, 3, 10, 10, 0), local(2026, 3, 10, 12, 0)),
-        # In writing: by the same time on the next working day, across a weekend...
-        (Channel.LETTER, local(2026, 3, 13, 16, 0), local(2026, 3, 16, 16, 0)),
-        (Channel.EMAIL, local(2026, 3, 10, 10, 0), local(2026, 3, 11, 10, 0)),
-        # ...and across National Day 2026 (1-7 October).
-        (Channel.WEB, local(2026, 9, 30, 10, 0), local(2026, 10, 8, 10, 0)),
+        # Decided at the counter or taken up from the platform within two hours; the
+        # warning at 75 % of those two hours.
+        (Channel.VISIT, local(2026, 3, 10, 10, 0), local(2026, 3, 10, 12, 0),
+         local(2026, 3, 10, 11, 30)),
+        (Channel.PHONE, local(2026, 3, 10, 10, 0), local(2026, 3, 10, 12, 0),
+         local(2026, 3, 10, 11, 30)),
+        (Channel.HOTLINE_12345, local(2026, 3, 10, 10, 0), local(2026, 3, 10, 12, 0),
+         local(2026, 3, 10, 11, 30)),
+        # In writing: by the same time on the next working day, across a weekend; the
+        # warning at 75 % of the office hours between (7 h: Friday 16:00-17:30, Monday
+        # 09:00-12:00 and 13:30-16:00), so Monday 14:15, not Sunday night...
+        (Channel.LETTER, local(2026, 3, 13, 16, 0), local(2026, 3, 16, 16, 0),
+         local(2026, 3, 16, 14, 15)),
+        (Channel.EMAIL, local(2026, 3, 10, 10, 0), local(2026, 3, 11, 10, 0),
+         local(2026, 3, 10, 16, 45)),
+        # ...and across National Day 2026 (1-7 October): warned the afternoon before.
+        (Channel.WEB, local(2026, 9, 30, 10, 0), local(2026, 10, 8, 10, 0),
+         local(2026, 9, 30, 16, 45)),
     ],
 )
 def test_each_channel_gives_its_acceptance_time_limit(world, travel, channel, registered,
-                                                     accept_by):
+                                                     accept_by, warn_at):
     travel.to(registered)
     case = register(world, channel=channel)
     assert case.accept_by == accept_by
     # The first step is the warning at 75 % of the limit.
-    assert case.next_action_at == registered + (accept_by - registered) * 0.75
+    assert case.next_action_at == warn_at
     assert datetime.fromisoformat(case.events.get().data["accept_by"]) == accept_by
 
 
