@@ -359,6 +359,10 @@ class ReviewStage(models.TextChoices):
     APPROVED = "approved", _("已审核通过")
 
 
+# The badge of a result approved at its last review stage (Case.status_display).
+APPROVED_STATUS = _("已审核，待答复")
+
+
 class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("满意")
     BASICALLY = "basically", _("基本满意")
@@ -810,6 +814,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
             return self.final_due_at
         started = self.reopened_at or self.accepted_at
         return started + timedelta(days=self.tier.final_result_days) if started else None
+
+    @property
+    def status_display(self) -> str:
+        """The state as its badge reads: a result the last reviewer approved waits for the
+        office's reply (已审核，待答复), not for review."""
+        if self.state == State.RESULT_SUBMITTED and self.review_stage == ReviewStage.APPROVED:
+            return str(APPROVED_STATUS)
+        return self.get_state_display()
 
     @property
     def is_overdue(self) -> bool:

@@ -89,10 +89,12 @@ def desk_figures(user, counts: dict[str, int]) -> list[dict]:
              "alert": FIGURE_LABELS[key][1], "url": figure_url(key)} for key in keys]
 
 
-@login_required
 def home(request):
     """Each role lands on its own desk: what waits for this person now. Every count opens
-    the cases it counts."""
+    the cases it counts. The public lands on its own doors (file, track), not on the staff
+    login."""
+    if not request.user.is_authenticated:
+        return render(request, "cases/landing/public.html")
     role = primary_role(request.user)
     if role is None:
         return render(request, "cases/landing/no_role.html")

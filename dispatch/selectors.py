@@ -146,13 +146,17 @@ def _with_urgency(rows, now, soon):
     """Each row's urgency, labels and handler's name, ready to print. The labels come
     from one look-up per page: a model's get_state_display hashes every lazy label of the
     field's choices, a translation each, on every call."""
-    from cases.models import ReviewStage
+    from cases.models import APPROVED_STATUS, ReviewStage
 
     states = {value: str(label) for value, label in State.choices}
     stages = {value: str(label) for value, label in ReviewStage.choices}
+    approved = str(APPROVED_STATUS)
     for case in rows:
         case.state_label = states.get(case.state, case.state)
+        # As Case.status_display: an approved result waits for the reply, not for review.
         case.review_stage_label = stages.get(case.review_stage, case.review_stage)
+        if case.state == State.RESULT_SUBMITTED and case.review_stage == ReviewStage.APPROVED:
+            case.state_label, case.review_stage_label = approved, ""
         # As User.get_full_name, else the username.
         case.handler_name = (f"{case.handler_first_name} {case.handler_last_name}".strip()
                              or case.handler_username) if case.handler_id else ""

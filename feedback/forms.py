@@ -54,6 +54,18 @@ class ArchiveForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class ArchivePageForm(ArchiveForm):
+    """The archive page's form: archiving cannot be undone, so the page asks to confirm."""
+
+    confirm = forms.BooleanField(
+        label=_("我已核对案卷材料：归档后案件只读，不能再修改"),
+        error_messages={"required": _("请勾选确认后再归档。")})
+
+    def cleaned_act_data(self) -> dict:
+        """What the service takes (the confirmation is the page's, not the act's)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "confirm"}
+
+
 class ArchiveSearchForm(forms.Form):
     year = forms.TypedChoiceField(label=_("归档年份"), required=False, coerce=int, empty_value=None)
     category = forms.TypedChoiceField(label=_("问题类别"), required=False, coerce=int,

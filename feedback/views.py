@@ -20,7 +20,7 @@ from cases.selectors import visible_cases
 from cases.documents import pdf_response, render_pdf
 
 from . import selectors, services
-from .forms import ArchiveForm, ArchiveSearchForm, ReplyForm, VisitForm
+from .forms import ArchivePageForm, ArchiveSearchForm, ReplyForm, VisitForm
 
 
 @role_required(*OFFICE_ROLES)
@@ -114,14 +114,19 @@ def reply_letter(request, number):
 
 @role_required(*OFFICE_ROLES)
 def archive(request, number):
-    """归档, with an invalid-case reason where one applies."""
+    """归档, with an invalid-case reason where one applies, after a confirmation. A case
+    already archived (or not ready) shows where it stands, with no form to send."""
+    from django_fsm import can_proceed
+
     case = _case(request, number)
+    if not can_proceed(case.archive):
+        return render(request, "feedback/archive.html", {"case": case, "form": None})
     if request.method == "POST":
-        form = ArchiveForm(request.POST)
+        form = ArchivePageForm(request.POST)
         if form.is_valid():
             try:
                 services.archive_case(actor=request.user, case_id=case.pk,
-                                           **form.cleaned_data)
+                                      **form.cleaned_act_data())
             except ValidationError as error:
                 attach_errors(form, error)
             except (CaseError, PermissionDenied) as error:
@@ -131,7 +136,7 @@ def archive(request, number):
                 return redirect("feedback:desk")
         status = 400
     else:
-        form, status = ArchiveForm(), 200
+        form, status = ArchivePageForm(), 200
     return render(request, "feedback/archive.html", {"case": case, "form": form}, status=status)
 
 

@@ -58,7 +58,7 @@ def inbox_rows(context, rows, staff) -> str:
                                              now=now))
         state = (f'<span class="state state-{escape(case.state)}">'
                  f"{escape(case.state_label)}</span>")
-        if case.review_stage:
+        if case.review_stage_label:
             state += f"<br><small>{escape(case.review_stage_label)}</small>"
         acts = (f'<a class="button small" href="{escape(handle(case.number))}">'
                 f'{words["handle"]}</a>')

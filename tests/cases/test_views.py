@@ -16,7 +16,9 @@ def sign_in(client, user):
 
 
 def test_a_visitor_is_sent_to_the_login_page(client, db):
-    response = client.get(reverse("home"))
+    # The home page is the public's doors; a staff page sends a visitor to the login.
+    assert client.get(reverse("home")).status_code == 200
+    response = client.get(reverse("dispatch:inbox"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
     page = client.get(reverse("login")).content.decode()
     assert "工作人员登录" in page and 'lang="zh-hans"' in page
@@ -95,7 +97,22 @@ def test_administrators_see_the_missing_calendar_year_on_every_page(client, worl
 def test_logout_is_a_post(client, world):
     client.force_login(world.clerk)
     assert client.post(reverse("logout")).status_code == 302
-    assert client.get(reverse("home")).status_code == 302
+    # Signed out, the home page is the public's: its two doors and the staff login.
+    page = client.get(reverse("home")).content.decode()
+    assert "工作台" not in page
+    for door in (reverse("intake:public_submit"), reverse("intake:public_track"),
+                 reverse("login")):
+        assert f'href="{door}"' in page
+
+
+def test_an_approved_result_badges_as_waiting_for_the_reply(db):
+    from cases.models import ReviewStage
+
+    reviewing = Case(state=State.RESULT_SUBMITTED, review_stage=ReviewStage.OFFICE)
+    assert reviewing.status_display == "结果待审核"
+    approved = Case(state=State.RESULT_SUBMITTED, review_stage=ReviewStage.APPROVED)
+    assert approved.status_display == "已审核，待答复"
+    assert Case(state=State.REPLIED).status_display == "已答复"
 
 
 ADMIN_PAGES = ["department", "tierpolicy", "category", "calendarday", "petitioner", "case",

@@ -47,7 +47,8 @@ def test_reply_rate_archive_and_the_dossier(page, live_server, tmp_path):
     sign_in(page, base, "clerk")
     page.get_by_role("link", name="答复回访").click()
     page.locator("tr", has_text=case.number).get_by_role("link", name="归档").click()
-    page.get_by_role("button", name="归档").click()
+    page.get_by_label("我已核对案卷材料").check()
+    page.get_by_role("button", name="确认归档").click()
     page.wait_for_selector(f"text=已归档 {case.number}")
     assert Case.objects.get(pk=case.pk).state == State.ARCHIVED
 

@@ -175,7 +175,8 @@ def test_a_web_complaint_goes_all_the_way_to_the_archive(page, live_server):
     open_case(page, base, number)
     act_button(page, "archive").click()
     page.wait_for_url(f"{base}/feedback/cases/{number}/archive/")
-    page.get_by_role("button", name="归档").click()
+    page.get_by_label("我已核对案卷材料").check()
+    page.get_by_role("button", name="确认归档").click()
     page.wait_for_selector(f"text=已归档 {number}")
 
     # Archived files are read by the supervisors (dispatchers work on open cases only).
@@ -289,7 +290,8 @@ def test_the_office_finishes_a_case_it_handles_itself(page, live_server):
     act_button(page, "archive").click()
     page.wait_for_url(f"{base}/feedback/cases/{number}/archive/")
     page.get_by_label("归档说明").fill("三次回访未联系上，按规定归档")
-    page.get_by_role("button", name="归档").click()
+    page.get_by_label("我已核对案卷材料").check()
+    page.get_by_role("button", name="确认归档").click()
     page.wait_for_selector(f"text=已归档 {number}")
     sign_in(page, base, "clerk")  # who registered it reads the closed file
     open_case(page, base, number)

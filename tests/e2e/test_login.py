@@ -13,7 +13,9 @@ SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
 def test_a_clerk_signs_in_and_sees_the_landing_page(page, live_server, tmp_path):
     world = build_world()
     drive_to(world, State.RECEIVED)
+    # The home page is the public's; its staff link leads to the login.
     page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="工作人员登录").click()
     assert "/accounts/login/" in page.url
     page.get_by_label("用户名").fill("clerk")
     page.get_by_label("密码").fill(PASSWORD)

@@ -12,10 +12,26 @@ def test_archiving_through_the_page_with_an_invalid_case_reason(client, world):
     response = client.post(reverse("feedback:archive", args=[case.number]),
                            {"invalid_reason": "lazy"})
     assert response.status_code == 400 and "invalid_reason" in response.context["form"].errors
+    # Archiving cannot be undone: the page asks to confirm, and names the box.
+    response = client.post(reverse("feedback:archive", args=[case.number]),
+                           {"invalid_reason": "consultation", "note": "仅为咨询"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["confirm"] == ["请勾选确认后再归档。"]
+    assert Case.objects.get(pk=case.pk).state == State.ANSWERED
     client.post(reverse("feedback:archive", args=[case.number]),
-                {"invalid_reason": "consultation", "note": "仅为咨询"})
+                {"invalid_reason": "consultation", "note": "仅为咨询", "confirm": "on"})
     case.refresh_from_db()
     assert (case.state, case.invalid_reason) == (State.ARCHIVED, "consultation")
+    # Archived, the page says so, with no form and no 归档 button left to press (to the
+    # clerk who registered it: dispatchers work on open cases only).
+    client.force_login(world.clerk)
+    page = client.get(reverse("feedback:archive", args=[case.number]))
+    assert page.status_code == 200 and page.context["form"] is None
+    html = page.content.decode()
+    assert 'id="archived"' in html and "确认归档" not in html and 'method="post" class="card' not in html
+    assert client.post(reverse("feedback:archive", args=[case.number]),
+                       {"confirm": "on"}).status_code == 200
+    assert CaseEvent.objects.filter(case=case, action="archive").count() == 1
 
 
 def test_the_archive_browses_by_year_category_and_search(client, world):
