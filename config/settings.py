@@ -313,6 +313,9 @@ CELERY_TASK_ROUTES = {
     "oversight.tasks.refresh_figures": {"queue": "figures"},
     "oversight.tasks.rebuild_figures": {"queue": "figures"},
     "oversight.tasks.make_monthly_report": {"queue": "exports"},
+    # Excel and CSV files too big to make in the request (EXPORT_INLINE_ROWS).
+    "oversight.tasks.make_export": {"queue": "exports"},
+    "oversight.tasks.keep_exports": {"queue": "exports"},
     "cases.tasks.sync_holiday_calendar": {"queue": "default"},
     # Builds an index on the case table (CONCURRENTLY) when a quarter's is missing.
     "intake.tasks.keep_search_indexes": {"queue": "exports"},
@@ -383,6 +386,11 @@ CELERY_BEAT_SCHEDULE = {
     "archive-rows": {
         "task": "cases.tasks.archive_rows",
         "schedule": crontab(minute="*/10", hour="1-5"),
+    },
+    # Exports: a job whose task was lost is sent again; old files are removed.
+    "keep-exports": {
+        "task": "oversight.tasks.keep_exports",
+        "schedule": 10 * 60,
     },
     # The triage model learns the day's closed cases (kept only if not worse: issue 14).
     "retrain-triage": {
@@ -554,6 +562,16 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 HOT_TOPICS_CACHE_SECONDS = env.int("HOT_TOPICS_CACHE_SECONDS", default=600)
 HOT_REPEAT_DAYS = env.int("HOT_REPEAT_DAYS", default=90)
 HOT_REPEAT_MIN_CASES = env.int("HOT_REPEAT_MIN_CASES", default=3)
+
+# Excel and CSV exports (oversight.export_jobs): up to EXPORT_INLINE_ROWS rows the file is
+# made in the request; a bigger one is an export job made by the worker (exports queue),
+# shown with its progress and fetched from 我的导出. An export holds at most
+# EXPORT_MAX_ROWS rows; a job's file is kept EXPORT_KEEP_DAYS days after it is made; a job
+# is given up after EXPORT_MAX_ATTEMPTS attempts (workers that died under it).
+EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=2000)
+EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=50_000)
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
 
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")

@@ -1,12 +1,9 @@
 """被投诉统计 (the party complained about) and 待审申诉 (appeals awaiting a supervisor)."""
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,71 +13,28 @@ from cases.replica import reads_from_replica
 from cases.roles import Role, has_role, role_required
 
 from . import appeals, complaints
-from .exports import table_response
-from .forms import AppealDecisionForm, ComplaintsPeriodForm
+from .export_tables import COMPLAINT_ROLES
+from .export_views import export_response
+from .exports import FORMATS
+from .forms import AppealDecisionForm
 from .models import Appeal, AppealState
-
-COMPLAINT_ROLES = (Role.CLERK, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR,
-                   Role.DEPARTMENT_HEAD)
-
-
-def _period(request) -> tuple[complaints.Period, ComplaintsPeriodForm]:
-    form = ComplaintsPeriodForm(request.GET or None)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    today = timezone.localdate()
-    end = data.get("end") or today
-    start = data.get("start") or end - timedelta(days=complaints.REPEAT_WINDOW_DAYS - 1)
-    if not form.is_bound or form.is_valid():
-        form = ComplaintsPeriodForm(initial={"start": start, "end": end})
-    return complaints.Period(start=start, end=end,
-                             departments=complaints.departments_limit(request.user)), form
+from .scope import complaints_period
 
 
 @role_required(*COMPLAINT_ROLES)
 @reads_from_replica
 def complaints_page(request):
-    period, form = _period(request)
-    report = complaints.complaints_report(period)
     export = request.GET.get("export")
-    table = request.GET.get("table", "unit")
-    if export in ("xlsx", "csv"):
-        return _export(export, table, period, report)
+    if export in FORMATS:
+        return export_response(request, "complaints", export)
+    period, form = complaints_period(request.user, request.GET)
+    report = complaints.complaints_report(period)
     return render(request, "oversight/complaints.html", {
         "form": form, "period": period, "report": report,
         "finding_rates": complaints.FINDING_RATES.items(),
         "query": f"start={period.start:%Y-%m-%d}&end={period.end:%Y-%m-%d}",
         "department_locked": period.departments is not None,
     })
-
-
-def _export(kind: str, table: str, period, report):
-    span = f"{period.start:%Y-%m-%d}至{period.end:%Y-%m-%d}"
-    findings = [_("件数"), _("属实"), _("部分属实"), _("不属实"), _("属实率%"), _("部分属实率%"),
-                _("不属实率%")]
-
-    def counts(row):
-        return [row["total"], row["found_true"], row["found_partly"], row["found_false"],
-                row["true_rate"], row["partly_rate"], row["false_rate"]]
-
-    if table == "person":
-        headers = [_("被投诉单位"), _("科室"), _("人员"), *findings]
-        rows = [[row["department_name"], row["complained_section"], row["complained_person"],
-                 *counts(row)] for row in report["by_person"]]
-        title = _("被投诉人员")
-    elif table == "repeated":
-        window = report["window"]
-        span = f"{window.start:%Y-%m-%d}至{window.end:%Y-%m-%d}"
-        headers = [_("被投诉单位"), _("人员"), _("次数"), _("案件")]
-        rows = [[row["department_name"], row["complained_person"], row["total"],
-                 "、".join(row["numbers"])] for row in report["repeated"]]
-        title = _("十二个月内被投诉两次及以上的人员")
-    else:
-        headers = [_("被投诉单位"), _("科室"), *findings]
-        rows = [[row["department_name"], row["complained_section"], *counts(row)]
-                for row in report["by_unit"]]
-        title = _("被投诉单位和科室")
-    return table_response(kind, f"被投诉统计-{table}-{span}", str(title), headers, rows,
-                          note=_("登记日期 %(span)s；无效件不计。") % {"span": span})
 
 
 @role_required(Role.SUPERVISOR, Role.ADMINISTRATOR, Role.DISPATCHER)

@@ -1,9 +1,13 @@
 from django.contrib import admin
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import (Appeal, DailyDigest, DailyFigures, Escalation, MonthlyReport,
-                     SupervisionOrder)
+from .models import (Appeal, DailyDigest, DailyFigures, Escalation, ExportJob, ExportState,
+                     MonthlyReport, SupervisionOrder)
 
 
 @admin.register(Escalation)
@@ -61,3 +65,40 @@ class AppealAdmin(ReadOnlyAdmin):
     list_filter = ("state", "measure", "ground", "department")
     search_fields = ("case__number",)
     list_select_related = ("case", "department", "decided_by")
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """Made by the export task; an administrator may fetch a file (through the download
+    view, which records it) or delete a job with its file."""
+
+    list_display = ("title", "requested_by", "file_format", "state", "rows_done", "rows_total",
+                    "created_at", "finished_at", "attempts")
+    list_filter = ("state", "kind", "file_format")
+    search_fields = ("title", "requested_by__username")
+    list_select_related = ("requested_by",)
+    date_hierarchy = "created_at"
+    exclude = ("file",)
+    readonly_fields = ("download",)
+
+    @admin.display(description=_("文件"))
+    def download(self, job):
+        if job.state != ExportState.DONE or not job.file:
+            return "—"
+        return format_html('<a href="{}">{}</a>',
+                           reverse("oversight:export_download", args=[job.pk]), job.filename)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("oversight.delete_exportjob")
+
+    def delete_model(self, request, obj):
+        name = obj.file.name
+        super().delete_model(request, obj)
+        if name:
+            default_storage.delete(name)
+
+    def delete_queryset(self, request, queryset):
+        names = [name for name in queryset.values_list("file", flat=True) if name]
+        super().delete_queryset(request, queryset)
+        for name in names:
+            default_storage.delete(name)

@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import MultipleFileField
+from cases.models import AccessKind
 from cases.parsing import validate_date_in_range
 
 from .models import AppealGround, AppealMeasure, AppealState
@@ -165,3 +166,18 @@ class ComplaintsPeriodForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             self.add_error("end", _("结束日期不能早于开始日期。"))
         return data
+
+
+class AccessLogForm(forms.Form):
+    """The access log's filters (the page and its export)."""
+
+    user = forms.CharField(label=_("查阅人（用户名）"), required=False, max_length=150)
+    case = forms.CharField(label=_("案件编号"), required=False, max_length=32)
+    kind = forms.ChoiceField(label=_("方式"), required=False,
+                             choices=[("", _("全部"))] + list(AccessKind.choices))
+    start = forms.DateField(label=_("起始日期"), required=False,
+                            validators=[validate_date_in_range],
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("截止日期"), required=False,
+                          validators=[validate_date_in_range],
+                          widget=forms.DateInput(attrs={"type": "date"}))

@@ -90,6 +90,7 @@ def _compute(today: date) -> dict:
         "places": rising(places_this, places_last),
         "phrases": rising(phrases_this, phrases_last, limit=15),
         "repeaters": repeat_petitioners(today),
+        "repeat_window": repeat_window(today),
     }
 
 
@@ -115,9 +116,15 @@ def _words(text: str) -> list[str]:
             and not word.isascii()]
 
 
+def repeat_window(today: date) -> tuple[date, date]:
+    """The days the repeat petitioners are counted over (not the weeks of the rest of the
+    page): from HOT_REPEAT_DAYS days ago to today, both included."""
+    return today - timedelta(days=settings.HOT_REPEAT_DAYS), today
+
+
 def repeat_petitioners(today: date, *, limit: int = 20) -> list[dict]:
-    """People with several valid cases in the last HOT_REPEAT_DAYS days, most first."""
-    since = _start(today - timedelta(days=settings.HOT_REPEAT_DAYS))
+    """People with several valid cases in `repeat_window(today)`, most first."""
+    since = _start(repeat_window(today)[0])
     rows = list(Case.objects.filter(VALID, received_at__gte=since)
                 .values("petitioner_id").annotate(cases=Count("pk"), last=Max("received_at"))
                 .filter(cases__gte=settings.HOT_REPEAT_MIN_CASES)

@@ -393,3 +393,71 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.get_measure_display()} {self.get_state_display()}"
+
+
+# ---------------------------------------------------------------- exports made by a task
+class ExportState(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("生成中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ExportFormat(models.TextChoices):
+    XLSX = "xlsx", "Excel"
+    CSV = "csv", "CSV"
+
+
+class ExportJob(models.Model):
+    """An export too big to make in the request (over EXPORT_INLINE_ROWS rows), made by
+    the export task for the person who asked, with what that person may see, and fetched
+    by them alone (and administrators).
+
+    queued → running → done | failed. A delivery of the task claims the job under its row
+    lock for one attempt (`attempts`, `lease_until`); only the attempt that still holds
+    the job may finish it, and finishing happens once: the file and the notification
+    come from a single finish, however often the broker hands the task out."""
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                     related_name="export_jobs", verbose_name=_("申请人"))
+    kind = models.CharField(_("导出内容"), max_length=40)
+    file_format = models.CharField(_("格式"), max_length=4, choices=ExportFormat.choices)
+    # The page's query string as {name: [values]}, read again by the task.
+    params = models.JSONField(_("查询条件"), default=dict, blank=True)
+    title = models.CharField(_("名称"), max_length=200)
+    state = models.CharField(_("状态"), max_length=10, choices=ExportState.choices,
+                             default=ExportState.QUEUED)
+    rows_total = models.PositiveIntegerField(_("总行数"), default=0)
+    rows_done = models.PositiveIntegerField(_("已写行数"), default=0)
+    file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True, max_length=200)
+    filename = models.CharField(_("下载文件名"), max_length=200, blank=True)
+    # Personal data in the file: the access record's detail, written at each download.
+    audit_detail = models.CharField(_("查阅记录"), max_length=200, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    lease_until = models.DateTimeField(_("占用至"), null=True, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"],
+                                name="export_job_owner_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (ExportState.DONE, ExportState.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == ExportState.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)

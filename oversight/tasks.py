@@ -41,3 +41,19 @@ def make_monthly_report() -> str:
     from .reports import make_monthly_report as make
 
     return str(make().month)
+
+
+# Acknowledged late and safe to run twice: a second delivery finds the job finished, or
+# held by a live attempt, and leaves it (oversight.export_jobs).
+@shared_task(acks_late=True)
+def make_export(job_id: int) -> str:
+    from .export_jobs import make_export as make
+
+    return make(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def keep_exports() -> dict:
+    from .export_jobs import keep_exports as keep
+
+    return keep(now=timezone.now())

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import accountability_views, views
+from . import accountability_views, export_views, views
 
 app_name = "oversight"
 
@@ -18,4 +18,10 @@ urlpatterns = [
     path("appeals/", accountability_views.appeals_page, name="appeals"),
     path("appeals/<int:appeal_id>/decide/", accountability_views.decide_appeal,
          name="decide_appeal"),
+    path("exports/", export_views.my_exports, name="my_exports"),
+    path("exports/start/", export_views.start_export, name="export_start"),
+    path("exports/<int:job_id>/", export_views.export_job, name="export_job"),
+    path("exports/<int:job_id>/status/", export_views.export_status, name="export_status"),
+    path("exports/<int:job_id>/download/", export_views.export_download,
+         name="export_download"),
 ]

@@ -1,9 +1,9 @@
-"""Supervision orders: the supervisors' list, one order's page, its answer and its PDF."""
+"""Supervision orders (the list, one order, its answer and PDF), the dashboard and its
+drill-down, monthly reports, hot topics and the access log. Their exports: export_views."""
 
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,60 +15,40 @@ from django.template import Context
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
 
-from cases.identity import may_know_persons_cases
 from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
-from cases.models import AccessKind, Department, PersonalDataAccess
-from cases.parsing import parse_int, parse_month, validate_date_in_range
+from cases.models import Department
+from cases.parsing import parse_int, parse_month
 from cases.replica import reads_from_replica
 from cases.roles import Role, has_role, role_required
 
 from . import dashboard, selectors, services
 from .documents import supervision_order_pdf
-from .exports import table_response
+from .export_tables import STAFF, TABLE_COLUMNS
+from .export_views import export_response
+from .exports import FORMATS
 from .figures import DEFINITIONS_CHANGES, DEFINITIONS_VERSION, RATES
-from .forms import AnswerForm, ScopeForm
-from .models import DailyFigures, MonthlyReport
+from .forms import AccessLogForm, AnswerForm, ScopeForm
+from .models import MonthlyReport
+from .scope import dashboard_scope
 from .templatetags.figures import breakdown_rows, ledger_rows
 
-STATUS_LABELS = {"open": gettext_lazy("未办结"), "late": gettext_lazy("反馈超时"),
-                 "answered": gettext_lazy("已反馈待办结"), "closed": gettext_lazy("已办结"),
-                 "all": gettext_lazy("全部")}
-STAFF = (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR, Role.HANDLER,
-         Role.DEPARTMENT_HEAD)
+STATUS_LABELS = selectors.STATUS_LABELS
 
 
 @role_required(*STAFF)
 def orders(request):
     """The orders by status (open, late, answered, closed, all), level and department."""
+    export = request.GET.get("export")
+    if export in FORMATS:
+        return export_response(request, "orders", export)
     visible = selectors.orders_visible_to(request.user)
     now = timezone.now()
-    status = request.GET.get("status", "open")
-    if status not in selectors.STATUSES:
-        status = "open"
-    chosen = visible.filter(selectors.status_filter(status, now))
-    level = request.GET.get("level", "")
-    if level in ("1", "2"):
-        chosen = chosen.filter(level=int(level))
-    department = request.GET.get("department", "")
-    if parse_int(department) is not None:
-        chosen = chosen.filter(case__lead_department_id=parse_int(department))
-    else:
-        department = ""
-    export = request.GET.get("export")
-    if export in ("xlsx", "csv"):
-        headers = [_("案件"), _("摘要"), _("主办部门"), _("级别"), _("督办时间"), _("反馈期限"),
-                   _("反馈时间"), _("部门反馈"), _("办结时间")]
-        body = [[order.case.number, order.case.summary, order.case.lead_department or "",
-                 order.get_level_display(), _local(order.opened_at),
-                 _local(order.answer_due_at), _local(order.answered_at), order.answer,
-                 _local(order.closed_at)] for order in chosen.order_by("opened_at")[:EXPORT_LIMIT]]
-        return table_response(export, f"督办单-{status}", str(STATUS_LABELS[status]), headers,
-                              body)
+    picked = selectors.orders_chosen(request.user, request.GET, now)
+    chosen, status, level, department = (picked.orders, picked.status, picked.level,
+                                         picked.department)
     page = Paginator(chosen.order_by("answered_at", "opened_at", "pk") if status != "closed"
                      else chosen.order_by("-closed_at", "-pk"), 50).get_page(request.GET.get("page"))
     return render(request, "oversight/orders.html", {
@@ -121,68 +101,19 @@ def order_pdf(request, order_id):
 
 # ---------------------------------------------------------------- the dashboard
 def _scope(request) -> tuple[dashboard.Scope, ScopeForm]:
-    """The scope from the query string; bad input falls back to this year, and the form
-    carries the message naming the field."""
-    allowed = dashboard.allowed_departments_of(request.user)
-    form = ScopeForm(request.GET or None, allowed_departments=allowed)
-    today = timezone.localdate()
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    start = data.get("start") or date(today.year, 1, 1)
-    end = data.get("end") or today
-    department = data.get("department")
-    if allowed is not None and department is None and len(allowed) == 1:
-        department_id = next(iter(allowed))
-    else:
-        department_id = department
-    scope = dashboard.Scope(
-        start=start, end=end, department=department_id,
-        category=data.get("category"),
-        channel=data.get("channel") or None,
-        tier=data["tier"].pk if data.get("tier") else None,
-        category_leaf=_number(request.GET.get("category_leaf")),
-        place=request.GET.get("place", "")[:200],
-        # One person's cases are listed for the office only, never for a department.
-        petitioner=(_number(request.GET.get("petitioner"))
-                    if may_know_persons_cases(request.user) else None),
-        word=request.GET.get("word", "")[:50],
-        allowed_departments=allowed)
-    if not form.is_bound or (form.is_valid() and not (data.get("start") and data.get("end"))):
-        # Show the period in force in the form's date fields.
-        form = ScopeForm(initial={**scope.as_query(), "start": start, "end": end},
-                         allowed_departments=allowed)
-    return scope, form
-
-
-def _number(text) -> int | None:
-    return parse_int(text)
-
-
-def _column_title(key: str):
-    """A counter's name is its field's; a rate's is its label with %."""
-    if key in RATES:
-        return format_lazy("{}%", RATES[key][2])
-    return DailyFigures._meta.get_field(key).verbose_name
-
-
-# The breakdown tables' columns, each rate after the counter it divides.
-TABLE_COLUMNS = [(key, _column_title(key)) for key in (
-    "received", "invalid", "deadline_counted", "on_time", "on_time_rate", "responded",
-    "response_rate", "visited", "solved", "resolution_rate", "satisfied", "satisfaction_rate",
-    "visits_due", "visit_rate", "visit_on_time_rate", "final_counted", "final_on_time_rate",
-    "returns", "extensions", "reopenings", "accepted", "acceptance_rate", "archived",
-    "archive_rate", "appeals_upheld", "petitioners_answered")]
+    return dashboard_scope(request.user, request.GET)
 
 
 @role_required(*dashboard.DASHBOARD_ROLES)
 @reads_from_replica
 def dashboard_page(request):
+    export = request.GET.get("export")
+    if export in FORMATS:
+        return export_response(request, "statistics", export)
     scope, form = _scope(request)
     by = request.GET.get("by", "department")
     if by not in dashboard.BREAKDOWNS:
         by = "department"
-    export = request.GET.get("export")
-    if export in ("xlsx", "csv"):
-        return _export_breakdown(scope, by, export)
     kept = dashboard.cached(scope, by)
     figures, ledger = kept.figures, kept.ledger
     rows = figures[by]
@@ -263,24 +194,13 @@ def _presets() -> list[tuple[str, str]]:
     ]
 
 
-def _export_breakdown(scope, by, kind):
-    figures = dashboard.figures_of(scope, by)
-    rows, total = figures[by], figures["totals"]
-    label = dashboard.BREAKDOWNS[by][0]
-    headers = [label, *(title for _key, title in TABLE_COLUMNS)]
-    body = [[row["label"], *(row[key] for key, _title in TABLE_COLUMNS)] for row in rows]
-    body.append([_("合计"), *(total[key] for key, _title in TABLE_COLUMNS)])
-    title = f"{_('信访工作统计')} {scope.start:%Y-%m-%d} — {scope.end:%Y-%m-%d} {label}"
-    note = "；".join(f"{label}：{definition}" for _key, (_n, _d, label, definition)
-                    in RATES.items())
-    return table_response(kind, f"统计-{by}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}", title,
-                          headers, body, note)
-
-
 @role_required(*dashboard.DASHBOARD_ROLES)
 @reads_from_replica
 def drilldown_page(request):
     """The cases behind one number of the dashboard, pages of 50, exportable."""
+    export = request.GET.get("export")
+    if export in FORMATS:
+        return export_response(request, "cases", export)
     scope, _form = _scope(request)
     measure = request.GET.get("measure", "received")
     if measure not in dashboard.MEASURE_LABELS:
@@ -290,17 +210,6 @@ def drilldown_page(request):
     cases = dashboard.drilldown(scope, measure, tier=parse_int(tier))
     cases = cases.select_related("lead_department", "category", "tier").order_by(
         "-received_at", "-pk")
-    export = request.GET.get("export")
-    if export in ("xlsx", "csv"):
-        headers = [_("编号"), _("登记时间"), _("渠道"), _("摘要"), _("分类"), _("主办部门"),
-                   _("级别"), _("状态"), _("答复期限"), _("答复时间"), _("满意度")]
-        body = [[case.number, _local(case.received_at), case.get_channel_display(),
-                 case.summary, case.category or "", case.lead_department or "",
-                 case.tier.code if case.tier else "", case.get_state_display(),
-                 _local(case.due_at), _local(case.replied_at),
-                 case.get_satisfaction_display()] for case in cases[:EXPORT_LIMIT]]
-        return table_response(export, f"案件-{measure}", str(dashboard.MEASURE_LABELS[measure]),
-                              headers, body)
     # A page beyond any count is an empty page, not an offset PostgreSQL cannot take.
     page_number = parse_int(request.GET.get("page"), minimum=1, maximum=10**6) or 1
     rows = list(cases[(page_number - 1) * 50: page_number * 50 + 1])
@@ -312,13 +221,6 @@ def drilldown_page(request):
         "is_live": measure in dashboard.LIVE_MEASURES,
         "scope": scope, "query": query, "now": timezone.now(),
     })
-
-
-EXPORT_LIMIT = 50_000
-
-
-def _local(moment):
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 # ---------------------------------------------------------------- monthly reports
@@ -362,42 +264,20 @@ def report_pdf(request, month):
 
 
 # ---------------------------------------------------------------- hot topics
-HOT_TABLES = {
-    "categories": (_("上升的问题分类"), _("分类")),
-    "places": (_("上升的问题发生地"), _("发生地")),
-    "phrases": (_("上升的高频词"), _("词语")),
-}
-
-
 @role_required(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMINISTRATOR)
 @reads_from_replica
 def hot_topics_page(request):
-    from .hot import hot_topics
+    from .hot import hot_topics, repeat_window
 
-    topics = hot_topics()
+    export = request.GET.get("export")
+    if export in FORMATS:
+        return export_response(request, "hot", export)
+    today = timezone.localdate()
+    topics = hot_topics(today)
     (this_start, this_end), _last = topics["this_week"], topics["last_week"]
-    export, table = request.GET.get("export"), request.GET.get("table", "categories")
-    if export in ("xlsx", "csv"):
-        if table == "repeaters":
-            headers = [_("信访人"), _("电话"), _("件数"), _("最近一次")]
-            body = [[row["name"], row["phone"], row["cases"], _local(row["last"])]
-                    for row in topics["repeaters"]]
-            title = _("重复信访人")
-        else:
-            table = table if table in HOT_TABLES else "categories"
-            title, column = HOT_TABLES[table]
-            headers = [column, _("本周"), _("上周"), _("增加"), _("增幅%")]
-            body = [[row.get("label", row["key"]), row["this_week"], row["last_week"],
-                     row["change"], row["growth"]] for row in topics[table]]
-        if table == "repeaters":  # people's names leave the system: recorded
-            from cases.audit import record_access
-
-            record_access(request, None, AccessKind.EXPORT, detail="hot topics: repeaters")
-        return table_response(export, f"热点-{table}-{this_end:%Y%m%d}", str(title), headers,
-                              body, f"{this_start:%Y-%m-%d} — {this_end:%Y-%m-%d}")
     week = urlencode({"start": this_start, "end": this_end})
-    since = urlencode({"start": timezone.localdate() - timedelta(days=settings.HOT_REPEAT_DAYS),
-                       "end": timezone.localdate()})
+    repeat_start, repeat_end = repeat_window(today)
+    since = urlencode({"start": repeat_start, "end": repeat_end})
     return render(request, "oversight/hot.html", {
         "topics": topics, "week": week, "since": since,
         "repeat_days": settings.HOT_REPEAT_DAYS, "repeat_min": settings.HOT_REPEAT_MIN_CASES,
@@ -408,19 +288,6 @@ def hot_topics_page(request):
 ACCESS_PAGE = 100
 
 
-class AccessLogForm(forms.Form):
-    user = forms.CharField(label=gettext_lazy("查阅人（用户名）"), required=False, max_length=150)
-    case = forms.CharField(label=gettext_lazy("案件编号"), required=False, max_length=32)
-    kind = forms.ChoiceField(label=gettext_lazy("方式"), required=False,
-                             choices=[("", gettext_lazy("全部"))] + list(AccessKind.choices))
-    start = forms.DateField(label=gettext_lazy("起始日期"), required=False,
-                            validators=[validate_date_in_range],
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("截止日期"), required=False,
-                          validators=[validate_date_in_range],
-                          widget=forms.DateInput(attrs={"type": "date"}))
-
-
 @role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
 @reads_from_replica
 def access_log(request):
@@ -429,27 +296,13 @@ def access_log(request):
     from cases.paging import cursor_of, position_of
 
     form = AccessLogForm(request.GET or None)
-    rows = PersonalDataAccess.objects.all()
     if form.is_bound and not form.is_valid():
         return render(request, "oversight/access_log.html",
                       {"form": form, "rows": [], "next": None}, status=400)
-    data = form.cleaned_data if form.is_bound else {}
-    if data.get("user"):
-        rows = rows.filter(username=data["user"].strip())
-    if data.get("case"):
-        rows = rows.filter(case_number=data["case"].strip().upper())
-    if data.get("kind"):
-        rows = rows.filter(kind=data["kind"])
-    if data.get("start"):
-        rows = rows.filter(at__date__gte=data["start"])
-    if data.get("end"):
-        rows = rows.filter(at__date__lte=data["end"])
     export = request.GET.get("export")
-    if export in ("xlsx", "csv"):
-        headers = [_("时间"), _("查阅人"), _("方式"), _("案件编号"), _("内容"), _("显示程度"), _("地址")]
-        body = [[_local(row.at), row.username, row.get_kind_display(), row.case_number,
-                 row.detail, row.level, row.address or ""] for row in rows[:50000]]
-        return table_response(export, "个人信息查阅记录", str(_("个人信息查阅记录")), headers, body)
+    if export in FORMATS:
+        return export_response(request, "access_log", export)
+    rows = selectors.access_rows(form.cleaned_data if form.is_bound else {})
     position = position_of(request.GET.get("after", ""))
     if position and position[0] is not None:
         at, pk = position

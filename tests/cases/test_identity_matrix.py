@@ -131,6 +131,15 @@ DOORS = {
     "oversight:complaints": lambda s: ["/oversight/complaints/",
                                        "/oversight/complaints/?export=xlsx&table=repeated"],
     "oversight:appeals": lambda s: ["/oversight/appeals/"],
+    # Exports made by a job: each person asks for the others' jobs too (not theirs: 404).
+    "oversight:my_exports": lambda s: ["/oversight/exports/"],
+    "oversight:export_start": lambda s: [],  # POST only: asks for a job
+    "oversight:export_job": lambda s: [reverse("oversight:export_job", args=[job])
+                                       for job in export_jobs_of(s)],
+    "oversight:export_status": lambda s: [reverse("oversight:export_status", args=[job])
+                                          for job in export_jobs_of(s)],
+    "oversight:export_download": lambda s: [reverse("oversight:export_download", args=[job])
+                                            for job in export_jobs_of(s)],
     "oversight:decide_appeal": lambda s: [],  # POST only: a supervisor's decision
     "api-cases": lambda s: ["/api/v1/cases/"],
     "api-case": per_case("api-case"),
@@ -145,6 +154,26 @@ DOORS = {
 # the file, and the return visit's phone call (each read is recorded).
 OFFICE_FULL = ("intake:document", "feedback:dossier", "feedback:reply_letter",
                "feedback:visit", "admin", "cases:attachment", "dispatch:extension_notice")
+
+
+def export_jobs_of(s) -> list[int]:
+    """Export jobs made once per scene by the task, as the office and a department ask
+    for them: the person's cases and the repeat petitioners (the office), the cases and
+    the orders of department A (its head and its handler)."""
+    if not hasattr(s, "export_jobs"):
+        from oversight import export_jobs
+        from oversight.tasks import make_export
+
+        s.export_jobs = []
+        for actor, kind, params in (
+                (s.world.supervisor, "cases", {"petitioner": [str(s.person.pk)]}),
+                (s.world.supervisor, "hot", {"table": ["repeaters"]}),
+                (s.world.head, "cases", {}), (s.world.handler, "orders", {"status": ["all"]})):
+            job = export_jobs.start_export(actor=actor, kind=kind, file_format="xlsx",
+                                           params=params)
+            assert make_export(job.pk) == "done"
+            s.export_jobs.append(job.pk)
+    return s.export_jobs
 
 
 def test_every_door_has_an_entry():
