@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -14,7 +15,6 @@ from .forms import attach_errors, error_message
 from .models import (
     Attachment,
     PersonalDataAccess,
-    CalendarDay,
     Case,
     CaseEvent,
     CaseNumberSequence,
@@ -50,6 +50,19 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "is_office"]
     search_fields = ["name", "code"]
     filter_horizontal = ["heads", "members"]
+    picker_help = {
+        "heads": _("负责人分派本部门的案件，审核部门的办理结果。"),
+        "members": _("承办人员看到并办理本部门的案件。"),
+    }
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name in self.picker_help:
+            # The two-list picker is worked by clicks, not Control-click: say how.
+            field.help_text = format_lazy("{} {}", self.picker_help[db_field.name], _(
+                "在左侧“可用”列表中选中人员（可在上方输入姓名筛选），点击向右的箭头加入；"
+                "在右侧选中再点向左的箭头移出。"))
+        return field
 
 
 @admin.register(TierPolicy)
@@ -103,14 +116,6 @@ class CategoryAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is None or obj.parent_id is None else []
-
-
-@admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "kind", "name"]
-    list_filter = ["kind", "date"]
-    search_fields = ["name"]
-    date_hierarchy = "date"
 
 
 @admin.register(Petitioner)
@@ -480,3 +485,30 @@ class CaseNumberSequenceAdmin(admin.ModelAdmin):
 
 admin.site.site_header = _("信访事项办理系统 · 管理后台")
 admin.site.site_title = _("信访事项办理系统")
+
+# The other parts of the administrator's view: holidays, and users with their roles and
+# departments (registered when imported).
+from . import admin_calendar, admin_people  # noqa: E402, F401
+
+
+def _name_in_chinese(app_label: str, app_name, models: dict) -> None:
+    """Name a library's section and tables for the office. Only the names shown change:
+    migrations read the options a model declares, never these."""
+    from django.apps import apps
+
+    try:
+        app_config = apps.get_app_config(app_label)
+    except LookupError:
+        return
+    app_config.verbose_name = app_name
+    for model_name, (singular, plural) in models.items():
+        opts = app_config.get_model(model_name)._meta
+        opts.verbose_name, opts.verbose_name_plural = singular, plural
+
+
+_name_in_chinese("axes", _("登录保护"), {
+    "AccessAttempt": (_("登录失败计数（锁定）"), _("登录失败计数（锁定）")),
+    "AccessFailureLog": (_("登录失败记录"), _("登录失败记录")),
+    "AccessLog": (_("登录记录"), _("登录记录")),
+    "AccessAttemptExpiration": (_("锁定到期时间"), _("锁定到期时间")),
+})

@@ -18,8 +18,10 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import reference
 from .models import CalendarDay, ChannelPolicy, DayKind, TierPolicy, TimeUnit
@@ -322,3 +324,85 @@ def import_package_years(calendar_day_model=CalendarDay) -> list[int]:
     if added:
         reference.changed()  # bulk_create sends no signal
     return added
+
+
+# ---------------------------------------------------------------- one year at a time
+@dataclass(frozen=True)
+class PlannedDay:
+    """A day as it will be entered: a holiday or a weekend worked, with its festival."""
+
+    date: date
+    kind: str  # DayKind
+    name: str
+
+
+@dataclass(frozen=True)
+class YearEntered:
+    year: int
+    holidays: int
+    workdays: int
+    replaced: int  # rows of the year there were before
+
+
+def package_year(year: int) -> list[PlannedDay]:
+    """The days `chinese-calendar` knows for `year` (empty when it does not know it):
+    its holidays and the weekends it says are worked."""
+    import chinese_calendar
+
+    days = [PlannedDay(day, DayKind.HOLIDAY.value, HOLIDAY_NAMES.get(name, name))
+            for day, name in chinese_calendar.holidays.items() if day.year == year]
+    days += [PlannedDay(day, DayKind.WORKDAY.value, HOLIDAY_NAMES.get(name, name))
+             for day, name in chinese_calendar.workdays.items()
+             if day.year == year and day.weekday() >= 5]
+    return sorted(days, key=lambda day: day.date)
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chinesecalendar")
+    except PackageNotFoundError:
+        return ""
+
+
+def entered_days(year: int) -> int:
+    return CalendarDay.objects.filter(date__year=year).count()
+
+
+def enter_year(*, year: int, days: list[PlannedDay], replace: bool) -> YearEntered:
+    """Enter a year's holidays and weekends worked in one transaction.
+
+    A year already entered is replaced only when `replace` is asked for: its rows go and
+    the given days take their place. A day of the list outside the year (元旦 from 12月31日,
+    in the notice of the year after) is written over whatever that date held.
+    """
+    if not any(day.kind == DayKind.HOLIDAY for day in days):
+        raise ValidationError({"year": _("%(year)s 年没有找到任何放假日，未作改动。") % {"year": year}})
+    try:
+        with transaction.atomic():
+            existing = CalendarDay.objects.select_for_update().filter(date__year=year)
+            replaced = len(existing.values_list("pk", flat=True))
+            if replaced and not replace:
+                raise ValidationError({"replace": _(
+                    "%(year)s 年已录入 %(count)d 天。要用新的安排替换，请勾选“替换已录入的"
+                    "%(year)s 年”。") % {"year": year, "count": replaced}})
+            existing.delete()
+            inside = [day for day in days if day.date.year == year]
+            outside = [day for day in days if day.date.year != year]
+            CalendarDay.objects.bulk_create(
+                [CalendarDay(date=day.date, kind=day.kind, name=day.name) for day in inside])
+            if outside:
+                CalendarDay.objects.bulk_create(
+                    [CalendarDay(date=day.date, kind=day.kind, name=day.name) for day in outside],
+                    update_conflicts=True, unique_fields=["date"], update_fields=["kind", "name"])
+            reference.changed()  # bulk writes send no signal
+    except IntegrityError:
+        # Someone entered the same year at the same moment: nothing of this one was kept.
+        raise ValidationError({"year": _(
+            "%(year)s 年的节假日正在由别人录入，本次未作改动；请刷新后查看。") % {"year": year}}) from None
+    logger.info("Calendar year %s entered: %s days (%s replaced)", year, len(days), replaced)
+    return YearEntered(
+        year=year, replaced=replaced,
+        holidays=sum(day.kind == DayKind.HOLIDAY for day in days),
+        workdays=sum(day.kind == DayKind.WORKDAY for day in days))

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from . import learning, platforms, tasks
 from .models import (InboundMessage, Platform, PlatformAPIKey, PlatformCase, SafetyPhrase,
@@ -149,14 +150,34 @@ class PlatformAdmin(admin.ModelAdmin):
         platforms.ensure_account(obj)
 
 
+# The library's own key table is not used: every key belongs to a platform (below).
+admin.site.unregister(APIKey)
+
+
 @admin.register(PlatformAPIKey)
 class PlatformAPIKeyAdmin(APIKeyModelAdmin):
     """平台密钥: only the hash is kept; the key is shown once, when made. Revoking is final."""
 
-    list_display = [*APIKeyModelAdmin.list_display, "platform"]
+    list_display = ["prefix", "name", "platform", "created", "expiry_date", "expired",
+                    "revoked"]
     fields = ["platform", "name", "prefix", "expiry_date", "revoked"]  # never the hash
     list_filter = ["platform", "revoked"]
     search_fields = ["name", "prefix", "platform__name"]
+
+    @admin.display(description=_("已过期"), boolean=True)
+    def expired(self, key):
+        return key.has_expired
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        secret = self.model.objects.assign_key(obj)
+        obj.save()
+        # The key comes last, with nothing glued to it, to be copied as it is.
+        self.message_user(request, _(
+            "请立即妥善保存并交给对接平台，离开本页后无法再查看。%(name)s 的密钥是：%(key)s") % {
+                "name": obj.name, "key": secret}, messages.WARNING)
 
 
 @admin.register(PlatformCase)

@@ -186,6 +186,15 @@ class PlatformAPIKey(AbstractAPIKey):
 
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="api_keys",
                                  verbose_name=_("平台"))
+    # The library's fields, as they were, named for the office's administrator.
+    prefix = models.CharField(_("前缀"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    name = models.CharField(_("名称"), max_length=50, blank=False, default=None,
+                            help_text=_("便于辨认的名称，例如“12345平台 2026”；可以重名，最多50个字符。"))
+    revoked = models.BooleanField(_("已吊销"), blank=True, default=False,
+                                  help_text=_("吊销后这个密钥不能再使用，且不能恢复。"))
+    expiry_date = models.DateTimeField(_("有效期至"), blank=True, null=True,
+                                       help_text=_("过了这个时间，这个密钥不能再使用；不填则长期有效。"))
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("平台密钥")
