@@ -321,3 +321,65 @@ def test_the_admin_lists_the_jobs_and_fetches_a_file_through_the_download_view(
                           {"post": "yes"})
     assert deleted.status_code == 302
     assert not ExportJob.objects.exists() and _files(small_threshold) == []
+
+
+def test_a_real_worker_on_the_exports_queue_makes_the_job_once(committed_db, postgres_only,
+                                                               tmp_path, settings):
+    """The job committed, its task published to Redis, a worker taking the exports queue
+    makes the file; the task sent again (as keep_exports would) changes nothing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from config.celery import app
+    from tests.factories import build_world
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the Redis broker (run scripts/test)")
+    root = Path(__file__).resolve().parents[2]
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = str(media)
+    world = build_world()
+    for _ in range(3):
+        register(world)
+    db = connection.settings_dict
+    env = {**os.environ,
+           "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
+                           f"{db['PORT']}/{db['NAME']}",
+           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "MEDIA_ROOT": str(media),
+           "VAR_DIR": str(tmp_path / "var")}
+    app.conf.task_always_eager = False
+    try:
+        job = export_jobs.start_export(actor=world.supervisor, kind="cases",
+                                       file_format="xlsx", params={"measure": ["received"]})
+        make_export.delay(job.pk)  # a second delivery of the same job
+        log = open(tmp_path / "worker.log", "w+")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--queues", "exports"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            while ExportJob.objects.get(pk=job.pk).state != ExportState.DONE:
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+                time.sleep(0.5)
+            time.sleep(3)  # the second delivery, handled
+            assert "skipped" in (tmp_path / "worker.log").read_text()
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+    finally:
+        app.conf.task_always_eager = True
+    job.refresh_from_db()
+    assert (job.rows_done, job.attempts) == (3, 1)
+    assert len(_files(media)) == 1
+    assert Notification.objects.filter(kind="export_ready").count() == 1
