@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import Anonymisation, PersonAnonymisation, Reply, RetentionRule, ReturnVisit
+from .models import (Anonymisation, ArchiveFile, PersonAnonymisation, Reply, RetentionRule,
+                     ReturnVisit)
 
 
 @admin.register(Reply)
@@ -56,3 +57,20 @@ class AnonymisationAdmin(ReadOnlyAdmin):
 class PersonAnonymisationAdmin(ReadOnlyAdmin):
     list_display = ["petitioner_id", "anonymised_at"]
     date_hierarchy = "anonymised_at"
+
+
+@admin.register(ArchiveFile)
+class ArchiveFileAdmin(ReadOnlyAdmin):
+    """卷宗: the archive number and retention period are given once, when the case is
+    archived (feedback.filing), and never change."""
+
+    list_display = ["number", "case", "retention", "kept_until", "retention_basis", "filed_at"]
+    list_filter = ["retention", "year"]
+    search_fields = ["number", "case__number", "case__summary"]
+    list_select_related = ["case"]
+    date_hierarchy = "filed_at"
+
+    @admin.display(description=_("保管至"))
+    def kept_until(self, obj):
+        year = obj.kept_until_year
+        return _("永久保存") if year is None else _("%(year)s年年底") % {"year": year}

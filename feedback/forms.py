@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.forms import YesNoField
 from cases.models import InvalidReason, ReplyChannel, Satisfaction
 
-from .models import VisitMethod
+from .models import RetentionPeriod, VisitMethod
 
 
 class ReplyForm(forms.Form):
@@ -52,6 +52,11 @@ class ArchiveForm(forms.Form):
         choices=[("", _("有效件"))] + list(InvalidReason.choices))
     note = forms.CharField(label=_("归档说明"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))
+    retention = forms.ChoiceField(
+        label=_("保管期限"), required=False,
+        choices=[("", _("按规则确定"))] + list(RetentionPeriod.choices),
+        help_text=_("不选的按规则确定：集体访、舆情风险、呈办和紧急（T1）件永久；无效件和登记环节办结的"
+                    "短期（10年）；其余长期（30年）。档号按保管期限编定，归档后不再改变。"))
 
 
 class ArchivePageForm(ArchiveForm):

@@ -148,3 +148,71 @@ class PersonAnonymisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petitioner_id} {self.anonymised_at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------- the archive (档号, 保管期限)
+class RetentionPeriod(models.TextChoices):
+    """保管期限 of an archived file, coded as the archive number writes it (DA/T 22)."""
+
+    PERMANENT = "Y", _("永久")
+    LONG = "D30", _("长期（30年）")
+    SHORT = "D10", _("短期（10年）")
+
+
+RETENTION_YEARS_OF = {RetentionPeriod.PERMANENT: None, RetentionPeriod.LONG: 30,
+                      RetentionPeriod.SHORT: 10}
+
+
+class ArchiveFile(models.Model):
+    """卷宗: an archived case's place in the archive, given once when it is archived: its
+    archive number (档号 <全宗号>-<年度>-<保管期限代码>-<件号>) and its retention period.
+
+    The file's own retention, not the personal data's: RetentionRule and RETENTION_YEARS
+    decide when the petitioner's details in it are anonymised (feedback.retention)."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True,
+                                related_name="archive_file", verbose_name=_("案件"))
+    number = models.CharField(_("档号"), max_length=50, unique=True)
+    fonds = models.CharField(_("全宗号"), max_length=20)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    retention = models.CharField(_("保管期限"), max_length=4, choices=RetentionPeriod.choices)
+    serial = models.PositiveIntegerField(_("件号"))
+    retention_basis = models.CharField(_("保管期限依据"), max_length=200, blank=True)
+    filed_at = models.DateTimeField(_("归档时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("卷宗")
+        verbose_name_plural = _("卷宗")
+        ordering = ["-filed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["fonds", "year", "retention", "serial"],
+                                    name="one_serial_per_fonds_year_and_retention"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def kept_until_year(self) -> int | None:
+        """The last year the file is kept (counted from 1 January after its year);
+        None when it is kept permanently."""
+        years = RETENTION_YEARS_OF[RetentionPeriod(self.retention)]
+        return None if years is None else self.year + years
+
+
+class ArchiveNumberSequence(models.Model):
+    """The last serial (件号) given in one fonds, year and retention period."""
+
+    fonds = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    retention = models.CharField(max_length=4, choices=RetentionPeriod.choices)
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fonds", "year", "retention"],
+                                    name="one_archive_sequence_per_class"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fonds}-{self.year}-{self.retention}: {self.last_value}"

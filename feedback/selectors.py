@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from cases.models import ENDED_AT_INTAKE, Case, ReviewStage, State
 from cases.paging import cursor_of, position_of
@@ -36,7 +37,8 @@ def draft_reply(case: Case) -> str:
     the handling unit, what was found, the handling opinion and the result."""
     result = case.handling_results.order_by("-submitted_at", "-pk").first()
     unit = case.lead_department.name if case.lead_department else settings.OFFICE_NAME
-    received = case.received_at.astimezone().strftime("%Y年%m月%d日")
+    day = timezone.localtime(case.received_at)
+    received = f"{day.year}年{day.month}月{day.day}日"  # as the letters write a date
     if result is None:
         return f"您于{received}反映的“{case.summary}”一事，经{unit}办理，{case.result}"
     return (f"您于{received}反映的“{case.summary}”一事，已交{unit}办理。"
@@ -53,16 +55,18 @@ def archive_years() -> list[int]:
 
 
 def browse_archive(user, *, year=None, category=None, search: str = "", after: str = ""):
-    """The archive, newest first, by year and category, paged by key (archived_at, id)."""
+    """The archive, newest first, by year and category, paged by key (archived_at, id);
+    searched by case number, archive number (档号) or summary."""
     cases = visible_cases(user).filter(state=State.ARCHIVED).select_related(
-        "category", "category__parent", "lead_department")
+        "category", "category__parent", "lead_department", "archive_file")
     if year:
         cases = cases.filter(archived_at__year=year)
     if category:
         cases = cases.filter(Q(category_id=category) | Q(category__parent_id=category))
     search = (search or "").strip()
     if search:
-        cases = cases.filter(Q(number=search.upper()) | Q(summary__icontains=search))
+        cases = cases.filter(Q(number=search.upper()) | Q(archive_file__number=search.upper())
+                             | Q(summary__icontains=search))
     position = position_of(after) if after else None
     if position and position[0] is not None:
         moment, pk = position

@@ -22,8 +22,9 @@ from cases.models import (Case, Delivery, InvalidReason, ReplyChannel, Satisfact
 from cases.notifications import alert_supervisors, lead_workers, tell
 from cases.roles import VerifiedPetitioner
 
-from . import merged
-from .models import RatingLinkUse, Reply, ReturnVisit, VisitMethod
+from . import filing, merged
+from .models import (ArchiveFile, RatingLinkUse, Reply, RetentionPeriod, ReturnVisit,
+                     VisitMethod)
 
 
 # ---------------------------------------------------------------- the reply
@@ -255,13 +256,30 @@ def reopen_case(*, actor, case_id: int, reason: str) -> Case:
 
 # ---------------------------------------------------------------- the archive
 @case_services.act_transaction
-def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "") -> Case:
-    """归档: the file is closed and read-only; an invalid case is left out of the rates."""
+def archive_case(*, actor, case_id: int, invalid_reason: str = "", note: str = "",
+                 retention: str = "") -> Case:
+    """归档: the file is closed and read-only; an invalid case is left out of the rates.
+
+    The file is given its retention period (the archivist's `retention`, else the rule's:
+    feedback.filing) and, as the act's last step, its archive number (档号)."""
     case = case_services.lock_case(case_id)
     if invalid_reason:
         case_services.choice("invalid_reason", invalid_reason, InvalidReason,
                              _("无效件原因不在列表中。"))
+    if retention:
+        case_services.choice("retention", retention, RetentionPeriod,
+                             _("保管期限不在列表中。"))
+        basis = _("归档人确定")
+    else:
+        retention, basis = filing.retention_by_rule(case, invalid_reason=invalid_reason)
+    now = timezone.now()
     case_services.move(case.archive, actor=actor, note=note,
-                       data={"invalid_reason": invalid_reason},
-                       at=timezone.now(), invalid_reason=invalid_reason)
+                       data={"invalid_reason": invalid_reason, "retention": retention},
+                       at=now, invalid_reason=invalid_reason)
+    fonds_code, year = filing.fonds(), timezone.localdate(now).year
+    serial = filing.next_serial(fonds_code=fonds_code, year=year, retention=retention)
+    ArchiveFile.objects.create(
+        case=case, fonds=fonds_code, year=year, retention=retention, serial=serial,
+        number=filing.format_archive_number(fonds_code, year, retention, serial),
+        retention_basis=basis, filed_at=now)
     return case
