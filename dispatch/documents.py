@@ -1,9 +1,12 @@
 """The dispatch slip (交办单): what the department must do, and by when."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
+from cases.clock import timedelta_words
 from cases.models import Case
 from cases.identity import department_identity_context
 from cases.documents import render_pdf
@@ -21,8 +24,17 @@ def dispatch_slip(case: Case, user) -> tuple[str, bytes]:
         **department_identity_context(case),
         "assisting": list(case.assisting_departments.all()),
         "dispatch_event": dispatch_event, "printed_at": timezone.localtime(),
+        "return_window": return_window_words(case),
     }
     return f"{case.number}-交办单.pdf", render_pdf("dispatch/documents/dispatch_slip.html", context)
+
+
+def return_window_words(case: Case) -> str:
+    """The time the department has to sign for the case or return it, in words
+    (1 天, 2 小时): the window is counted on the calendar (cases.models.within_return_window)."""
+    if case.tier is None:
+        return ""
+    return timedelta_words(timedelta(minutes=case.tier.return_window_minutes))
 
 
 def extension_notice(case: Case, user, *, request_id: int) -> tuple[str, bytes]:

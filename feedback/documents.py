@@ -1,4 +1,7 @@
-"""The dossier (案卷): the whole file in one PDF, with a table of contents."""
+"""The dossier (案卷): the whole file in one PDF, with a table of contents; and what the
+reply letter (答复意见书) prints of a reply."""
+
+import re
 
 from django.conf import settings
 from django.utils import timezone
@@ -8,6 +11,22 @@ from cases.acts import dossier_parts
 from cases.models import Case
 from cases.identity import identity_context
 from cases.documents import render_pdf
+from dispatch.documents import return_window_words
+
+from .models import ArchiveFile
+
+# The opening the office's draft starts a reply with (feedback.selectors.draft_reply), in
+# either of the date formats it has been written in: the letter prints its own opening,
+# so the reply's is left out (with the "已交…办理。" that follows it).
+DRAFT_OPENING = re.compile(
+    r"\A\s*您于[^，。“\n]{0,40}?反映的“[^\n]*?”一事(?:，已交[^，。\n]{1,60}?办理。|，|。)?")
+
+
+def letter_body(content: str) -> str:
+    """The reply as the letter prints it, after the letter's own opening sentence."""
+    match = DRAFT_OPENING.match(content)
+    rest = content[match.end():].lstrip() if match else content
+    return rest or content
 
 
 def dossier(case: Case, user) -> tuple[str, bytes]:
@@ -26,6 +45,10 @@ def dossier(case: Case, user) -> tuple[str, bytes]:
         "replies": list(case.replies.select_related("sent_by").order_by("sent_at")),
         "visits": list(case.return_visits.select_related("visited_by")),
         "events": list(case.events.select_related("actor")),
+        "return_window": return_window_words(case),
+        # A case archived before archive numbers has its file from the data migration
+        # (feedback 0006); one missing still prints, its cover saying the number is owed.
+        "archive_file": ArchiveFile.objects.filter(case=case).first(),
     }
     sections = [("registration", "信访登记表")]
     if case.accepted_at:

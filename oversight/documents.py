@@ -25,5 +25,6 @@ def dossier_part(case):
     if not orders:
         return None
     html = render_to_string("oversight/documents/_dossier_orders.html",
-                            {"orders": orders, "case": case})
+                            {"orders": orders, "case": case,
+                             "office_name": settings.OFFICE_NAME})
     return "supervision", "督办单", html
