@@ -45,6 +45,7 @@ NAME_CHARS = ("锦华苑桃源枫林金桂滨江幸福和平阳光新华兴业�
               "松柏梧桐樱花桂花梨花杏花桃花荷花菊花兰花紫荆紫薇玫瑰茉莉海棠牡丹芙蓉"
               "向阳朝阳红星红旗胜利解放建设人民友谊团结光明前进振兴复兴繁荣昌盛富强"
               "文化教育科技工业农业商业金融贸易物流港口码头车站机场广场公园体育医院")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 KINDS = ["小区", "花园", "家园", "新村", "路", "街", "苑", "公寓"]
 DISTRICTS = ["城东区", "城西区", "城南区", "城北区", "高新区", "经开区", "江北区", "滨江区"]
 STATES = [State.ARCHIVED] * 6 + [State.IN_HANDLING, State.RECEIVED]
@@ -90,6 +91,16 @@ def generate(recent: int, older: int) -> None:
                 ", ".join(f'"{c}"' for c in person_columns),
                 ", ".join(f'p."{c}"' for c in person_columns)),
             [people, first_person])
+        # People's names: a surname and one or two given characters, as many as a city
+        # has (about one in 300 people shares a full name with another).
+        cursor.execute(
+            "UPDATE cases_petitioner SET name = substr(%(surnames)s::text, (1 + id %% %(s)s)::int, 1) "
+            "|| substr(%(chars)s::text, (1 + (id * 7919) %% %(n)s)::int, 1) "
+            "|| CASE WHEN id %% 3 = 0 THEN '' "
+            "ELSE substr(%(chars)s::text, (1 + (id * 104729) %% %(n)s)::int, 1) END "
+            "WHERE id > %(first)s",
+            {"surnames": SURNAMES, "s": len(SURNAMES), "chars": NAME_CHARS,
+             "n": len(NAME_CHARS), "first": first_person})
         # The two search indexes are built after the load (as one would for a bulk load);
         # the case table's other indexes are kept up by the inserts.
         cursor.execute("DROP INDEX IF EXISTS case_words_trgm_idx")
@@ -185,7 +196,8 @@ def measure(runs: int, *, prefix: str) -> None:
     picks = []
     while len(picks) < runs:
         case = Case.objects.filter(pk=rng.randint(first, last), received_at__gte=window).only(
-            "pk", "summary", "content", "place", "received_at").first()
+            "pk", "number", "petitioner_id", "summary", "content", "place",
+            "received_at").first()
         if case:
             picks.append(case)
     ages = sorted((timezone.now() - case.received_at).days for case in picks)
@@ -217,6 +229,22 @@ def measure(runs: int, *, prefix: str) -> None:
     report("search by words: 2 characters, rare (a name)", timings(
         lambda term: selectors.search_page(clerk, term),
         [place[:2] for place in places]), 20)
+
+    # 找案件 by a petitioner's name (the office): the kind told apart as typed (is anyone
+    # so called?), then the person's cases, newest first.
+    names = list(Petitioner.objects.filter(pk__in=[c.petitioner_id for c in picks]).values_list(
+        "name", flat=True))
+    names = [names[i % len(names)] for i in range(runs)]
+
+    def by_name(name):
+        kind = selectors.search_kind(clerk, name)
+        return selectors.search_page(clerk, name, kind=kind)
+
+    report("search by a petitioner's name (auto)", timings(by_name, names), 20)
+    report("search by a case number (auto)", timings(
+        lambda case: selectors.search_page(clerk, case.number,
+                                           kind=selectors.search_kind(clerk, case.number)),
+        picks), 20)
 
     case = picks[0]
     recent = Case.objects.filter(received_at__gte=timezone.now() - timedelta(

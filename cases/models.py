@@ -225,6 +225,8 @@ class Petitioner(models.Model):
         verbose_name_plural = _("信访人")
         indexes = [
             models.Index(fields=["phone"], name="petitioner_phone_idx"),
+            # 找案件 by a petitioner's name (the office's search).
+            models.Index(fields=["name"], name="petitioner_name_idx"),
             models.Index(fields=["phone_alt"], name="petitioner_phone_alt_idx"),
         ]
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -5,6 +6,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -16,7 +18,8 @@ from .identity import (attachments_for, identity_context, may_know_persons_cases
                        may_reveal, text_mask_for, withheld_attachment_count)
 from .models import AccessKind
 from .exceptions import CaseError
-from .forms import FigureListForm, attach_errors, error_message, safe_next_url
+from .forms import (CaseSearchForm, FigureListForm, attach_errors, error_message,
+                    safe_next_url)
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
@@ -114,6 +117,51 @@ def home(request):
     return render(request, template, context)
 
 
+SESSION_SEARCHES = "case_searches"
+SESSION_SEARCHES_KEPT = 20
+
+
+@login_required
+def search(request):
+    """找案件 for every staff role: a number, a 12345 ticket, a petitioner's name or phone
+    (the office only), or words; only the cases the person may see, each petitioner as the
+    identity policy shows them to this person. Sent by POST and kept in the session under
+    a short random id (?s=…), so the result page reloads without a name in its URL."""
+    from intake import selectors as intake_selectors
+    from .identity import person_for
+
+    if primary_role(request.user) is None:
+        raise PermissionDenied
+    identity = may_know_persons_cases(request.user)
+    if request.method == "POST":
+        form = CaseSearchForm(request.POST, identity=identity)
+        if not form.is_valid():
+            return render(request, "cases/search.html", {"form": form}, status=400)
+        searches = dict(list(request.session.get(SESSION_SEARCHES, {}).items())
+                        [-(SESSION_SEARCHES_KEPT - 1):])
+        search_id = get_random_string(8)
+        searches[search_id] = {"q": form.cleaned_data["q"], "kind": form.cleaned_data["kind"]}
+        request.session[SESSION_SEARCHES] = searches
+        return redirect(f"{reverse('cases:search')}?s={search_id}")
+    search_id = request.GET.get("s", "")
+    asked = request.session.get(SESSION_SEARCHES, {}).get(search_id)
+    if not asked:
+        return render(request, "cases/search.html", {
+            "form": CaseSearchForm(identity=identity), "expired": bool(search_id)})
+    term, chosen = asked["q"], asked["kind"]
+    kind = intake_selectors.search_kind(request.user, term, chosen)
+    found = intake_selectors.search_page(request.user, term, kind=kind,
+                                         after=request.GET.get("after", ""))
+    for case in found.rows:
+        case.person = person_for(request.user, case) if identity else None
+    return render(request, "cases/search.html", {
+        "form": CaseSearchForm(initial=asked, identity=identity), "search": term,
+        "kind_label": intake_selectors.SEARCH_KINDS.get(kind, ""), "kind": kind,
+        "refused": kind in intake_selectors.IDENTITY_KINDS and not identity,
+        "search_id": search_id, "found": found, "identity": identity,
+        "search_days": settings.SEARCH_TEXT_DAYS})
+
+
 @login_required
 def case_list(request):
     """The cases behind one count of a desk (?figure=…, optional &q=), earliest due first,
@@ -152,7 +200,7 @@ def case_detail(request, number: str):
     """The case file as this person may see it: what they may do now, facts, people,
     files, history. The buttons and panels come from the table of acts."""
     case = _visible_case(request.user, number)
-    shown = identity_context(request.user, case, revealed=_revealed(request, case))
+    shown = identity_context(request.user, case, revealed=revealed_in_session(request, case))
     record_case_view(request, case, shown["person"])
     events = list(case.events.select_related("actor"))
     return render(request, "cases/detail.html", {
@@ -196,7 +244,8 @@ REVEAL_SECONDS = 10 * 60
 REVEALED_KEY = "revealed_cases"
 
 
-def _revealed(request, case) -> bool:
+def revealed_in_session(request, case) -> bool:
+    """The office's person clicked 显示完整信息 on this case in the last ten minutes."""
     until = request.session.get(REVEALED_KEY, {}).get(str(case.pk))
     return bool(until) and until > timezone.now().timestamp() and may_reveal(
         request.user, case)
@@ -215,7 +264,8 @@ def reveal(request, number: str):
                 if until > timezone.now().timestamp()}
     revealed[str(case.pk)] = timezone.now().timestamp() + REVEAL_SECONDS
     request.session[REVEALED_KEY] = revealed
-    return redirect(reverse("cases:detail", args=[number]))
+    # Back where the click was (the handling or the reply page), else the case page.
+    return redirect(safe_next_url(request) or reverse("cases:detail", args=[number]))
 
 
 def act_buttons(case, acts) -> list[dict]:

@@ -12,7 +12,6 @@ from cases.documents import pdf_response
 from cases.exceptions import CaseError
 from cases.forms import attach_errors, error_message
 from cases.acts import allowed_names
-from cases.identity import text_mask_for
 from cases.selectors import visible_cases
 
 from . import selectors, services
@@ -27,9 +26,14 @@ def _case(request, number):
 
 
 def handle(request, number, *, forms=None, status=200):
+    from cases.identity import identity_context
+    from cases.views import revealed_in_session
+
     case = _case(request, number)
     forms = forms or {}
     return render(request, "dispatch/handle.html", {
+        **identity_context(request.user, case, revealed=revealed_in_session(request, case)),
+        "dispatch_note": dispatch_note(case),
         "case": case,
         "notes": case.handling_notes.select_related("author", "department"),
         "extensions": case.extension_requests.select_related("requested_by", "decided_by"),
@@ -42,8 +46,13 @@ def handle(request, number, *, forms=None, status=200):
         "attachments": case.attachments.filter(kind="handling"),
         "extension_allowance": selectors.extension_allowance(case),
         "may": allowed_names(request.user, case),
-        "text_mask": text_mask_for(request.user, case),
     }, status=status)
+
+
+def dispatch_note(case) -> str:
+    """The dispatcher's 交办意见 of the case's latest dispatch ("" if none was written)."""
+    event = case.events.filter(action="dispatch").order_by("-at", "-pk").only("note").first()
+    return event.note if event else ""
 
 
 def _run(request, number, key, form, act, success):

@@ -54,7 +54,13 @@ def reply(request, number):
         form = ReplyForm(initial={"channel": "phone",
                                   "content": selectors.draft_reply(case) if ready else ""})
         status = 200
-    return render(request, "feedback/reply.html", {"case": case, "form": form}, status=status)
+    from cases.views import revealed_in_session
+    from dispatch.handling import dispatch_note
+
+    return render(request, "feedback/reply.html", {
+        "case": case, "form": form, "dispatch_note": dispatch_note(case),
+        **identity_context(request.user, case, revealed=revealed_in_session(request, case)),
+    }, status=status)
 
 
 def _renamed(error: ValidationError) -> ValidationError:

@@ -265,7 +265,8 @@ class TrackingForm(forms.Form):
 
 
 class QueueSearchForm(forms.Form):
-    q = forms.CharField(label=_("按编号、电话或内容查找"), required=False, max_length=100)
+    q = forms.CharField(label=_("按编号、工单号、姓名、电话或内容查找"), required=False,
+                        max_length=100)
 
 
 class LookupForm(forms.Form):

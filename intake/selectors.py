@@ -275,23 +275,73 @@ def repeat_candidates(case: Case, *, limit: int = 3) -> list[dict]:
 CASE_NUMBER_RE = re.compile(r"^([A-Z]{1,10})-(\d{4})-(\d{1,9})$")
 
 
-def search_cases(user, term: str) -> QuerySet[Case]:
-    """Find cases as the counter types: a case number, a phone, or words; newest first.
+# What a search may look for (the search page's 查找方式); "auto" tells them apart as
+# typed. A name and a phone find one person's cases: only the office may list those
+# (cases.identity.may_know_persons_cases), never a department.
+SEARCH_KINDS = {
+    "auto": _("自动识别"), "number": _("案件编号"), "ticket": _("12345工单号"),
+    "name": _("信访人姓名"), "phone": _("电话"), "words": _("内容或地点"),
+}
+IDENTITY_KINDS = ("name", "phone")
+# A person's name as typed at the counter: two to five Chinese characters (a middle dot
+# for minority and foreign names), or a Latin name.
+NAME_RE = re.compile(r"^(?:[\u4e00-\u9fff·]{2,12}|[A-Za-z][A-Za-z .'-]{1,49})$")
+
+
+def search_kind(user, term: str, kind: str = "auto") -> str:
+    """The kind of search `term` asks for: `kind` when one was chosen; else a number or a
+    phone by their form, a 12345 ticket the person may see, a petitioner's name when the
+    person may look people up and someone has that name, and words otherwise."""
+    from cases.identity import may_know_persons_cases
+
+    term = term.strip()
+    if kind in SEARCH_KINDS and kind != "auto":
+        return kind
+    found = _term_kind(term)[0]
+    if found != "words":
+        return found
+    if visible_cases(user).filter(external_reference=term).exists():
+        return "ticket"
+    if (may_know_persons_cases(user) and NAME_RE.match(term)
+            and Petitioner.objects.filter(name=term).exists()):
+        return "name"
+    return "words"
+
+
+def search_cases(user, term: str, kind: str = "") -> QuerySet[Case]:
+    """Find cases as the counter types: a case number, a 12345 ticket, a petitioner's
+    name, a phone, or words; newest first. `kind` is one of SEARCH_KINDS (resolved by
+    `search_kind`); without one, a number or a phone by its form, else words.
 
     Each kind of term has its own indexed path; words are looked for in the summary and
     place of the last SEARCH_TEXT_DAYS. On PostgreSQL a term of two characters or more
     is first looked up by its character pairs (what a 2-character Chinese term needs,
     pg_trgm has no trigram for it; an index per quarter, intake.search_indexes), then
     confirmed by ILIKE; a single character and SQLite read the window. A page of it is
-    read by `search_page`, a quarter at a time.
+    read by `search_page`, a quarter at a time. A name or a phone finds nothing for a
+    person who may not list one person's cases.
     """
+    from cases.identity import may_know_persons_cases
+
     term = term.strip()
-    cases = visible_cases(user).select_related("petitioner", "category", "category__parent")
-    kind, value = _term_kind(term)
+    cases = visible_cases(user).select_related("petitioner", "category", "category__parent",
+                                               "lead_department", "tier")
+    guessed, value = _term_kind(term)
+    kind = kind if kind in SEARCH_KINDS and kind != "auto" else guessed
+    if kind in IDENTITY_KINDS and not may_know_persons_cases(user):
+        return cases.none()
     if kind == "number":
-        return cases.filter(number=value)
+        return cases.filter(number=value) if guessed == "number" else cases.none()
+    if kind == "ticket":
+        return cases.filter(external_reference=term).order_by("-received_at", "-pk")
+    if kind == "name":
+        people = Petitioner.objects.filter(name=term).values("pk")
+        return cases.filter(petitioner__in=people).order_by("-received_at", "-pk")
     if kind == "phone":
-        people = petitioners_with(phone=value).values("pk")
+        phone = normalize_phone(term)
+        if not phone.replace("-", "").isdigit():
+            return cases.none()
+        people = petitioners_with(phone=phone).values("pk")
         return cases.filter(petitioner__in=people).order_by("-received_at", "-pk")
     cases = cases.filter(Q(summary__icontains=term) | Q(place__icontains=term),
                          received_at__gte=search_since())
@@ -345,7 +395,8 @@ class SearchPage:
         return self.next_cursor is not None and self.reached is None
 
 
-def search_page(user, term: str, *, after: str = "", size: int = SEARCH_PAGE) -> SearchPage:
+def search_page(user, term: str, *, after: str = "", size: int = SEARCH_PAGE,
+                kind: str = "") -> SearchPage:
     """A page of `search_cases`, newest first, from the position `after` (a cursor of the
     previous page): the same rows in the same order as the search sliced, but words are
     read a stretch of time at a time (SEARCH_STRETCHES), newest first, until the page is
@@ -353,13 +404,14 @@ def search_page(user, term: str, *, after: str = "", size: int = SEARCH_PAGE) ->
     cases, not a year's: a common word over a city's year is tens of thousands of rows to
     fetch and sort for a page of 50. The stretches ask for ids; the page's cases are
     read once, at the end."""
-    cases = search_cases(user, term)
+    cases = search_cases(user, term, kind)
+    kind = kind if kind in SEARCH_KINDS and kind != "auto" else _term_kind(term.strip())[0]
     position = position_of(after) if after else None
     moment = position[0] if position else None
     if moment is not None:
         cases = cases.filter(Q(received_at__lt=moment) | Q(received_at=moment,
                                                             pk__lt=position[1]))
-    if _term_kind(term.strip())[0] != "words":
+    if kind != "words":
         rows = list(cases[:size + 1])
         last = rows[size - 1] if len(rows) > size else None
         return SearchPage(rows[:size], cursor_of(last.received_at, last.pk) if last else None)

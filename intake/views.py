@@ -144,7 +144,8 @@ def queue(request):
     search_id = request.GET.get("s", "")
     search = request.session.get(SESSION_SEARCHES, {}).get(search_id, "")
     if search:
-        found = selectors.search_page(request.user, search, after=request.GET.get("after", ""))
+        found = selectors.search_page(request.user, search, after=request.GET.get("after", ""),
+                                      kind=selectors.search_kind(request.user, search))
         return render(request, "intake/queue.html", {
             "form": QueueSearchForm(initial={"q": search}), "search": search,
             "search_id": search_id, "found": found, "results": found.rows,

@@ -1,6 +1,6 @@
 /* On a phone a case table's rows become cards (app.css): each cell is labelled with its
    column's heading, copied here from the table's head so that no template repeats it.
-   A cell that already has a data-label keeps it; a cell spanning columns takes the first. */
+   A cell that already has a data-label keeps it. */
 (function () {
   "use strict";
   function label(table) {
@@ -15,7 +15,8 @@
       Array.prototype.forEach.call(body.rows, function (row) {
         var column = 0;
         Array.prototype.forEach.call(row.cells, function (cell) {
-          if (!cell.hasAttribute("data-label") && names[column]) {
+          // A cell across several columns (a row saying the list is empty) has no label.
+          if (!cell.hasAttribute("data-label") && names[column] && (cell.colSpan || 1) === 1) {
             cell.setAttribute("data-label", names[column]);
           }
           column += cell.colSpan || 1;

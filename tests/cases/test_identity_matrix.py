@@ -66,6 +66,8 @@ DOORS = {
     "cases:list": lambda s: ["/cases/?figure=open", "/cases/?figure=in_handling",
                              f"/cases/?figure=open&q={s.led.number}"],
     "cases:notifications": lambda s: ["/cases/notifications/"],
+    # The form only: its results are searched by POST (test_search_tells_no_one_more).
+    "cases:search": lambda s: ["/cases/search/"],
     "cases:open_notification": lambda s: [reverse("cases:open_notification",
                                                   args=[n]) for n in s.notifications],
     "cases:detail": per_case("cases:detail"),
@@ -413,3 +415,26 @@ def test_supervisors_browse_and_export_the_access_log_departments_do_not(scene, 
     for who in ("handler", "head", "clerk", "dispatcher"):
         client.force_login(getattr(scene.world, who))
         assert client.get("/oversight/access-log/").status_code in (302, 403)
+
+
+@pytest.mark.parametrize("who", DEPARTMENT_PEOPLE + OFFICE_PEOPLE)
+def test_search_tells_no_one_more(scene, client, who):
+    """找案件 is a door too: by the name, the phone, the number and the words of the
+    confidential petitioner's cases, no result page shows more than the policy allows,
+    and a department finds no case by the person at all."""
+    client.force_login(getattr(scene.world, who))
+    bad = forbidden_for(who, "cases:search")
+    leaks, found_by_person = [], []
+    for term in (NAME, PHONE, PHONE_ALT, scene.led.number, "路灯", ADDRESS[:4]):
+        response = client.post(reverse("cases:search"), {"q": term, "kind": "auto"})
+        assert response.status_code == 302, term
+        page = client.get(response.url)
+        assert page.status_code == 200
+        # The page repeats what the person typed (the heading, the box): not a leak.
+        text = page.content.decode().replace(term, "")
+        leaks += [f"{term}: {value}" for value in bad if value in text]
+        if term in (NAME, PHONE, PHONE_ALT) and page.context["found"].rows:
+            found_by_person.append(term)
+    assert not leaks, f"{who} reads the confidential petitioner in search results: {leaks}"
+    if who in DEPARTMENT_PEOPLE:
+        assert not found_by_person, f"{who} finds cases by the person: {found_by_person}"

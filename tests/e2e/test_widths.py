@@ -64,7 +64,7 @@ MEASURE = """() => {
       return [...row.cells].filter(cell => {
         const name = names[column];
         column += cell.colSpan;
-        return name && cell.textContent.trim() && !cell.dataset.label;
+        return name && cell.colSpan === 1 && cell.textContent.trim() && !cell.dataset.label;
       });
     });
   }).length;
