@@ -82,33 +82,6 @@ def attach_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-class CaseSearchForm(forms.Form):
-    """找案件: one box for every staff role; what it looks for is told apart as typed, or
-    chosen. Sent by POST: a name or a phone stays out of URLs and access logs."""
-
-    q = forms.CharField(label=_("查找案件"), max_length=100,
-                        help_text=_("编号、12345工单号、信访人姓名、电话，或反映内容、发生地点里的词语"),
-                        error_messages={"required": _("请输入要查找的编号、姓名、电话或词语。")})
-    kind = forms.ChoiceField(label=_("查找方式"), required=False, initial="auto")
-
-    def __init__(self, *args, identity=True, **kwargs):
-        from intake.selectors import IDENTITY_KINDS, SEARCH_KINDS
-
-        super().__init__(*args, **kwargs)
-        # A department may not list one person's cases: no name or phone to choose.
-        self.fields["kind"].choices = [(key, label) for key, label in SEARCH_KINDS.items()
-                                       if identity or key not in IDENTITY_KINDS]
-
-    def clean_q(self) -> str:
-        term = self.cleaned_data["q"].strip()
-        if not term:
-            raise ValidationError(_("请输入要查找的编号、姓名、电话或词语。"))
-        return term
-
-    def clean_kind(self) -> str:
-        return self.cleaned_data["kind"] or "auto"
-
-
 class FigureListForm(forms.Form):
     """The query string of the case list behind a desk's count: which count, an optional
     search, and where the page starts (a cursor the list gave)."""

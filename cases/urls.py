@@ -8,7 +8,6 @@ app_name = "cases"
 
 urlpatterns = [
     path("", views.case_list, name="list"),
-    path("search/", views.search, name="search"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:notification_id>/", views.open_notification,
          name="open_notification"),

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -6,7 +5,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -18,8 +16,7 @@ from .identity import (attachments_for, identity_context, may_know_persons_cases
                        may_reveal, text_mask_for, withheld_attachment_count)
 from .models import AccessKind
 from .exceptions import CaseError
-from .forms import (CaseSearchForm, FigureListForm, attach_errors, error_message,
-                    safe_next_url)
+from .forms import FigureListForm, attach_errors, error_message, safe_next_url
 from .calendar import missing_calendar_years
 from .roles import Role, primary_role
 
@@ -115,51 +112,6 @@ def home(request):
         context["missing_calendar_years"] = missing_calendar_years()
         template = "cases/landing/administrator.html"
     return render(request, template, context)
-
-
-SESSION_SEARCHES = "case_searches"
-SESSION_SEARCHES_KEPT = 20
-
-
-@login_required
-def search(request):
-    """找案件 for every staff role: a number, a 12345 ticket, a petitioner's name or phone
-    (the office only), or words; only the cases the person may see, each petitioner as the
-    identity policy shows them to this person. Sent by POST and kept in the session under
-    a short random id (?s=…), so the result page reloads without a name in its URL."""
-    from intake import selectors as intake_selectors
-    from .identity import person_for
-
-    if primary_role(request.user) is None:
-        raise PermissionDenied
-    identity = may_know_persons_cases(request.user)
-    if request.method == "POST":
-        form = CaseSearchForm(request.POST, identity=identity)
-        if not form.is_valid():
-            return render(request, "cases/search.html", {"form": form}, status=400)
-        searches = dict(list(request.session.get(SESSION_SEARCHES, {}).items())
-                        [-(SESSION_SEARCHES_KEPT - 1):])
-        search_id = get_random_string(8)
-        searches[search_id] = {"q": form.cleaned_data["q"], "kind": form.cleaned_data["kind"]}
-        request.session[SESSION_SEARCHES] = searches
-        return redirect(f"{reverse('cases:search')}?s={search_id}")
-    search_id = request.GET.get("s", "")
-    asked = request.session.get(SESSION_SEARCHES, {}).get(search_id)
-    if not asked:
-        return render(request, "cases/search.html", {
-            "form": CaseSearchForm(identity=identity), "expired": bool(search_id)})
-    term, chosen = asked["q"], asked["kind"]
-    kind = intake_selectors.search_kind(request.user, term, chosen)
-    found = intake_selectors.search_page(request.user, term, kind=kind,
-                                         after=request.GET.get("after", ""))
-    for case in found.rows:
-        case.person = person_for(request.user, case) if identity else None
-    return render(request, "cases/search.html", {
-        "form": CaseSearchForm(initial=asked, identity=identity), "search": term,
-        "kind_label": intake_selectors.SEARCH_KINDS.get(kind, ""), "kind": kind,
-        "refused": kind in intake_selectors.IDENTITY_KINDS and not identity,
-        "search_id": search_id, "found": found, "identity": identity,
-        "search_days": settings.SEARCH_TEXT_DAYS})
 
 
 @login_required

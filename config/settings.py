@@ -572,6 +572,10 @@ EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", default=2000)
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=50_000)
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+# The archive number's 全宗号 (feedback.filing; the case number prefix when empty) and the
+# tiers whose cases are kept permanently.
+DOSSIER_FONDS = env.str("DOSSIER_FONDS", default="")
+DOSSIER_PERMANENT_TIERS = env.list("DOSSIER_PERMANENT_TIERS", default=["T1"])
 
 # The office.
 OFFICE_NAME = env.str("OFFICE_NAME", default="信访办公室")

@@ -7,6 +7,7 @@ from . import public, views
 app_name = "intake"
 
 urlpatterns = [
+    path("search/", views.search, name="search"),
     path("intake/register/", views.register, name="register"),
     path("intake/queue/", views.queue, name="queue"),
     path("intake/lookup/", views.lookup, name="lookup"),

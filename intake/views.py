@@ -3,6 +3,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +23,8 @@ from cases.selectors import visible_cases
 
 from . import query_codes, selectors, services
 from .documents import document_pdf
-from .forms import LookupForm, QueueSearchForm, RegistrationForm, ReissueQueryCodeForm
+from .forms import (CaseSearchForm, LookupForm, QueueSearchForm, RegistrationForm,
+                    ReissueQueryCodeForm)
 
 # The query codes this session issued, by case number, so that the acceptance notice
 # printed in the same session carries the code (the code is never stored elsewhere).
@@ -121,6 +123,50 @@ def lookup(request):
 
 # The acts an intake-queue row offers.
 ROW_ACTS = ("accept", "answer_on_the_spot", "refuse", "merge", "withdraw")
+
+
+CASE_SEARCHES = "case_searches"
+
+
+@login_required
+def search(request):
+    """找案件 for every staff role: a number, a 12345 ticket, a petitioner's name or phone
+    (the office only), or words; only the cases the person may see, each petitioner as the
+    identity policy shows them to this person. Sent by POST and kept in the session under
+    a short random id (?s=…), so the result page reloads without a name in its URL."""
+    from cases.identity import may_know_persons_cases, person_for
+    from cases.roles import primary_role
+
+    if primary_role(request.user) is None:
+        raise PermissionDenied
+    identity = may_know_persons_cases(request.user)
+    if request.method == "POST":
+        form = CaseSearchForm(request.POST, identity=identity)
+        if not form.is_valid():
+            return render(request, "intake/search.html", {"form": form}, status=400)
+        searches = dict(list(request.session.get(CASE_SEARCHES, {}).items())
+                        [-(SESSION_SEARCHES_KEPT - 1):])
+        search_id = get_random_string(8)
+        searches[search_id] = {"q": form.cleaned_data["q"], "kind": form.cleaned_data["kind"]}
+        request.session[CASE_SEARCHES] = searches
+        return redirect(f"{reverse('intake:search')}?s={search_id}")
+    search_id = request.GET.get("s", "")
+    asked = request.session.get(CASE_SEARCHES, {}).get(search_id)
+    if not asked:
+        return render(request, "intake/search.html", {
+            "form": CaseSearchForm(identity=identity), "expired": bool(search_id)})
+    term, chosen = asked["q"], asked["kind"]
+    kind = selectors.search_kind(request.user, term, chosen)
+    found = selectors.search_page(request.user, term, kind=kind,
+                                         after=request.GET.get("after", ""))
+    for case in found.rows:
+        case.person = person_for(request.user, case) if identity else None
+    return render(request, "intake/search.html", {
+        "form": CaseSearchForm(initial=asked, identity=identity), "search": term,
+        "kind_label": selectors.SEARCH_KINDS.get(kind, ""), "kind": kind,
+        "refused": kind in selectors.IDENTITY_KINDS and not identity,
+        "search_id": search_id, "found": found, "identity": identity,
+        "search_days": settings.SEARCH_TEXT_DAYS})
 
 
 @role_required(*OFFICE_ROLES)

@@ -67,7 +67,7 @@ DOORS = {
                              f"/cases/?figure=open&q={s.led.number}"],
     "cases:notifications": lambda s: ["/cases/notifications/"],
     # The form only: its results are searched by POST (test_search_tells_no_one_more).
-    "cases:search": lambda s: ["/cases/search/"],
+    "intake:search": lambda s: ["/search/"],
     "cases:open_notification": lambda s: [reverse("cases:open_notification",
                                                   args=[n]) for n in s.notifications],
     "cases:detail": per_case("cases:detail"),
@@ -423,10 +423,10 @@ def test_search_tells_no_one_more(scene, client, who):
     confidential petitioner's cases, no result page shows more than the policy allows,
     and a department finds no case by the person at all."""
     client.force_login(getattr(scene.world, who))
-    bad = forbidden_for(who, "cases:search")
+    bad = forbidden_for(who, "intake:search")
     leaks, found_by_person = [], []
     for term in (NAME, PHONE, PHONE_ALT, scene.led.number, "路灯", ADDRESS[:4]):
-        response = client.post(reverse("cases:search"), {"q": term, "kind": "auto"})
+        response = client.post(reverse("intake:search"), {"q": term, "kind": "auto"})
         assert response.status_code == 302, term
         page = client.get(response.url)
         assert page.status_code == 200

@@ -14,7 +14,7 @@ from tests.factories import PetitionerFactory, register
 
 def search(client, q, kind="auto"):
     """Search as the box does: POST, then the result page it redirects to."""
-    response = client.post(reverse("cases:search"), {"q": q, "kind": kind})
+    response = client.post(reverse("intake:search"), {"q": q, "kind": kind})
     assert response.status_code == 302, response.content.decode()[:500]
     assert q not in response.url  # a name or a phone stays out of the URL
     return client.get(response.url)
@@ -67,7 +67,7 @@ def test_a_department_finds_its_own_cases_but_never_by_a_person(client, world, w
     by_phone = search(client, "13912345678")
     assert by_phone.context["refused"] and 'id="search-refused"' in by_phone.content.decode()
     # ...and the 查找方式 offers no name or phone: choosing one names the field.
-    response = client.post(reverse("cases:search"), {"q": "王秀兰", "kind": "name"})
+    response = client.post(reverse("intake:search"), {"q": "王秀兰", "kind": "name"})
     assert response.status_code == 400 and "kind" in response.context["form"].errors
     # No identity column for a department on the result page.
     assert "王秀兰" not in search(client, "消防通道").content.decode()
@@ -80,13 +80,13 @@ def test_a_department_finds_its_own_cases_but_never_by_a_person(client, world, w
 def test_bad_input_names_the_field_and_never_answers_500(client, world):
     client.force_login(world.dispatcher)
     for data in ({"q": ""}, {"q": "   "}, {"q": "x" * 101}, {"q": "路灯", "kind": "everything"}):
-        response = client.post(reverse("cases:search"), data)
+        response = client.post(reverse("intake:search"), data)
         assert response.status_code == 400, data
         assert response.context["form"].errors, data
-    response = client.post(reverse("cases:search"), {"q": "路\x00灯"})
+    response = client.post(reverse("intake:search"), {"q": "路\x00灯"})
     assert response.status_code == 400
     # An unknown or expired search id shows the empty form, not an error.
-    page = client.get(reverse("cases:search"), {"s": "nosuchid"})
+    page = client.get(reverse("intake:search"), {"s": "nosuchid"})
     assert page.status_code == 200 and page.context["expired"]
     # A number that is no number, chosen as one, finds nothing.
     assert numbers(search(client, "路灯", kind="number")) == []
@@ -97,7 +97,7 @@ def test_the_top_bar_has_the_search_box_for_staff_only(client, world):
     for person in (world.clerk, world.handler, world.head, world.supervisor):
         client.force_login(person)
         page = client.get(reverse("home")).content.decode()
-        assert f'action="{reverse("cases:search")}"' in page and 'for="topsearch-q"' in page
+        assert f'action="{reverse("intake:search")}"' in page and 'for="topsearch-q"' in page
 
 
 def test_the_queue_search_finds_a_name_too(client, world):
