@@ -13,6 +13,7 @@ from .acts import available_acts, ensure_allowed, get_act
 from .exceptions import CaseError
 from .forms import attach_errors, error_message
 from .models import (
+    SavedView,
     Attachment,
     PersonalDataAccess,
     Case,
@@ -512,3 +513,13 @@ _name_in_chinese("axes", _("登录保护"), {
     "AccessLog": (_("登录记录"), _("登录记录")),
     "AccessAttemptExpiration": (_("锁定到期时间"), _("锁定到期时间")),
 })
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    """People's saved views of the list pages (each person keeps their own on the page)."""
+
+    list_display = ("name", "owner", "page", "query", "created_at")
+    list_filter = ("page",)
+    search_fields = ("name", "owner__username")
+    raw_id_fields = ("owner",)

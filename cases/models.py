@@ -1272,6 +1272,30 @@ class Notification(models.Model):
         return self.title
 
 
+class SavedView(models.Model):
+    """保存的筛选: the filters of a list page (the inbox, the queue, a drill-down) a person
+    named to use again; the page's query string, without its paging (cases.saved_views)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="saved_views", verbose_name=_("使用人"))
+    page = models.CharField(_("页面"), max_length=40)
+    name = models.CharField(_("名称"), max_length=40)
+    query = models.CharField(_("筛选条件"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("保存时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("保存的筛选")
+        verbose_name_plural = _("保存的筛选")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "page", "name"],
+                                    name="saved_view_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Representative(models.Model):
     """One of the (at most five) representatives chosen by a collective visit."""
 

@@ -8,6 +8,8 @@ app_name = "cases"
 
 urlpatterns = [
     path("", views.case_list, name="list"),
+    path("views/save/", views.save_view, name="save_view"),
+    path("views/<int:view_id>/delete/", views.delete_view, name="delete_view"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:notification_id>/", views.open_notification,
          name="open_notification"),

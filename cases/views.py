@@ -114,6 +114,42 @@ def home(request):
     return render(request, template, context)
 
 
+@require_POST
+@login_required
+def save_view(request):
+    """保存当前筛选: the page's filters under a name; back to the page, filters and all."""
+    from . import saved_views
+
+    page = request.POST.get("page", "")
+    query = request.POST.get("query", "")
+    back = reverse(saved_views.PAGES[page]) if page in saved_views.PAGES else reverse("home")
+    try:
+        view = saved_views.save_view(user=request.user, page=page,
+                                     name=request.POST.get("name", ""), query=query)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+        cleaned = ""
+        try:
+            cleaned = saved_views.clean_query(query)
+        except ValidationError:
+            pass
+        return redirect(f"{back}?{cleaned}" if cleaned else back)
+    messages.success(request, _("已保存筛选“%(name)s”") % {"name": view.name})
+    return redirect(saved_views.url_of(view))
+
+
+@require_POST
+@login_required
+def delete_view(request, view_id: int):
+    from . import saved_views
+
+    view = saved_views.delete_view(user=request.user, view_id=view_id)
+    if view is None:
+        raise Http404
+    messages.success(request, _("已删除筛选“%(name)s”") % {"name": view.name})
+    return redirect(reverse(saved_views.PAGES.get(view.page, "home")))
+
+
 @login_required
 def case_list(request):
     """The cases behind one count of a desk (?figure=…, optional &q=), earliest due first,

@@ -68,6 +68,8 @@ DOORS = {
     "cases:notifications": lambda s: ["/cases/notifications/"],
     # The form only: its results are searched by POST (test_search_tells_no_one_more).
     "intake:search": lambda s: ["/search/"],
+    "cases:save_view": lambda s: [],  # POST only, a redirect
+    "cases:delete_view": lambda s: [],  # POST only, a redirect
     "cases:open_notification": lambda s: [reverse("cases:open_notification",
                                                   args=[n]) for n in s.notifications],
     "cases:detail": per_case("cases:detail"),
