@@ -32,7 +32,8 @@ KINDS = {
     "intake_overdue": _("受理超时"), "delivery_failed": _("邮件发送失败"),
     "final_warning": _("最终结果即将到期"), "final_overdue": _("最终结果超期"),
     "visit_warning": _("回访即将到期"), "visit_overdue": _("回访超期"),
-    "next_steps_replied": _("待答复最终结果"),
+    "next_steps_replied": _("待答复最终结果"), "discussion": _("内部沟通"),
+    "export_ready": _("导出完成"), "export_failed": _("导出失败"),
 }
 
 

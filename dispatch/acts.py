@@ -206,5 +206,6 @@ DOCUMENTS = [
 def register_all() -> None:
     register(*ACTS)
     register_panel(Panel("dispatch/_extension_panel.html", order=40))
+    register_panel(Panel("dispatch/_discussion_panel.html", order=45))
     for document in DOCUMENTS:
         register_document(document)

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import (ExtensionRequest, HandlingNote, HandlingResult, ResponsibilityEntry,
+from .models import (CaseMessage, ExtensionRequest, HandlingNote, HandlingResult, ResponsibilityEntry,
                      TriageRecord)
 
 
@@ -54,3 +54,19 @@ class HandlingResultAdmin(ReadOnlyAdmin):
     list_filter = ["is_solved"]
     search_fields = ["case__number", "result", "findings"]
     list_select_related = ["case", "submitted_by"]
+
+
+@admin.register(CaseMessage)
+class CaseMessageAdmin(admin.ModelAdmin):
+    """内部沟通, read only: what was said stays as it was said."""
+
+    list_display = ("case", "author", "department", "created_at")
+    list_filter = ("department",)
+    search_fields = ("case__number",)
+    raw_id_fields = ("case", "author")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -216,3 +216,28 @@ class HandlingResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.submitted_at:%Y-%m-%d}"
+
+
+class CaseMessage(models.Model):
+    """内部沟通: a message between the office and the departments on a case. Never shown
+    to the public (no event, no tracking page, no document for the petitioner); read by the
+    office's staff and the case's lead and assisting departments (dispatch.discussion)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages",
+                             verbose_name=_("案件"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("发言人"))
+    # The author's side when it was written: a department, or empty for the office.
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+", verbose_name=_("部门"))
+    text = models.TextField(_("内容"))
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("内部沟通")
+        verbose_name_plural = _("内部沟通")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_message_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.created_at:%Y-%m-%d %H:%M}"

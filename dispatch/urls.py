@@ -2,7 +2,7 @@ from django.urls import path
 
 import cases.converters  # noqa: F401  (registers <case:…>)
 
-from . import desk, handling, supervision, views
+from . import desk, discussion, handling, supervision, views
 
 app_name = "dispatch"
 
@@ -22,6 +22,7 @@ urlpatterns = [
          handling.extension_notice, name="extension_notice"),
     path("cases/<case:number>/attach/", handling.attach, name="attach"),
     path("cases/<case:number>/note/", handling.add_note, name="note"),
+    path("cases/<case:number>/discuss/", discussion.post, name="discuss"),
     path("cases/<case:number>/extension/", handling.request_extension, name="extension"),
     path("cases/<case:number>/result/", handling.submit_result, name="result"),
     path("cases/<case:number>/review/", handling.review, name="review"),

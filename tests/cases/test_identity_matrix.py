@@ -69,6 +69,7 @@ DOORS = {
     # The form only: its results are searched by POST (test_search_tells_no_one_more).
     "intake:search": lambda s: ["/search/"],
     "cases:save_view": lambda s: [],  # POST only, a redirect
+    "dispatch:discuss": lambda s: [],  # POST only, back to the case page (its panel is read there)
     "cases:delete_view": lambda s: [],  # POST only, a redirect
     "cases:open_notification": lambda s: [reverse("cases:open_notification",
                                                   args=[n]) for n in s.notifications],
