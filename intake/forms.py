@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
 
 from cases.forms import MultipleFileField, ReasonForm
 from cases.models import Category, Channel, Department, Gender, Tier
@@ -36,7 +38,30 @@ def subcategory_choices():
     return [("", "—")] + [(group, options) for group, options in groups.items()]
 
 
+@functools.lru_cache(maxsize=1024)
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """The initials and the whole pinyin of a name ("占道经营" → "zdjy", "zhandaojingying"),
+    for typing a category by its sound; other characters are kept as written."""
+    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default"))
+    spelled = "".join(lazy_pinyin(name, errors="default"))
+    return initials.lower(), spelled.lower()
+
+
+class CategorySelect(forms.Select):
+    """A plain <select> (it works without JavaScript) whose options carry their pinyin, so
+    that static/js/category-picker.js can find "占道经营" by "zdjy"."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value not in ("", None):
+            initials, spelled = pinyin_keys(str(label))
+            option["attrs"].update({"data-initials": initials, "data-pinyin": spelled})
+        return option
+
+
 class CategoryField(forms.TypedChoiceField):
+    widget = CategorySelect
+
     def __init__(self, **kwargs):
         super().__init__(coerce=int, empty_value=None, choices=subcategory_choices, **kwargs)
 
@@ -78,7 +103,10 @@ class RegistrationForm(PetitionerFieldsMixin):
     demands = forms.CharField(label=_("诉求"), widget=forms.Textarea(attrs={"rows": 2}),
                               required=False, max_length=2000)
     place = forms.CharField(label=_("问题发生地"), max_length=200, required=False)
-    category = CategoryField(label=_("问题分类"), required=False)
+    # Required to accept, unless a tier is chosen instead (see clean()): marked so.
+    category = CategoryField(label=_("问题分类"), required=False,
+                             help_text=_("受理时必选（或在登记结论中直接选择响应级别）；"
+                                         "可输入名称或拼音首字母查找"))
     is_sensitive = forms.BooleanField(label=_("舆情风险"), required=False)
     is_collective = forms.BooleanField(label=_("集体访"), required=False)
     head_count = forms.IntegerField(label=_("来访人数"), required=False, min_value=2)
@@ -123,9 +151,41 @@ class RegistrationForm(PetitionerFieldsMixin):
                                        max_length=2000)
     merge_into = forms.CharField(label=_("并入案件编号"), max_length=24, required=False)
 
+    # Fields the form requires only for some outcomes, marked required on the page.
+    marked_required = ("category",)
+    # The fields in the order templates/intake/register.html shows them.
+    page_order = ("channel", "external_reference", "platform_due_at", "phone", "id_number",
+                  "name", "gender", "age", "occupation", "phone_alt", "email", "address",
+                  "wants_confidentiality", "summary", "content", "demands", "place",
+                  "category", "earlier_case", "is_sensitive", "is_collective", "head_count",
+                  "representatives", "is_abnormal", "complained_department",
+                  "complained_section", "complained_person", "attachments", "outcome", "tier",
+                  "merge_into", "answer", "refusal_reason", "refusal_guidance")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["phone"].widget.attrs["autofocus"] = True
+        for name in self.marked_required:
+            self.fields[name].marked_required = True  # templates/_field.html stars it
+            self.fields[name].widget.attrs["aria-required"] = "true"
+        if not self.is_bound:
+            self.fields["phone"].widget.attrs["autofocus"] = True
+
+    def focus_first_error(self) -> str | None:
+        """Put the cursor on the first field in error, in the page's order: without
+        JavaScript the browser goes there on load (static/js/register.js scrolls too)."""
+        names = [*self.page_order, *self.fields]
+        first = next((name for name in names if name in self.errors and name in self.fields
+                      and not self.fields[name].widget.is_hidden), None)
+        if first:
+            self.fields[first].widget.attrs["autofocus"] = True
+        return first
+
+    def submitted_token(self) -> uuid.UUID | None:
+        """The form's token as sent, or None when it is not one (no file is kept then)."""
+        try:
+            return uuid.UUID(str(self.data.get(self.add_prefix("submission_token"), "")))
+        except ValueError:
+            return None
 
     def clean_earlier_case(self):
         from cases.models import Case

@@ -270,3 +270,41 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+def staged_storage():
+    """Staged uploads live under VAR_DIR, outside MEDIA_ROOT: never served by URL."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=settings.VAR_DIR / "staged-uploads")
+
+
+def staged_path(instance: "StagedUpload", filename: str) -> str:
+    # A random name: the petitioner's file name is kept in the row only.
+    import uuid
+
+    return f"{timezone.localdate():%Y/%m/%d}/{uuid.uuid4().hex}"
+
+
+class StagedUpload(models.Model):
+    """A file attached to a counter form that came back with errors: kept for that form's
+    next submission (its submission token), for the clerk who uploaded it and nobody else.
+    The saved case takes it; an abandoned one is removed after a few hours
+    (intake.services.discard_stale_staged_uploads)."""
+
+    token = models.UUIDField(_("表单令牌"), db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                    related_name="+", verbose_name=_("上传人"))
+    file = models.FileField(_("文件"), upload_to=staged_path, storage=staged_storage)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=50)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    created_at = models.DateTimeField(_("上传时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("暂存的附件")
+        verbose_name_plural = _("暂存的附件")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name

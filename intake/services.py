@@ -584,3 +584,101 @@ def submit_online(*, submission_token: uuid.UUID, petitioner: dict, matter: dict
         actor=None, submission_token=submission_token, petitioner=petitioner,
         matter={**matter, "channel": Channel.WEB}, attachments=attachments,
     )
+
+
+# ---------------------------------------------------------------- files kept across a failed submit
+# How long a staged file waits for its form to be sent again (hours; data, not code).
+STAGED_UPLOAD_HOURS = getattr(settings, "STAGED_UPLOAD_HOURS", 12)
+
+
+@case_services.act_transaction
+def register_at_the_counter(*, actor, submission_token: uuid.UUID, attachments: Sequence = (),
+                            dropped_staged: Sequence[int] = (), **registration) -> Case:
+    """register_intake with the files this clerk staged for this form (less those they
+    removed) and the ones just uploaded. The staged rows go in the same transaction; their
+    files are removed once it commits."""
+    from django.core.files import File
+
+    from .models import StagedUpload
+
+    rows = list(StagedUpload.objects.select_for_update().filter(
+        token=submission_token, uploaded_by=actor).order_by("created_at", "pk"))
+    kept = [row for row in rows if row.pk not in set(dropped_staged)]
+    files = [File(row.file.open("rb"), name=row.original_name) for row in kept]
+    try:
+        case = case_services.part_of_the_act(register_intake)(
+            actor=actor, submission_token=submission_token,
+            attachments=[*files, *attachments], **registration)
+    finally:
+        for file in files:
+            file.close()
+    _discard_staged(rows)
+    return case
+
+
+@transaction.atomic
+def keep_uploads_for_resubmission(*, actor, submission_token: uuid.UUID | None,
+                                  uploads: Sequence = (), dropped: Sequence[int] = ()
+                                  ) -> tuple[list, list[str]]:
+    """A counter form came back with errors: keep the files just sent (each judged as an
+    attachment is) for its next submission, drop those the clerk removed, and answer the
+    files now kept and the reasons any upload was refused. Only this clerk's files for
+    this form are ever read or changed."""
+    from cases.attachments import check_upload
+
+    from .models import StagedUpload
+
+    discard_stale_staged_uploads(now=timezone.now())
+    if submission_token is None:
+        return [], []
+    mine = StagedUpload.objects.filter(token=submission_token, uploaded_by=actor)
+    if dropped:
+        _discard_staged(list(mine.filter(pk__in=dropped)))
+    held = mine.count()
+    refused = []
+    for upload in uploads:
+        if held >= settings.ATTACHMENT_MAX_FILES:
+            refused.append(_("一次最多上传 %(n)s 个文件。") % {"n": settings.ATTACHMENT_MAX_FILES})
+            break
+        try:
+            content_type = check_upload(upload)
+        except ValidationError as error:
+            refused.extend(error.messages)
+            continue
+        upload.seek(0)
+        StagedUpload.objects.create(token=submission_token, uploaded_by=actor, file=upload,
+                                    original_name=upload.name[:200],
+                                    content_type=content_type, size=upload.size)
+        held += 1
+    return list(mine.order_by("created_at", "pk")), refused
+
+
+def discard_stale_staged_uploads(*, now: datetime) -> int:
+    """Remove staged files whose form was never sent again."""
+    from datetime import timedelta
+
+    from .models import StagedUpload
+
+    stale = list(StagedUpload.objects.filter(
+        created_at__lt=now - timedelta(hours=STAGED_UPLOAD_HOURS)))
+    _discard_staged(stale)
+    return len(stale)
+
+
+def _discard_staged(rows: list) -> None:
+    """Delete the rows now and their files after the commit (a rollback keeps both)."""
+    from .models import StagedUpload
+
+    if not rows:
+        return
+    StagedUpload.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    names = [(row.file.storage, row.file.name) for row in rows]
+
+    def remove_files():
+        for storage, name in names:
+            try:
+                storage.delete(name)
+            except OSError:  # already gone: nothing to remove
+                pass
+
+    transaction.on_commit(remove_files)

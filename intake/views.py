@@ -8,12 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.crypto import get_random_string
 from django.views.decorators.http import require_POST
 
 from cases.audit import record_access
-from cases.models import AccessKind
+from cases.models import AccessKind, Channel
 from cases.documents import pdf_response
 from cases.acts import act_url, available_acts
 from cases.exceptions import CaseError, RecordConflict
@@ -46,47 +47,68 @@ def _remember_code(request, case) -> str:
 
 @role_required(*OFFICE_ROLES)
 def register(request):
-    """One form for every channel; "检查重复" shows earlier and similar cases first."""
-    similar = None
-    if request.method == "POST":
-        form = RegistrationForm(request.POST, request.FILES)
-        checking = "check" in request.POST
-        if form.is_valid() and not checking:
-            data = form.cleaned_data
-            try:
-                case = services.register_intake(
-                    actor=request.user,
-                    submission_token=data["submission_token"],
-                    petitioner_id=data.get("petitioner_id"),
-                    petitioner=form.petitioner_details(),
-                    matter=form.matter(),
-                    representatives=data["representatives"],
-                    attachments=data["attachments"],
-                    **services.outcome_arguments(data),
-                )
-            except ValidationError as error:
-                attach_errors(form, error)
-            except RecordConflict as conflict:
-                attach_errors(form, ValidationError(conflict.errors))
-            except CaseError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(request, _(
-                    "已登记：%(number)s（%(state)s）。查询码：%(code)s——请告知信访人（只显示这一次，"
-                    "本次登录中打印的受理告知书上也有）。") % {
+    """One form for every channel; "检查重复" shows earlier and similar cases first. Files
+    sent with a form that comes back with errors are kept for its next submission."""
+    if request.method != "POST":
+        channel = request.GET.get("channel", "")  # 登记下一件: the same channel again
+        initial = {"channel": channel} if channel in Channel.values else {}
+        return render(request, "intake/register.html", {
+            "form": RegistrationForm(initial=initial), "staged": []})
+    form = RegistrationForm(request.POST, request.FILES)
+    checking = "check" in request.POST
+    dropped = [int(value) for value in request.POST.getlist("drop_staged")
+               if value.isdigit() and len(value) < 12]
+    if form.is_valid() and not checking:
+        data = form.cleaned_data
+        try:
+            case = services.register_at_the_counter(
+                actor=request.user,
+                submission_token=data["submission_token"],
+                dropped_staged=dropped,
+                petitioner_id=data.get("petitioner_id"),
+                petitioner=form.petitioner_details(),
+                matter=form.matter(),
+                representatives=data["representatives"],
+                attachments=data["attachments"],
+                **services.outcome_arguments(data),
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        except RecordConflict as conflict:
+            attach_errors(form, ValidationError(conflict.errors))
+        except CaseError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, format_html(
+                "{} <a class=\"button primary\" id=\"register-next\" href=\"{}?channel={}\" "
+                "accesskey=\"n\" aria-keyshortcuts=\"Alt+N\">{} <kbd class=\"key\">Alt+N</kbd></a>",
+                _("已登记：%(number)s（%(state)s）。查询码：%(code)s——请告知信访人（只显示这一次，"
+                  "本次登录中打印的受理告知书上也有）。") % {
                     "number": case.number, "state": case.get_state_display(),
-                    "code": _remember_code(request, case)})
-                return redirect("cases:detail", number=case.number)
-        similar = selectors.similar_cases(
-            phone=request.POST.get("phone", ""), id_number=request.POST.get("id_number", ""),
-            text=f"{request.POST.get('summary', '')} {request.POST.get('content', '')}",
-        )
-        status = 200 if checking and not form.errors else 400 if form.errors else 200
-        if checking:
-            form.errors.clear()
-        return render(request, "intake/register.html",
-                      {"form": form, "similar": similar, "checked": checking}, status=status)
-    return render(request, "intake/register.html", {"form": RegistrationForm()})
+                    "code": _remember_code(request, case)},
+                reverse("intake:register"), data["channel"], _("登记下一件")))
+            return redirect("cases:detail", number=case.number)
+    staged, refused = services.keep_uploads_for_resubmission(
+        actor=request.user, submission_token=form.submitted_token(),
+        uploads=request.FILES.getlist("attachments"), dropped=dropped)
+    told = {message for error in form.errors.as_data().get("attachments", [])
+            for message in error.messages}  # the service may have refused it already
+    for reason in refused:
+        if reason not in told:
+            form.add_error("attachments", reason)
+    similar = selectors.similar_cases(
+        phone=request.POST.get("phone", ""), id_number=request.POST.get("id_number", ""),
+        text=f"{request.POST.get('summary', '')} {request.POST.get('content', '')}",
+    )
+    if checking:
+        form.errors.clear()  # a check is not a save: only a refused file is told
+        if refused:
+            form.add_error("attachments", refused)
+    form.focus_first_error()
+    status = 400 if form.errors else 200
+    return render(request, "intake/register.html",
+                  {"form": form, "similar": similar, "checked": checking, "staged": staged},
+                  status=status)
 
 
 @require_POST

@@ -116,3 +116,87 @@
     }
   });
 })();
+
+// A counter form for fast hands: Enter saves (the save button is the form's first submit
+// button); the 12345 ticket fields only for that channel; after a failed submit the cursor
+// goes to the first field in error; Alt+S / Alt+J / Alt+K and a `?` help panel.
+(function () {
+  const form = document.getElementById("registration");
+  if (!form) return;
+  const channel = form.elements.namedItem("channel");
+
+  function showPlatformFields() {
+    for (const wrapper of form.querySelectorAll("[data-for-channel]")) {
+      const keep = wrapper.querySelector(".has-error") ||
+        Array.from(wrapper.querySelectorAll("input")).some((input) => input.value);
+      wrapper.hidden = !(channel && channel.value === wrapper.dataset.forChannel) && !keep;
+    }
+  }
+  if (channel) channel.addEventListener("change", showPlatformFields);
+  showPlatformFields();
+
+  function focusable(field) {
+    return Array.from(field.querySelectorAll("input, select, textarea"))
+      .find((control) => control.type !== "hidden" && control.tabIndex >= 0 && !control.disabled);
+  }
+
+  const firstError = Array.from(form.querySelectorAll(".field.has-error"))
+    .find((field) => !field.closest("[hidden]"));
+  if (firstError && !form.dataset.checked) {
+    const details = firstError.closest("details");
+    if (details) details.open = true;
+    const control = focusable(firstError);
+    if (control) control.focus({ preventScroll: true });
+    firstError.scrollIntoView({ block: "center" });
+  } else if (form.dataset.checked) {
+    const save = document.getElementById("save-registration");
+    if (save) save.focus({ preventScroll: true });
+    const similar = document.getElementById("similar");
+    if (similar) similar.scrollIntoView({ block: "start" });
+  }
+
+  // A removed staged file is struck through at once; it goes with the next submission.
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "drop_staged") {
+      event.target.closest("li").classList.toggle("removed", event.target.checked);
+    }
+  });
+
+  const help = document.getElementById("shortcut-help");
+  const toggle = document.getElementById("shortcut-toggle");
+  function showHelp(open) {
+    if (!help) return;
+    help.hidden = !open;
+    if (toggle) toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  if (toggle) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", () => showHelp(help.hidden));
+  }
+
+  function typing(target) {
+    return target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
+      (target.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type));
+  }
+
+  // Alt with a letter: clear of the browsers' own (Alt+D, Alt+F, Alt+E) and of the Chinese
+  // IMEs' (Ctrl+Space, Ctrl+Shift, Shift); matched by the key's place (event.code), so
+  // a keyboard layout or an IME that is on changes nothing.
+  const ALT_KEYS = {
+    KeyS: () => form.requestSubmit(document.getElementById("save-registration")),
+    KeyJ: () => form.requestSubmit(document.getElementById("check-duplicates")),
+    KeyK: () => { const box = document.getElementById("category-filter") || document.getElementById("id_category"); if (box) box.focus(); },
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.isComposing || event.keyCode === 229) return;
+    if (event.altKey && !event.ctrlKey && !event.metaKey && ALT_KEYS[event.code]) {
+      event.preventDefault();
+      ALT_KEYS[event.code]();
+    } else if ((event.key === "?" || event.key === "？") && !typing(event.target)) {
+      event.preventDefault();
+      showHelp(help.hidden);
+    } else if (event.key === "Escape" && help && !help.hidden) {
+      showHelp(false);
+    }
+  });
+})();
