@@ -538,6 +538,9 @@ SPECTACULAR_SETTINGS = {
 # The department inbox marks cases due within this many hours as due soon.
 INBOX_DUE_SOON_HOURS = env.int("INBOX_DUE_SOON_HOURS", default=24)
 
+# The most cases one bulk act (批量交办, 批量分派承办人) may take at once.
+BULK_ACT_MAX_CASES = env.int("BULK_ACT_MAX_CASES", default=100)
+
 # The office's working hours on a working day, local time: a working-day clock (T3, T4,
 # the web's acceptance, the return visit) counts only these, so its time left is told in
 # working time and its warning falls inside them. Comma-separated HH:MM-HH:MM ranges.

@@ -1,9 +1,13 @@
 """The dispatcher's desk: classify and dispatch, rule on returns."""
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,17 +23,91 @@ from cases.selectors import visible_cases
 from intake.triage import suggest_for_case
 
 from . import selectors, services
-from .forms import DispatchForm, ReasonForm
+from .forms import BulkDispatchForm, DispatchForm, ReasonForm
 from .models import TriageRecord
 
 
 @role_required(Role.DISPATCHER)
 def desk(request):
+    """The desk; a POST is 批量交办 of the ticked rows of 待交办."""
+    form = BulkDispatchForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        cases = chosen_or_error(request.user, form)
+        if cases is not None:
+            data = form.cleaned_data
+            outcome = apply_each(cases, lambda case: services.dispatch(
+                actor=request.user, case_id=case.pk, mode=HandlingMode.ASSIGNED,
+                lead_department=data["lead_department"],
+                assisting_departments=data["assisting_departments"], note=data["note"]))
+            report(request, outcome, done=_("已交办 %(count)s 件：%(numbers)s"),
+                   failed=_("%(number)s 未交办：%(reason)s"))
+            return redirect("dispatch:desk")
+        status = 400
     return render(request, "dispatch/desk.html", {
         **selectors.dispatcher_queues(request.user),
         "extensions": selectors.pending_extensions(request.user)[:100],
         "returns": selectors.return_counts(since=timezone.now() - timedelta(days=90)),
-    })
+        "bulk_form": form, "bulk_errors": form_errors(form) if form.is_bound else [],
+        "ticked": request.POST.getlist("cases"), "bulk_limit": settings.BULK_ACT_MAX_CASES,
+    }, status=status)
+
+
+# ---------------------------------------------------------------- bulk acts
+@dataclass
+class BulkOutcome:
+    done: list[str] = field(default_factory=list)  # case numbers
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (number, why)
+
+
+def apply_each(cases: Iterable, act: Callable) -> BulkOutcome:
+    """Make one act on each case, each in its own transaction (the act's own, with its
+    lock, rules, event and notices): a case the act refuses, or one held by someone else
+    past the lock timeout, is set aside with the reason and the others go through.
+    Call outside any transaction."""
+    from cases.middleware import CONTENTION_MESSAGE, is_contention
+
+    outcome = BulkOutcome()
+    for case in cases:
+        try:
+            act(case)
+        except (CaseError, PermissionDenied, ValidationError) as error:
+            outcome.failed.append((case.number, error_message(error)))
+        except OperationalError as error:
+            if not is_contention(error):
+                raise
+            outcome.failed.append((case.number, str(CONTENTION_MESSAGE)))
+        else:
+            outcome.done.append(case.number)
+    return outcome
+
+
+def chosen_or_error(user, form) -> list | None:
+    """The ticked cases of a valid bulk form, else None with the form's errors set: a
+    case the person may not see (or an id of none) stops the whole act, nothing done."""
+    if not form.is_valid():
+        return None
+    cases, unseen = selectors.chosen_cases(user, form.cleaned_data["cases"])
+    if unseen:
+        form.add_error("cases", _("所选案件中有 %(count)s 件不存在或您无权办理，未作任何处理，"
+                                  "请刷新页面后重新勾选。") % {"count": unseen})
+        return None
+    return cases
+
+
+def report(request, outcome: BulkOutcome, *, done: str, failed: str) -> None:
+    """One message for the cases done, one for each case refused with its reason."""
+    if outcome.done:
+        messages.success(request, done % {"count": len(outcome.done),
+                                          "numbers": "、".join(outcome.done)})
+    for number, reason in outcome.failed:
+        messages.error(request, failed % {"number": number, "reason": reason})
+
+
+def form_errors(form) -> list[str]:
+    """Each error of a bulk form with the name of its field, for the page's error box."""
+    return [f"{form.fields[name].label}：{message}" if name in form.fields else message
+            for name, errors in form.errors.items() for message in errors]
 
 
 def _initial(case, suggestion) -> dict:

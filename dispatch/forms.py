@@ -315,3 +315,85 @@ def unshared_attachments(case):
 
     return case.attachments.filter(kind=AttachmentKind.INTAKE, cleared_for_departments=False,
                                    redacted_copies__isnull=True)
+
+
+# ---------------------------------------------------------------- bulk acts
+class CaseSelectionField(forms.Field):
+    """The ticked rows: case ids, each once, at most settings.BULK_ACT_MAX_CASES. Which
+    of them the person may act on is the selector's to say (the view asks it)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("请至少勾选一件案件。"),
+        "invalid": _("所选案件无效，请刷新页面后重新勾选。"),
+        "too_many": _("一次最多处理 %(limit)s 件案件，您勾选了 %(count)s 件。"),
+    }
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return []
+        values = value if isinstance(value, (list, tuple)) else [value]
+        ids = []
+        for item in values:
+            text = str(item).strip()
+            if not text.isascii() or not text.isdigit() or len(text) > 18:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            if int(text) not in ids:
+                ids.append(int(text))
+        return ids
+
+    def validate(self, value):
+        from django.conf import settings
+
+        super().validate(value)
+        limit = settings.BULK_ACT_MAX_CASES
+        if len(value) > limit:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many",
+                                        params={"limit": limit, "count": len(value)})
+
+
+class BulkDispatchForm(forms.Form):
+    """批量交办: the same lead department, assisting departments and note for every
+    ticked case of the 待交办 list."""
+
+    cases = CaseSelectionField(label=_("所选案件"))
+    lead_department = forms.TypedChoiceField(
+        label=_("主办部门"), coerce=int, empty_value=None,
+        error_messages={"required": _("请选择主办部门。"),
+                        "invalid_choice": _("主办部门不存在。")})
+    assisting_departments = forms.TypedMultipleChoiceField(
+        label=_("协办部门"), coerce=int, required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        error_messages={"invalid_choice": _("协办部门不存在。")})
+    note = forms.CharField(label=_("交办意见"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")  # the desk has other forms
+        super().__init__(*args, **kwargs)
+        departments = [(d.pk, d.name) for d in Department.objects.filter(
+            is_active=True, is_office=False).order_by("code")]
+        self.fields["lead_department"].choices = [("", "—")] + departments
+        self.fields["assisting_departments"].choices = departments
+
+
+class BulkAssignForm(forms.Form):
+    """批量分派承办人: one of the department's active members for every ticked case."""
+
+    department = forms.TypedChoiceField(
+        label=_("部门"), coerce=int, widget=forms.HiddenInput,
+        error_messages={"required": _("只能为您负责的部门分派承办人。"),
+                        "invalid_choice": _("只能为您负责的部门分派承办人。")})
+    cases = CaseSelectionField(label=_("所选案件"))
+    handler = forms.TypedChoiceField(
+        label=_("承办人"), coerce=int, empty_value=None,
+        error_messages={"required": _("请选择承办人。"),
+                        "invalid_choice": _("承办人须是本部门的在岗人员。")})
+
+    def __init__(self, *args, departments=(), staff=(), **kwargs):
+        """`departments`: those the person heads; `staff`: the chosen one's members."""
+        kwargs.setdefault("auto_id", "bulk_%s")  # the inbox's filters have a handler too
+        super().__init__(*args, **kwargs)
+        self.fields["department"].choices = [(d.pk, d.name) for d in departments]
+        self.fields["handler"].choices = [("", "—")] + [
+            (person.pk, person.get_full_name() or person.username) for person in staff]

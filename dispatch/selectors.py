@@ -370,3 +370,15 @@ def extension_notices(user, case: Case) -> list[ExtensionNotice]:
             letter_url=(reverse("dispatch:extension_notice", args=[case.number, request.pk])
                         if request.told_channel == ReplyChannel.LETTER else "")))
     return notices
+
+
+# ---------------------------------------------------------------- bulk acts
+def chosen_cases(user, ids) -> tuple[list[Case], int]:
+    """The ticked cases as this person may see them, earliest due first, and how many of
+    the ids they may not see (or that name no case): a bulk act goes ahead only when that
+    is none. Each case's own rules are its act's to check, under its lock."""
+    from cases.selectors import visible_cases
+
+    cases = list(visible_cases(user).filter(pk__in=ids).only("pk", "number", "due_at")
+                 .order_by("due_at", "pk"))
+    return cases, len(set(ids)) - len(cases)

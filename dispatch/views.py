@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -12,11 +13,12 @@ from django.views.decorators.http import require_POST
 from cases.acts import allowed_names
 from cases.exceptions import CaseError
 from cases.forms import error_message, safe_next_url
-from cases.roles import Role, headed_department_ids_of, role_required
+from cases.roles import Role, has_role, headed_department_ids_of, role_required
 from cases.selectors import visible_cases
 
 from . import selectors, services
-from .forms import AssignForm, InboxFilterForm
+from .desk import apply_each, chosen_or_error, form_errors, report
+from .forms import AssignForm, BulkAssignForm, InboxFilterForm
 
 DEPARTMENT_ROLES = (Role.HANDLER, Role.DEPARTMENT_HEAD)
 # The acts an inbox row offers as buttons.
@@ -25,12 +27,30 @@ ROW_ACTS = ("department_accept", "assign_handler")
 
 @role_required(*DEPARTMENT_ROLES)
 def inbox(request):
+    """The inbox; a POST is a head's 批量分派承办人 of the ticked rows."""
     departments = list(selectors.inbox_departments(request.user))
+    if request.method == "POST" and not has_role(request.user, Role.DEPARTMENT_HEAD):
+        raise PermissionDenied
     if not departments:
         return render(request, "dispatch/inbox.html", {"departments": []})
-    chosen = request.GET.get("department")
+    chosen = request.POST.get("department") if request.method == "POST" \
+        else request.GET.get("department")
     department = next((d for d in departments if str(d.pk) == chosen), departments[0])
     staff = list(department.members.filter(is_active=True).order_by("username"))
+    headed = [d for d in departments if d.pk in headed_department_ids_of(request.user)]
+    bulk_form, status = None, 200
+    if request.method == "POST":
+        bulk_form = BulkAssignForm(request.POST, departments=headed,
+                                   staff=staff if str(department.pk) == chosen else [])
+        cases = chosen_or_error(request.user, bulk_form)
+        if cases is not None:
+            handler = bulk_form.cleaned_data["handler"]
+            outcome = apply_each(cases, lambda case: services.assign_handler(
+                actor=request.user, case_id=case.pk, handler=handler))
+            report(request, outcome, done=_("已分派 %(count)s 件：%(numbers)s"),
+                   failed=_("%(number)s 未分派：%(reason)s"))
+            return redirect(request.get_full_path())
+        status = 400
     form = InboxFilterForm(request.GET, staff=staff)
     page = selectors.department_inbox(request.user, department, form.filters(),
                                       after=request.GET.get("after", ""),
@@ -41,11 +61,20 @@ def inbox(request):
     is_head = department.pk in headed_department_ids_of(request.user)
     for case in page.rows:
         case.may = allowed_names(request.user, case, only=ROW_ACTS)
+    # The tick column and the bulk form, when a row here may be assigned.
+    bulk = "bulk-assign" if is_head and any(case.may.get("assign_handler")
+                                            for case in page.rows) else ""
+    if bulk_form is None:
+        bulk_form = BulkAssignForm(departments=headed, staff=staff,
+                                   initial={"department": department.pk})
     return render(request, "dispatch/inbox.html", {
         "departments": departments, "department": department, "form": form, "page": page,
         "query": urlencode(query), "is_head": is_head,
         "staff": staff if is_head else [],
-    })
+        "bulk": bulk, "bulk_form": bulk_form,
+        "bulk_errors": form_errors(bulk_form) if bulk_form.is_bound else [],
+        "ticked": request.POST.getlist("cases"), "bulk_limit": settings.BULK_ACT_MAX_CASES,
+    }, status=status)
 
 
 def _act(request, number, act, success):

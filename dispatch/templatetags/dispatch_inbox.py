@@ -29,12 +29,15 @@ def _url_of(name: str):
 
 
 @register.simple_tag(takes_context=True)
-def inbox_rows(context, rows, staff) -> str:
-    """The table's rows (`rows`: the page's cases, `staff`: whom a head may assign).
-    Every value is escaped as the template would (Django's escape is html.escape)."""
+def inbox_rows(context, rows, staff, select="", ticked=()) -> str:
+    """The table's rows (`rows`: the page's cases, `staff`: whom a head may assign;
+    `select`: the id of the bulk form whose tick column leads each row, "" for none;
+    `ticked`: the ids ticked before, as posted). Every value is escaped as the template
+    would (Django's escape is html.escape)."""
     if not rows:
         empty = escape(_("没有符合条件的案件。"))
-        return mark_safe(f'<tr><td colspan="8" class="empty">{empty}</td></tr>')
+        columns = 9 if select else 8
+        return mark_safe(f'<tr><td colspan="{columns}" class="empty">{empty}</td></tr>')
     detail, handle = _url_of("cases:detail"), _url_of("dispatch:handle")
     take, assign = _url_of("dispatch:take"), _url_of("dispatch:assign")
     csrf = CsrfTokenNode().render(context)
@@ -48,8 +51,19 @@ def inbox_rows(context, rows, staff) -> str:
     people = [(person.pk, f'<option value="{person.pk}"',
                f">{escape(person.get_full_name() or person.username)}</option>")
               for person in staff]
+    form = escape(select)
+    ticked = set(ticked)
     written = []
     for case in rows:
+        tick = ""
+        if select:
+            tick = '<td class="select"></td>'
+            if case.may.get("assign_handler"):
+                checked = " checked" if str(case.pk) in ticked else ""
+                hidden = escape(_("选择 %(number)s") % {"number": case.number})
+                tick = (f'<td class="select"><label class="tick"><input type="checkbox" '
+                        f'name="cases" value="{case.pk}" form="{form}"{checked}>'
+                        f'<span class="visually-hidden">{hidden}</span></label></td>')
         due = timezone.localtime(case.due_at).strftime("%m-%d %H:%M") if case.due_at else ""
         if case.tier_code not in working:
             tier = reference.tier(case.tier_code) if case.tier_code else None
@@ -74,7 +88,7 @@ def inbox_rows(context, rows, staff) -> str:
                      f'<select name="handler" aria-label="{words["handler"]}">{options}</select>'
                      f'<button class="small" type="submit">{words["assign"]}</button></form>')
         written.append(
-            f'<tr class="urgency-{escape(case.urgency)}">'
+            f'<tr class="urgency-{escape(case.urgency)}">{tick}'
             f'<td class="due">{due}</td>'
             f'<td class="mono"><a href="{escape(detail(case.number))}">'
             f"{escape(case.number)}</a></td>"
