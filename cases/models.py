@@ -1243,6 +1243,11 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.original_name
 
+    @property
+    def has_preview(self) -> bool:
+        """A picture or a PDF: its first page shows as a small image (cases.previews)."""
+        return self.content_type in ("application/pdf", "image/jpeg", "image/png")
+
 
 class Notification(models.Model):
     """A message to one person, written in the transaction of the act that caused it.

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<case:number>/acts/<str:name>/", views.act, name="act"),
     path("<case:number>/reveal/", views.reveal, name="reveal"),
     path("<case:number>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("<case:number>/attachments/<int:attachment_id>/preview.png", views.attachment_preview,
+         name="attachment_preview"),
 ]

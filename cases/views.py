@@ -338,6 +338,24 @@ INLINE_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 
 
 @login_required
+def attachment_preview(request, number: str, attachment_id: int):
+    """A small image of a picture or of a PDF's first page, through the same door as the
+    file itself (the case's visibility, the identity policy's attachments, the access log)."""
+    from .previews import preview_of
+
+    case = get_object_or_404(selectors.visible_cases(request.user), number=number)
+    item = get_object_or_404(attachments_for(request.user, case), pk=attachment_id)
+    made = preview_of(item)
+    if made is None:
+        raise Http404(_("这个附件没有预览。"))
+    record_access(request, case, AccessKind.ATTACHMENT, detail=f"{item.original_name}（预览）")
+    response = FileResponse(made.open("rb"), content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=600"
+    return response
+
+
+@login_required
 def notifications(request):
     """The notification centre: newest first, unread or all, by kind; POST marks all read."""
     from django.core.paginator import Paginator

@@ -79,6 +79,8 @@ DOORS = {
     "cases:reveal": per_case("cases:reveal"),
     "cases:attachment": lambda s: [reverse("cases:attachment", args=[s.led.number, pk])
                                    for pk in s.attachments],
+    "cases:attachment_preview": lambda s: [
+        reverse("cases:attachment_preview", args=[s.led.number, pk]) for pk in s.attachments],
     "intake:register": lambda s: ["/intake/register/"],
     "intake:queue": lambda s: ["/intake/queue/"],
     "intake:lookup": lambda s: ["/intake/lookup/"],
