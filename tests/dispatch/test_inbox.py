@@ -73,7 +73,7 @@ def test_the_inbox_page_reads_in_a_fixed_number_of_queries(client, world,
                                                           django_assert_max_num_queries):
     dispatched(world, 8)
     client.force_login(world.head)
-    with django_assert_max_num_queries(14):  # 12 + the 督办单 badge + the clocks' calendar
+    with django_assert_max_num_queries(15):  # 12 + the 督办单 badge + the clocks' calendar + saved views
         response = client.get(reverse("dispatch:inbox"))
     assert response.status_code == 200 and response.content.decode().count("urgency-") == 8
 
