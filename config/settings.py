@@ -388,6 +388,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10", hour="1-5"),
     },
     # Exports: a job whose task was lost is sent again; old files are removed.
+    # Counter scans kept across a failed submit and never sent again (STAGED_UPLOAD_HOURS).
+    "discard-staged-uploads": {
+        "task": "intake.tasks.discard_staged_uploads",
+        "schedule": 60 * 60,
+    },
     "keep-exports": {
         "task": "oversight.tasks.keep_exports",
         "schedule": 10 * 60,
@@ -578,6 +583,8 @@ EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
 # The archive number's 全宗号 (feedback.filing; the case number prefix when empty) and the
 # tiers whose cases are kept permanently.
 DOSSIER_FONDS = env.str("DOSSIER_FONDS", default="")
+# A counter scan kept across a failed submit is removed after this many hours unsent.
+STAGED_UPLOAD_HOURS = env.int("STAGED_UPLOAD_HOURS", default=12)
 DOSSIER_PERMANENT_TIERS = env.list("DOSSIER_PERMANENT_TIERS", default=["T1"])
 
 # The office.

@@ -38,7 +38,7 @@ MAX_LENGTH = 2000
 
 
 class MessageForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("内部沟通"), max_length=MAX_LENGTH,
+    text = forms.CharField(label=gettext_lazy("留言"), max_length=MAX_LENGTH,
                            widget=forms.Textarea(attrs={"rows": 2}),
                            error_messages={"required": gettext_lazy("请写下要说的话。"),
                                            "max_length": gettext_lazy(

@@ -588,7 +588,7 @@ def submit_online(*, submission_token: uuid.UUID, petitioner: dict, matter: dict
 
 # ---------------------------------------------------------------- files kept across a failed submit
 # How long a staged file waits for its form to be sent again (hours; data, not code).
-STAGED_UPLOAD_HOURS = getattr(settings, "STAGED_UPLOAD_HOURS", 12)
+STAGED_UPLOAD_HOURS = settings.STAGED_UPLOAD_HOURS
 
 
 @case_services.act_transaction

@@ -42,3 +42,15 @@ def keep_search_indexes() -> dict:
     from . import search_indexes
 
     return search_indexes.keep()
+
+
+@shared_task(acks_late=True)
+def discard_staged_uploads() -> int:
+    """Hourly: remove counter scans kept across a failed submit and never sent again."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from .services import discard_stale_staged_uploads
+
+    with transaction.atomic():
+        return discard_stale_staged_uploads(now=timezone.now())
