@@ -31,8 +31,12 @@ def handle(request, number, *, forms=None, status=200):
 
     case = _case(request, number)
     forms = forms or {}
+    revealed = revealed_in_session(request, case)
+    may = allowed_names(request.user, case)
     return render(request, "dispatch/handle.html", {
-        **identity_context(request.user, case, revealed=revealed_in_session(request, case)),
+        **identity_context(request.user, case, revealed=revealed),
+        "phrases": _result_phrases(request.user, case, revealed) if may.get("submit_result")
+        else [],
         "dispatch_note": dispatch_note(case),
         "case": case,
         "notes": case.handling_notes.select_related("author", "department"),
@@ -45,8 +49,16 @@ def handle(request, number, *, forms=None, status=200):
         "attachment_form": forms.get("files") or AttachmentForm(),
         "attachments": case.attachments.filter(kind="handling"),
         "extension_allowance": selectors.extension_allowance(case),
-        "may": allowed_names(request.user, case),
+        "may": may,
     }, status=status)
+
+
+def _result_phrases(user, case, revealed: bool) -> list:
+    """常用办理用语 for the result form. The phrases are the office's data in feedback
+    (shared with its reply form), read here and nowhere else in dispatch."""
+    from feedback.phrases import RESULT_USES, phrases_for
+
+    return phrases_for(user, case, uses=RESULT_USES, revealed=revealed)
 
 
 def dispatch_note(case) -> str:

@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.admin import ReadOnlyAdmin
 
-from .models import (Anonymisation, ArchiveFile, PersonAnonymisation, Reply, RetentionRule,
-                     ReturnVisit)
+from .models import (Anonymisation, ArchiveFile, PersonAnonymisation, Phrase, Reply,
+                     RetentionRule, ReturnVisit)
+from .phrases import placeholder_help
 
 
 @admin.register(Reply)
@@ -74,3 +75,24 @@ class ArchiveFileAdmin(ReadOnlyAdmin):
     def kept_until(self, obj):
         year = obj.kept_until_year
         return _("永久保存") if year is None else _("%(year)s年年底") % {"year": year}
+
+
+@admin.register(Phrase)
+class PhraseAdmin(admin.ModelAdmin):
+    """常用答复口径 / 常用办理用语: offered on the reply form (答复) and the department's
+    result form (办理结果, 调查核实, 处理意见) for cases of their category."""
+
+    list_display = ["title", "use", "category", "is_active", "sort_order"]
+    list_editable = ["is_active", "sort_order"]
+    list_filter = ["use", "is_active", ("category", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["title", "text"]
+    list_select_related = ["category", "category__parent"]
+    autocomplete_fields = ["category"]
+    fields = ["title", "use", "category", "text", "is_active", "sort_order"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.base_fields["text"].help_text = _("可用的占位符（按本案填入）：%(placeholders)s。"
+                                               "写了其他占位符的不能保存。") % {
+            "placeholders": placeholder_help()}
+        return form

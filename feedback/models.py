@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -216,3 +217,45 @@ class ArchiveNumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fonds}-{self.year}-{self.retention}: {self.last_value}"
+
+
+# ---------------------------------------------------------------- canned phrases (常用语)
+class PhraseUse(models.TextChoices):
+    """Which text a phrase is written for: the office's reply, or one of the three texts
+    of the department's result."""
+
+    REPLY = "reply", _("答复")
+    RESULT = "result", _("办理结果")
+    FINDINGS = "findings", _("调查核实")
+    OPINION = "opinion", _("处理意见")
+
+
+class Phrase(models.Model):
+    """常用答复口径 / 常用办理用语: a text the office or a department inserts and edits,
+    its placeholders ({编号}, {信访人}, …; feedback.phrases.PLACEHOLDERS) filled from the
+    case. A phrase of a category applies to its subcategories too; one without a
+    category, to every case."""
+
+    title = models.CharField(_("标题"), max_length=100)
+    text = models.TextField(_("内容"), max_length=2000)
+    use = models.CharField(_("用于"), max_length=10, choices=PhraseUse.choices)
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, null=True, blank=True, related_name="phrases",
+        verbose_name=_("问题分类"), help_text=_("一级分类的用语也用于其子分类；不选则用于所有分类。"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("常用语")
+        verbose_name_plural = _("常用语")
+        ordering = ["sort_order", "title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        from .phrases import placeholder_errors
+
+        errors = placeholder_errors(self.text or "")
+        if errors:
+            raise ValidationError({"text": errors})

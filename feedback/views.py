@@ -57,9 +57,13 @@ def reply(request, number):
     from cases.views import revealed_in_session
     from dispatch.handling import dispatch_note
 
+    from .phrases import REPLY_USES, phrases_for
+
+    revealed = revealed_in_session(request, case)
     return render(request, "feedback/reply.html", {
         "case": case, "form": form, "dispatch_note": dispatch_note(case),
-        **identity_context(request.user, case, revealed=revealed_in_session(request, case)),
+        "phrases": phrases_for(request.user, case, uses=REPLY_USES, revealed=revealed),
+        **identity_context(request.user, case, revealed=revealed),
     }, status=status)
 
 

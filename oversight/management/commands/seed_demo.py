@@ -20,6 +20,7 @@ from intake import learning
 from intake import services as intake_services
 from dispatch.models import ResponsibilityEntry
 from feedback import services as feedback_services
+from feedback.models import Phrase
 
 from oversight import services as oversight_services
 from oversight.figures import refresh_figures
@@ -60,6 +61,41 @@ USERS = [
     ("admin", "系统管理员", Role.ADMINISTRATOR, None, None),
 ]
 
+# 常用语: (category, subcategory or None; None for every category), use, title, text
+PHRASES = [
+    (None, "reply", "答复开头",
+     "{信访人}您好！您于{登记日期}反映的问题（编号{编号}）已交{办理单位}办理，现将办理情况答复如下："),
+    (None, "reply", "告知复查途径",
+     "如对本答复意见不服，可自收到本答复意见之日起30日内向{办理单位}的上一级行政机关提出复查申请。"),
+    (None, "findings", "联系信访人核实",
+     "承办人员已于受理后与信访人电话联系，了解了具体诉求，并于答复期限（{答复期限}）前完成调查核实。"),
+    (("城市管理", None), "findings", "现场核查（城市管理）",
+     "经{办理单位}执法人员到{发生地点}现场核查，"),
+    (("城市管理", "占道经营"), "findings", "占道经营属实",
+     "经执法人员于夜间到{发生地点}现场核查，反映的流动摊贩占道经营情况属实，影响行人通行和周边居民休息。"),
+    (("城市管理", "占道经营"), "opinion", "责令清理占道",
+     "依据《城市市容和环境卫生管理条例》，责令当事人立即清理占道物品，并将该路段列为早晚高峰巡查重点点位。"),
+    (("城市管理", "占道经营"), "result", "占道已清理",
+     "现场占道摊位已全部清理，{办理单位}已安排执法队员每日巡查，防止反弹。"),
+    (("城市管理", "占道经营"), "reply", "占道经营答复",
+     "经{办理单位}现场核查，您反映的{发生地点}占道经营问题属实。目前占道摊位已全部清理，"
+     "该路段已纳入日常巡查。如再发现占道经营，可随时拨打12345反映。"),
+    (("生态环境", "噪声扰民"), "findings", "噪声监测",
+     "执法人员于夜间到{发生地点}进行噪声监测，监测结果超过《社会生活环境噪声排放标准》规定的限值。"),
+    (("生态环境", "噪声扰民"), "opinion", "责令整改噪声",
+     "依据《中华人民共和国噪声污染防治法》，责令噪声产生单位限期整改，采取隔声降噪措施，夜间22时后停止产生噪声的作业。"),
+    (("生态环境", "噪声扰民"), "reply", "噪声扰民答复",
+     "{信访人}您好，您反映的{发生地点}噪声扰民问题，{办理单位}已责令相关单位整改，"
+     "整改后复测达标。我们将持续关注，如噪声再次超标，请及时反映。"),
+    (("住房保障", None), "opinion", "约谈物业企业",
+     "已约谈物业服务企业负责人，责令其按照物业服务合同约定履行维修、保洁和安全管理义务，并限期整改。"),
+    (("住房保障", "物业管理"), "result", "物业整改完成",
+     "物业服务企业已于整改期限内完成整改，{办理单位}组织回查确认，并将其纳入物业服务企业信用评价。"),
+    (("住房保障", "物业管理"), "reply", "物业管理答复",
+     "您反映的小区物业服务问题，{办理单位}已约谈物业服务企业并责令整改，目前已整改完毕。"
+     "如对物业服务仍有意见，可向所在街道物业管理办公室反映。"),
+]
+
 PETITIONERS = [
     ("刘建国", "male", 58, "退休职工", "13800138001", "幸福路12号院3号楼"),
     ("孙丽华", "female", 42, "个体经营者", "13911112222", "光明街道和平里小区"),
@@ -85,6 +121,7 @@ class Command(BaseCommand):
             departments = self._departments()
             self._categories(departments)
             self._routing_rules(departments)
+            self._phrases()
             users = self._users(departments)
             petitioners = self._petitioners()
             count = self._cases(users, departments, petitioners)
@@ -135,6 +172,17 @@ class Command(BaseCommand):
             ResponsibilityEntry.objects.get_or_create(
                 matter=matter, defaults={"keywords": keywords, "department": departments[code],
                                          "priority": priority, "version": "2026年版"})
+
+    def _phrases(self) -> None:
+        """常用答复口径 and 常用办理用语 the demo's reply and result forms offer."""
+        for order, (where, use, title, text) in enumerate(PHRASES):
+            category = None
+            if where is not None:
+                top, sub = where
+                category = (Category.objects.get(name=sub, parent__name=top) if sub
+                            else Category.objects.get(name=top, parent=None))
+            Phrase.objects.get_or_create(title=title, use=use, category=category,
+                                         defaults={"text": text, "sort_order": order})
 
     def _users(self, departments) -> dict[str, object]:
         User = get_user_model()
