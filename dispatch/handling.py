@@ -35,8 +35,7 @@ def handle(request, number, *, forms=None, status=200):
     may = allowed_names(request.user, case)
     return render(request, "dispatch/handle.html", {
         **identity_context(request.user, case, revealed=revealed),
-        "phrases": _result_phrases(request.user, case, revealed) if may.get("submit_result")
-        else [],
+        "revealed": revealed,
         "dispatch_note": dispatch_note(case),
         "case": case,
         "notes": case.handling_notes.select_related("author", "department"),
@@ -51,14 +50,6 @@ def handle(request, number, *, forms=None, status=200):
         "extension_allowance": selectors.extension_allowance(case),
         "may": may,
     }, status=status)
-
-
-def _result_phrases(user, case, revealed: bool) -> list:
-    """常用办理用语 for the result form. The phrases are the office's data in feedback
-    (shared with its reply form), read here and nowhere else in dispatch."""
-    from feedback.phrases import RESULT_USES, phrases_for
-
-    return phrases_for(user, case, uses=RESULT_USES, revealed=revealed)
 
 
 def dispatch_note(case) -> str:
