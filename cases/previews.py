@@ -33,22 +33,26 @@ def preview_of(attachment) -> Path | None:
     if not attachment.has_preview:
         return None
     target = preview_path(attachment)
+    failed = target.with_suffix(".none")
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if failed.exists():  # tried before and could not be drawn: not again on every view
+        return None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with attachment.file.open("rb") as source:
             data = source.read()
         made = _from_pdf(data) if attachment.content_type == "application/pdf" else _from_image(data)
+        if made is None:
+            failed.touch()
+            return None
+        # Written aside and moved into place: two requests at once never read half a file.
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            out.write(made)
+        os.replace(temporary, target)
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
-    if made is None:
-        return None
-    # Written aside and moved into place: two requests at once never read half a file.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    with os.fdopen(handle, "wb") as out:
-        out.write(made)
-    os.replace(temporary, target)
     return target
 
 
@@ -59,12 +63,14 @@ def _from_image(data: bytes) -> bytes | None:
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as picture:
+        with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as picture:
+            if picture.width * picture.height > MAX_PIXELS:
+                return None  # not decoded at all (Pillow only warns below twice the cap)
             picture.thumbnail((WIDTH, WIDTH * 2))
             out = io.BytesIO()
             picture.convert("RGB").save(out, format="PNG", optimize=True)
             return out.getvalue()
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Exception:  # noqa: BLE001 - a damaged picture of any kind has no preview
         return None
 
 

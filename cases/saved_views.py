@@ -10,6 +10,7 @@ an error.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
@@ -28,7 +29,7 @@ PAGES = {
 }
 SAVED_VIEWS_PER_PAGE = 30
 # Where a list is, not what it shows: never saved.
-POSITION_KEYS = {"after", "page", "s", "csrfmiddlewaretoken", "next"}
+POSITION_KEYS = {"after", "page", "last", "s", "csrfmiddlewaretoken", "next", "export"}
 
 
 def clean_query(query: str) -> str:
@@ -68,7 +69,9 @@ def save_view(*, user, page: str, name: str, query: str) -> SavedView:
             ord(char) < 32 for char in name):
         raise ValidationError({"name": _("名称最多 40 个字，且不能含不可见字符。")})
     query = clean_query(query)
-    mine = SavedView.objects.select_for_update().filter(owner=user, page=page)
+    # The person's row locked first: two tabs saving at once count one after the other.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    mine = SavedView.objects.filter(owner=user, page=page)
     existing = mine.filter(name=name).first()
     if existing is not None:
         existing.query = query

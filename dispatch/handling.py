@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases.audit import record_access
+from cases.audit import record_access, record_case_view
 from cases.models import AccessKind
 from cases.documents import pdf_response
 from cases.exceptions import CaseError
@@ -33,8 +33,10 @@ def handle(request, number, *, forms=None, status=200):
     forms = forms or {}
     revealed = revealed_in_session(request, case)
     may = allowed_names(request.user, case)
+    shown = identity_context(request.user, case, revealed=revealed)
+    record_case_view(request, case, shown["person"])  # the contact card shows who
     return render(request, "dispatch/handle.html", {
-        **identity_context(request.user, case, revealed=revealed),
+        **shown,
         "revealed": revealed,
         "dispatch_note": dispatch_note(case),
         "case": case,

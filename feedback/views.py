@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.audit import record_access
+from cases.audit import record_access, record_case_view
 from cases.identity import identity_context, person_for
 from cases.models import AccessKind
 from cases.exceptions import CaseError
@@ -60,10 +60,12 @@ def reply(request, number):
     from .phrases import REPLY_USES, phrases_for
 
     revealed = revealed_in_session(request, case)
+    shown = identity_context(request.user, case, revealed=revealed)
+    record_case_view(request, case, shown["person"])  # the contact card shows who
     return render(request, "feedback/reply.html", {
         "case": case, "form": form, "dispatch_note": dispatch_note(case),
         "phrases": phrases_for(request.user, case, uses=REPLY_USES, revealed=revealed),
-        **identity_context(request.user, case, revealed=revealed),
+        **shown,
     }, status=status)
 
 

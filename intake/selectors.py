@@ -298,12 +298,15 @@ def search_kind(user, term: str, kind: str = "auto") -> str:
     if kind in SEARCH_KINDS and kind != "auto":
         return kind
     found = _term_kind(term)[0]
+    if found == "number":
+        return found
+    # A 12345 ticket may be all digits: a ticket the person may see goes before a phone.
+    if term and visible_cases(user).filter(external_reference=term).exists():
+        return "ticket"
     if found != "words":
         return found
-    if visible_cases(user).filter(external_reference=term).exists():
-        return "ticket"
     if (may_know_persons_cases(user) and NAME_RE.match(term)
-            and Petitioner.objects.filter(name=term).exists()):
+            and visible_cases(user).filter(petitioner__name=term).exists()):
         return "name"
     return "words"
 

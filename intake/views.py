@@ -165,7 +165,8 @@ def search(request):
     if request.method == "POST":
         form = CaseSearchForm(request.POST, identity=identity)
         if not form.is_valid():
-            return render(request, "intake/search.html", {"form": form}, status=400)
+            return render(request, "intake/search.html", {
+                "form": form, "expired": False, "search": ""}, status=400)
         searches = dict(list(request.session.get(CASE_SEARCHES, {}).items())
                         [-(SESSION_SEARCHES_KEPT - 1):])
         search_id = get_random_string(8)
@@ -173,18 +174,39 @@ def search(request):
         request.session[CASE_SEARCHES] = searches
         return redirect(f"{reverse('intake:search')}?s={search_id}")
     search_id = request.GET.get("s", "")
-    asked = request.session.get(CASE_SEARCHES, {}).get(search_id)
-    if not asked:
+    searches = request.session.get(CASE_SEARCHES, {})
+    asked = searches.get(search_id) if isinstance(searches, dict) else None
+    if not isinstance(asked, dict) or not isinstance(asked.get("q"), str) or not asked["q"]:
         return render(request, "intake/search.html", {
-            "form": CaseSearchForm(identity=identity), "expired": bool(search_id)})
-    term, chosen = asked["q"], asked["kind"]
+            "form": CaseSearchForm(identity=identity), "expired": bool(search_id),
+            "search": ""})
+    term, chosen = asked["q"], str(asked.get("kind") or "auto")
     kind = selectors.search_kind(request.user, term, chosen)
     found = selectors.search_page(request.user, term, kind=kind,
                                          after=request.GET.get("after", ""))
-    for case in found.rows:
-        case.person = person_for(request.user, case) if identity else None
+    rows = found.rows
+    if identity:
+        for case in rows:
+            case.person = person_for(request.user, case)
+    else:
+        # A department reads a case's summary and place as the case page shows them:
+        # masked where they carry a confidential petitioner's identity. A row found only
+        # by what the mask hides is dropped, so that a guessed name confirms nothing.
+        from cases.identity import text_mask_for
+
+        shown = []
+        for case in rows:
+            mask = text_mask_for(request.user, case)
+            if mask:
+                case.summary, case.place = mask(case.summary), mask(case.place)
+                if kind == "words" and term not in f"{case.summary} {case.place}":
+                    continue
+            case.person = None
+            shown.append(case)
+        rows = shown
     return render(request, "intake/search.html", {
-        "form": CaseSearchForm(initial=asked, identity=identity), "search": term,
+        "form": CaseSearchForm(initial={"q": term, "kind": chosen}, identity=identity),
+        "search": term, "expired": False, "rows": rows,
         "kind_label": selectors.SEARCH_KINDS.get(kind, ""), "kind": kind,
         "refused": kind in selectors.IDENTITY_KINDS and not identity,
         "search_id": search_id, "found": found, "identity": identity,

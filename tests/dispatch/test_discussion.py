@@ -91,3 +91,12 @@ def test_a_confidential_petitioner_s_name_is_masked_for_the_department(client, w
     client.force_login(world.handler)
     page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
     assert "情绪激动" in page and "欧阳秘密" not in page and "13700002222" not in page
+
+
+def test_a_notification_carries_no_text_of_the_message(world):
+    case = drive_to(world, State.IN_HANDLING)
+    post_message(actor=world.dispatcher, case_id=case.pk, text="信访人电话13800138001，请尽快联系")
+    from cases.models import Delivery
+
+    assert not Notification.objects.filter(body__contains="13800138001").exists()
+    assert not Delivery.objects.filter(body__contains="13800138001").exists()

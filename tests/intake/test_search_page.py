@@ -21,7 +21,7 @@ def search(client, q, kind="auto"):
 
 
 def numbers(response):
-    return [case.number for case in response.context["found"].rows]
+    return [case.number for case in response.context["rows"]]
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_the_handling_and_reply_pages_show_how_to_reach_the_petitioner(client, w
                                 lead_department_id=world.a.pk)
     client.force_login(world.handler)
     page = client.get(reverse("dispatch:handle", args=[secret.number])).content.decode()
-    assert "赵某某" not in page and "13700001111" not in page and "信访人要求保密" in page
+    assert "赵某某" not in page and "13700001111" not in page and "信访人的身份不向本部门提供" in page
     # The office's reply page: the phone masked until revealed (and the reveal recorded),
     # then back on the reply page in full.
     approved = drive_to(world, State.RESULT_SUBMITTED)
@@ -162,3 +162,26 @@ def test_the_handling_and_reply_pages_show_how_to_reach_the_petitioner(client, w
     response = client.post(reverse("cases:reveal", args=[approved.number]), {"next": url})
     assert response.status_code == 302 and response.url == url
     assert 'href="tel:13800138001"' in client.get(url).content.decode()
+
+
+def test_a_department_confirms_no_confidential_name_by_words(client, world):
+    """A confidential petitioner named in the summary: the department's search by that
+    name finds nothing, and its results show the summary masked."""
+    person = PetitionerFactory(name="欧阳保密", phone="13700003333")
+    case = register(world, petitioner=person, is_confidential=True,
+                    summary="欧阳保密反映楼道堆物")
+    intake_acts.accept_case(actor=world.clerk, case_id=case.pk)
+    dispatch_acts.dispatch_case(actor=world.dispatcher, case_id=case.pk,
+                                lead_department_id=world.a.pk)
+    client.force_login(world.handler)
+    assert numbers(search(client, "欧阳保密")) == []
+    found = search(client, "楼道堆物")
+    assert numbers(found) == [case.number]
+    assert "欧阳保密反映" not in found.content.decode().replace("“楼道堆物”", "")
+
+
+def test_an_all_digit_ticket_is_a_ticket_not_a_phone(client, world):
+    case = register(world, channel=Channel.HOTLINE_12345, external_reference="202612070042")
+    assert selectors.search_kind(world.clerk, "202612070042") == "ticket"
+    client.force_login(world.clerk)
+    assert numbers(search(client, "202612070042")) == [case.number]
