@@ -58,13 +58,13 @@ def side_of(user, case: Case):
     return None
 
 
-def thread_for(user, case: Case) -> dict | None:
+def thread_for(user, case: Case, *, revealed: bool = False) -> dict | None:
     """What the case page's panel shows this person: the messages (masked as the policy
     masks free texts), whether they may write, and the form; None if not theirs to read."""
     side = side_of(user, case)
     if side is None:
         return None
-    mask = text_mask_for(user, case)
+    mask = text_mask_for(user, case, revealed=revealed)
     rows = list(case.messages.select_related("author", "department"))
     for row in rows:
         row.shown = mask(row.text) if mask else row.text

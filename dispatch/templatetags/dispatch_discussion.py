@@ -1,4 +1,5 @@
-"""{% discussion_of request.user case as thread %}: the case's 内部沟通 for this person."""
+"""{% discussion_of request case as thread %}: the case's 内部沟通 for this person (the
+office's texts in full once it clicked 显示完整信息 on the case)."""
 
 from django import template
 
@@ -8,5 +9,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def discussion_of(user, case):
-    return thread_for(user, case)
+def discussion_of(request, case):
+    from cases.views import revealed_in_session
+
+    return thread_for(request.user, case, revealed=revealed_in_session(request, case))
