@@ -188,6 +188,11 @@ def search(request):
     if identity:
         for case in rows:
             case.person = person_for(request.user, case)
+            if kind in selectors.IDENTITY_KINDS:
+                # One person's cases listed by their name or phone: recorded, as the
+                # counter's look-up of a known petitioner is (the term itself is not kept).
+                record_access(request, case, AccessKind.LOOKUP, detail=f"search:{kind}",
+                              level="masked")
     else:
         # A department reads a case's summary and place as the case page shows them:
         # masked where they carry a confidential petitioner's identity. A row found only

@@ -185,3 +185,15 @@ def test_an_all_digit_ticket_is_a_ticket_not_a_phone(client, world):
     assert selectors.search_kind(world.clerk, "202612070042") == "ticket"
     client.force_login(world.clerk)
     assert numbers(search(client, "202612070042")) == [case.number]
+
+
+def test_listing_a_person_s_cases_is_recorded(client, world, wang):
+    from cases.models import PersonalDataAccess
+
+    client.force_login(world.clerk)
+    search(client, "王秀兰")
+    rows = PersonalDataAccess.objects.filter(kind="lookup", detail="search:name")
+    assert [row.case_number for row in rows] == [wang.number]
+    assert not PersonalDataAccess.objects.filter(detail__contains="王秀兰").exists()
+    search(client, "消防通道")  # words: no one person's cases
+    assert PersonalDataAccess.objects.filter(kind="lookup").count() == 1
