@@ -79,7 +79,7 @@ class CalendarYearForm(forms.Form):
     notice = forms.CharField(
         label=_("通知原文"), required=False, max_length=20000,
         widget=forms.Textarea(attrs={"rows": 14, "cols": 90}),
-        help_text=_("从中国政府网复制《国务院办公厅关于XXXX年部分节假日安排的通知》的正文，"
+        help_text=_("从中国政府网复制《国务院办公厅关于某年部分节假日安排的通知》的正文，"
                     "整段粘贴即可；每一项形如“一、元旦：1月1日（周四）至3日（周六）放假调休，"
                     "共3天。1月4日（周日）上班。”"))
     replace = forms.BooleanField(

@@ -1,4 +1,4 @@
-"""The days a State Council holiday notice names (国务院办公厅关于XXXX年部分节假日安排的通知).
+"""The days a State Council holiday notice names (国务院办公厅关于<year>年部分节假日安排的通知).
 
 The notice lists one holiday per item, each in the same few sentences:
 

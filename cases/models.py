@@ -826,6 +826,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.get_state_display()
 
     @property
+    def review_waiting_for(self) -> str:
+        """Whose review a submitted result waits for ("" when none, or once approved: the
+        badge says so already)."""
+        if not self.review_stage or self.review_stage == ReviewStage.APPROVED:
+            return ""
+        return self.get_review_stage_display()
+
+    @property
     def is_overdue(self) -> bool:
         """Past due and not yet answered; a derived fact, never a state."""
         deadline = self.deadline_in_force

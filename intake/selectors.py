@@ -354,6 +354,25 @@ def search_cases(user, term: str, kind: str = "") -> QuerySet[Case]:
     return cases.order_by("-received_at", "-pk")
 
 
+def as_shown_to(user, rows: list[Case], *, term: str, kind: str) -> list[Case]:
+    """Search results for a person outside the office: each summary and place as the case
+    page shows them (masked where they carry a confidential petitioner's identity), no
+    petitioner, and a row found by words only through what the mask hides dropped, so that
+    a guessed name confirms nothing."""
+    from cases.identity import text_mask_for
+
+    shown = []
+    for case in rows:
+        mask = text_mask_for(user, case)
+        if mask:
+            case.summary, case.place = mask(case.summary), mask(case.place)
+            if kind == "words" and term not in f"{case.summary} {case.place}":
+                continue
+        case.person = None
+        shown.append(case)
+    return shown
+
+
 def _term_kind(term: str) -> tuple[str, str]:
     """("number", the case number), ("phone", the phone) or ("words", the term)."""
     number = CASE_NUMBER_RE.match(term.upper())

@@ -194,21 +194,7 @@ def search(request):
                 record_access(request, case, AccessKind.LOOKUP, detail=f"search:{kind}",
                               level="masked")
     else:
-        # A department reads a case's summary and place as the case page shows them:
-        # masked where they carry a confidential petitioner's identity. A row found only
-        # by what the mask hides is dropped, so that a guessed name confirms nothing.
-        from cases.identity import text_mask_for
-
-        shown = []
-        for case in rows:
-            mask = text_mask_for(request.user, case)
-            if mask:
-                case.summary, case.place = mask(case.summary), mask(case.place)
-                if kind == "words" and term not in f"{case.summary} {case.place}":
-                    continue
-            case.person = None
-            shown.append(case)
-        rows = shown
+        rows = selectors.as_shown_to(request.user, rows, term=term, kind=kind)
     return render(request, "intake/search.html", {
         "form": CaseSearchForm(initial={"q": term, "kind": chosen}, identity=identity),
         "search": term, "expired": False, "rows": rows,
